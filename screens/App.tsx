@@ -1,0 +1,117 @@
+import React, { useEffect, useState } from 'react';
+import { Box, Text, useApp, useInput } from 'ink';
+import { Select } from '@inkjs/ui';
+import { StepList } from './components/StepList.js';
+import { ErrorView, toViewError } from './components/ErrorView.js';
+import { RootCeremonyScreen } from './RootCeremonyScreen.js';
+import { IntermediateScreen } from './IntermediateScreen.js';
+import { Question } from './components/Question.js';
+import { colour } from './theme.js';
+import type { WizardController, PipelineStep } from '../source/wizard/controller.js';
+
+type View = { name: 'choose-env' } | { name: 'new-env' } | { name: 'overview' } | { name: 'root-create' } | { name: 'intermediate' } | { name: 'error'; error: { message: string; fix?: string } };
+
+export interface AppProps {
+  controller: WizardController;
+  env?: string | undefined;
+  /** Starts the rehearsal lab; offered when no environment exists. */
+  onStartLab?: (() => void) | undefined;
+}
+
+/** The wizard: the pipeline's steps with their status, resuming where the state left off. */
+export function App({ controller, env: initialEnv, onStartLab }: AppProps) {
+  const { exit } = useApp();
+  const [env, setEnv] = useState<string | undefined>(initialEnv);
+  const [view, setView] = useState<View>(initialEnv ? { name: 'overview' } : { name: 'choose-env' });
+  const [steps, setSteps] = useState<PipelineStep[]>();
+  const [selected, setSelected] = useState(0);
+  const [hint, setHint] = useState<string>();
+  const envs = controller.listEnvs();
+
+  useEffect(() => {
+    if (view.name !== 'overview' || !env) return;
+    setSteps(undefined);
+    controller
+      .overview(env)
+      .then((s) => {
+        setSteps(s);
+        const firstOpen = s.findIndex((x) => x.state !== 'done' && x.state !== 'unavailable');
+        setSelected(firstOpen >= 0 ? firstOpen : 0);
+      })
+      .catch((e) => setView({ name: 'error', error: toViewError(e) }));
+  }, [view.name, env]);
+
+  useInput((input, key) => {
+    if (view.name !== 'overview' || !steps) return;
+    if (input === 'q' || key.escape) exit();
+    else if (key.upArrow) setSelected((s) => Math.max(0, s - 1));
+    else if (key.downArrow) setSelected((s) => Math.min(steps.length - 1, s + 1));
+    else if (key.return) {
+      const step = steps[selected];
+      if (step?.id === 'root-create') {
+        if (step.state === 'done') setHint('The root exists; certwright never replaces it. Choose the next step.');
+        else setView({ name: 'root-create' });
+      } else if (step?.id === 'intermediate') {
+        if (steps[0]?.state !== 'done' && !controller.defaults.rootDir) setHint('Create the offline root first (or start the wizard with --root-dir).');
+        else setView({ name: 'intermediate' });
+      } else setHint('This step is not in this version of the wizard yet.');
+    }
+  });
+
+  const back = () => {
+    setHint(undefined);
+    setView({ name: 'overview' });
+  };
+
+  const title = (
+    <Text bold color={colour('cyan')}>
+      certwright{env ? ` · ${env}` : ''}
+    </Text>
+  );
+
+  if (view.name === 'choose-env') {
+    const options = [
+      ...envs.map((e) => ({ label: `Environment ${e}`, value: `env:${e}` })),
+      ...(onStartLab ? [{ label: 'Start the rehearsal lab (throwaway OpenBao on 127.0.0.1)', value: 'lab' }] : []),
+      { label: 'New environment…', value: 'new' },
+      { label: 'Quit', value: 'quit' },
+    ];
+    return (
+      <Box flexDirection="column">
+        {title}
+        <Text>{envs.length === 0 ? 'No environment is configured yet.' : 'Choose an environment:'}</Text>
+        <Select
+          options={options}
+          onChange={(v) => {
+            if (v === 'quit') exit();
+            else if (v === 'lab') onStartLab?.();
+            else if (v === 'new') setView({ name: 'new-env' });
+            else {
+              setEnv(v.slice(4));
+              setView({ name: 'overview' });
+            }
+          }}
+        />
+      </Box>
+    );
+  }
+  if (view.name === 'new-env') {
+    return (
+      <Box flexDirection="column">
+        {title}
+        <Question label="Environment name" hint="e.g. test, prod" error={hint} onSubmit={(v) => { const bad = controller.validateEnv(v); if (bad) { setHint(bad); return; } setHint(undefined); setEnv(v); setView({ name: 'overview' }); }} />
+      </Box>
+    );
+  }
+  if (view.name === 'error') return <Box flexDirection="column">{title}<ErrorView error={view.error} onBack={() => exit()} /></Box>;
+  if (view.name === 'root-create' && env) return <RootCeremonyScreen controller={controller} env={env} onExit={back} />;
+  if (view.name === 'intermediate' && env) return <IntermediateScreen controller={controller} env={env} onExit={back} />;
+  return (
+    <Box flexDirection="column">
+      {title}
+      {steps ? <StepList steps={steps} selected={selected} /> : <Text>Re-verifying completed steps…</Text>}
+      {hint ? <Text color={colour('yellow')}>{hint}</Text> : null}
+      <Text dimColor>↑/↓ choose · Enter open · q quit</Text>
+    </Box>
+  );
+}

@@ -1,0 +1,107 @@
+import React, { useEffect, useState } from 'react';
+import { Box, Text, useInput } from 'ink';
+import { Question } from './components/Question.js';
+import { PlanView } from './components/PlanView.js';
+import { TaskView } from './components/TaskView.js';
+import { ErrorView, toViewError } from './components/ErrorView.js';
+import { useTask } from './hooks/useTask.js';
+import { colour } from './theme.js';
+import type { WizardController, IntermediateForm } from '../source/wizard/controller.js';
+import type { Plan } from '../source/steps/context.js';
+
+type Phase = 'mount' | 'cn' | 'rootDir' | 'planning' | 'plan' | 'pass' | 'running' | 'done' | 'error';
+
+/** Intermediate in Vault, signed by the offline root on this machine (request, sign, install). */
+export function IntermediateScreen({ controller, env, onExit }: { controller: WizardController; env: string; onExit: () => void }) {
+  const defaults = controller.intermediateDefaults(env);
+  const given = controller.defaults;
+  const [form, setForm] = useState<IntermediateForm>(defaults);
+  const [phase, setPhase] = useState<Phase>(given.mount === undefined ? 'mount' : given.intermediateCn === undefined ? 'cn' : 'rootDir');
+  const [plan, setPlan] = useState<Plan>();
+  const [error, setError] = useState<{ message: string; fix?: string }>();
+  const [hint, setHint] = useState<string>();
+  const [result, setResult] = useState<{ issuerId: string; fingerprint: string; alreadyInstalled: boolean }>();
+  const task = useTask();
+
+  useEffect(() => {
+    if (phase !== 'planning') return;
+    task.setActivity('Checking Vault and the mount');
+    controller
+      .planIntermediate(env, form)
+      .then((p) => {
+        setPlan(p);
+        setPhase('plan');
+      })
+      .catch((e) => {
+        setError(toViewError(e));
+        setPhase('error');
+      });
+  }, [phase]);
+
+  const run = async (pass: Buffer) => {
+    setPhase('running');
+    try {
+      setResult(await controller.applyIntermediate(env, form, pass, task.reporter));
+      setPhase('done');
+    } catch (e) {
+      setError(toViewError(e));
+      setPhase('error');
+    }
+  };
+
+  useInput((input, key) => {
+    if (phase === 'plan' && key.return) {
+      if (plan && plan.actions.length === 0) {
+        onExit();
+        return;
+      }
+      controller
+        .passphraseFromFile(1)
+        .then((fromFile) => (fromFile ? run(fromFile) : setPhase('pass')))
+        .catch((e) => {
+          setError(toViewError(e));
+          setPhase('error');
+        });
+    } else if ((phase === 'plan' && (key.escape || input === 'q')) || (phase === 'done' && (key.return || input === 'q'))) {
+      onExit();
+    }
+  });
+
+  const header = (
+    <Text bold color={colour('cyan')}>
+      Intermediate CA · environment {env}
+    </Text>
+  );
+  if (phase === 'error' && error) {
+    return (
+      <Box flexDirection="column">
+        {header}
+        <ErrorView error={error} onBack={onExit} />
+      </Box>
+    );
+  }
+  return (
+    <Box flexDirection="column">
+      {header}
+      {phase === 'mount' && (
+        <Question label="PKI mount for the intermediate" defaultValue={defaults.mount} error={hint} onSubmit={(v) => { const bad = controller.validateMount(v); if (bad) { setHint(bad); return; } setHint(undefined); setForm({ ...form, mount: v }); setPhase(given.intermediateCn === undefined ? 'cn' : 'rootDir'); }} />
+      )}
+      {phase === 'cn' && <Question label="Intermediate CA name (CN)" defaultValue={defaults.commonName} onSubmit={(v) => { setForm({ ...form, commonName: v }); setPhase(given.rootDir === undefined ? 'rootDir' : 'planning'); }} />}
+      {phase === 'rootDir' && <Question label="Offline root directory" defaultValue={defaults.rootDir} onSubmit={(v) => { setForm({ ...form, rootDir: v }); setPhase('planning'); }} />}
+      {phase === 'planning' && <TaskView activity={task.activity} lines={[]} running />}
+      {plan && (phase === 'plan' || phase === 'pass') && <PlanView title={`intermediate in ${form.mount}`} plan={plan} />}
+      {phase === 'plan' && <Text dimColor>{plan && plan.actions.length === 0 ? 'Enter: back to the steps' : 'Enter: apply · Esc: back'}</Text>}
+      {phase === 'pass' && <Question label="Root key passphrase" secret onSubmit={(v) => void run(Buffer.from(v, 'utf8'))} />}
+      {(phase === 'running' || phase === 'done') && <TaskView activity={task.activity} lines={task.lines} running={phase === 'running'} />}
+      {phase === 'done' && result && (
+        <Box flexDirection="column">
+          <Text color={colour('green')}>
+            Intermediate {result.alreadyInstalled ? 'already installed' : 'installed'}: issuer {result.issuerId}
+          </Text>
+          <Text>{result.fingerprint}</Text>
+          <Text dimColor>Enter: back to the steps</Text>
+        </Box>
+      )}
+    </Box>
+  );
+}

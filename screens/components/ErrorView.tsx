@@ -1,0 +1,23 @@
+import React from 'react';
+import { Box, Text, useInput } from 'ink';
+import { colour, SYMBOL } from '../theme.js';
+
+export function ErrorView({ error, onBack }: { error: { message: string; fix?: string | undefined }; onBack: () => void }) {
+  useInput((_input, key) => {
+    if (key.return || key.escape) onBack();
+  });
+  return (
+    <Box flexDirection="column">
+      <Text color={colour('red')}>
+        {SYMBOL.error} {error.message}
+      </Text>
+      {error.fix ? <Text>Fix: {error.fix}</Text> : null}
+      <Text dimColor>Enter: back to the steps</Text>
+    </Box>
+  );
+}
+
+export function toViewError(error: unknown): { message: string; fix?: string } {
+  const e = error as { message?: string; fix?: string };
+  return e.fix ? { message: e.message ?? String(error), fix: e.fix } : { message: e.message ?? String(error) };
+}

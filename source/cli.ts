@@ -1,0 +1,144 @@
+import { parseArgs } from 'node:util';
+import { VERSION } from './version.js';
+import { GLOBAL_FLAGS, Flags, envVarFor, type FlagSpec, type FlagValues } from './flags.js';
+import { formatError, exitCodeOf, UsageError } from './errors.js';
+import type { CommandSpec, CommandContext } from './command.js';
+
+/**
+ * argv -> subcommand. Commands are imported lazily, one module each, so a non-interactive command
+ * never loads React or Ink; only the wizard and the live status screen do.
+ */
+const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
+  'root create': () => import('./commands/root-create.js'),
+  'intermediate request': () => import('./commands/intermediate-request.js'),
+  'intermediate sign': () => import('./commands/intermediate-sign.js'),
+  'intermediate install': () => import('./commands/intermediate-install.js'),
+  intermediate: () => import('./commands/intermediate.js'),
+  lab: () => import('./commands/lab.js'),
+  wizard: () => import('./commands/wizard.js'),
+  'state show': () => import('./commands/state-show.js'),
+  'transcript verify': () => import('./commands/transcript-verify.js'),
+};
+
+const SUMMARIES: Array<[string, string]> = [
+  ['(no command)', 'open the wizard (offers the rehearsal lab when no environment exists)'],
+  ['lab', 'start a throwaway OpenBao dev server and open the wizard on --env lab'],
+  ['root create', 'offline root ceremony: encrypted root key + self-signed root certificate'],
+  ['intermediate request', 'online: enable/tune the PKI mount, generate the intermediate CSR in Vault'],
+  ['intermediate sign', 'offline: sign the CSR with the root (no Vault needed)'],
+  ['intermediate install', 'online: import intermediate + root, set default issuer and AIA/CRL URLs'],
+  ['intermediate', 'request + sign + install on one machine (lab, rehearsal)'],
+  ['state show', 'print the environment\'s state (never holds secrets)'],
+  ['transcript verify', 'check the ceremony transcript\'s hash chain'],
+];
+
+export function helpText(): string {
+  const lines = [`certwright ${VERSION} — TLS on Vault/OpenBao, from the offline root to rotating agents`, '', 'Usage: certwright [COMMAND] [FLAGS]', '', 'Commands:'];
+  for (const [name, summary] of SUMMARIES) lines.push(`  ${name.padEnd(22)} ${summary}`);
+  lines.push('', 'Global flags:');
+  for (const f of GLOBAL_FLAGS) lines.push(`  ${flagLabel(f).padEnd(28)} ${f.description}`);
+  lines.push('', 'Run `certwright COMMAND --help` for a command\'s flags.');
+  return lines.join('\n');
+}
+
+function flagLabel(f: FlagSpec): string {
+  return `--${f.name}${f.value ? ` ${f.value}` : ''}`;
+}
+
+export function commandHelp(spec: CommandSpec): string {
+  const lines = [`Usage: certwright ${spec.usage}`, '', spec.summary, '', 'Flags:'];
+  for (const f of spec.flags) {
+    const env = envVarFor(f);
+    lines.push(`  ${flagLabel(f).padEnd(30)} ${f.description}${env ? ` [${env}]` : ''}`);
+  }
+  lines.push('', 'Global flags:');
+  for (const f of GLOBAL_FLAGS) lines.push(`  ${flagLabel(f).padEnd(30)} ${f.description}`);
+  return lines.join('\n');
+}
+
+function resolveCommand(argv: string[]): { key: string; rest: string[] } | undefined {
+  const words: string[] = [];
+  for (const a of argv) {
+    if (a.startsWith('-')) break;
+    words.push(a);
+    if (words.length === 2) break;
+  }
+  if (words.length >= 2 && COMMANDS[`${words[0]} ${words[1]}`]) {
+    return { key: `${words[0]} ${words[1]}`, rest: argv.filter((a, i) => !(i < 2 && (a === words[0] || a === words[1]))) };
+  }
+  if (words.length >= 1 && COMMANDS[words[0]!]) {
+    const idx = argv.indexOf(words[0]!);
+    return { key: words[0]!, rest: [...argv.slice(0, idx), ...argv.slice(idx + 1)] };
+  }
+  return undefined;
+}
+
+export function parseFlags(spec: CommandSpec | undefined, args: string[], environ: NodeJS.ProcessEnv = process.env): { flags: Flags; positionals: string[] } {
+  const specs = [...GLOBAL_FLAGS, ...(spec?.flags ?? [])];
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
+  for (const f of specs) options[f.name] = { type: f.type, ...(f.multiple ? { multiple: true } : {}), ...(f.short ? { short: f.short } : {}) };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    const message = (error as Error).message.replace(/\. To specify.*$/s, '');
+    throw new UsageError(message, spec ? `Run \`certwright ${spec.name} --help\` to see its flags.` : 'Run `certwright --help`.');
+  }
+  const values: FlagValues = { ...(parsed.values as FlagValues) };
+  for (const f of specs) {
+    if (values[f.name] !== undefined) continue;
+    const env = envVarFor(f);
+    const fromEnv = env ? environ[env] : undefined;
+    if (fromEnv === undefined || fromEnv === '') continue;
+    if (f.type === 'boolean') values[f.name] = /^(1|true|yes)$/i.test(fromEnv);
+    else values[f.name] = f.multiple ? fromEnv.split(',') : fromEnv;
+  }
+  return { flags: new Flags(values, specs), positionals: parsed.positionals };
+}
+
+let signalsInstalled = false;
+function installSignalHandlers(): void {
+  if (signalsInstalled) return;
+  signalsInstalled = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      // Exit handlers remove temp files and release the lock; state is only ever written whole.
+      process.stderr.write(`\nInterrupted (${signal}). Nothing half-written was left; run the same command again to resume.\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const debug = process.env.CERTWRIGHT_DEBUG === '1';
+  try {
+    let resolved = resolveCommand(argv);
+    if (!resolved) {
+      const first = argv.find((a) => !a.startsWith('-'));
+      if (first) throw new UsageError(`"${first}" is not a certwright command.`, 'Run `certwright --help` to see the commands.');
+      if (argv.includes('--help') || argv.includes('-h')) {
+        process.stdout.write(`${helpText()}\n`);
+        return 0;
+      }
+      resolved = { key: 'wizard', rest: argv };
+    }
+    const { command } = await COMMANDS[resolved.key]!();
+    const { flags, positionals } = parseFlags(command, resolved.rest);
+    if (flags.bool('help')) {
+      process.stdout.write(`${commandHelp(command)}\n`);
+      return 0;
+    }
+    installSignalHandlers();
+    const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+    const stateDir = flags.string('state-dir');
+    const ctx: CommandContext = { flags, positionals, home: stateDir ? { stateDir } : {}, tty, plain: flags.bool('plain') };
+    return await command.run(ctx);
+  } catch (error) {
+    process.stderr.write(`${formatError(error, debug)}\n`);
+    return exitCodeOf(error);
+  }
+}

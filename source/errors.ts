@@ -1,0 +1,108 @@
+/**
+ * One error hierarchy. Every error a user can see says what is wrong in the present tense and
+ * names the next step. Rendered once, at the top (cli.ts).
+ */
+export class CertwrightError extends Error {
+  readonly exitCode: number = 1;
+}
+
+/** The operator can fix this: bad input, missing file, wrong passphrase, refused overwrite. */
+export class OperatorError extends CertwrightError {
+  override readonly exitCode: number;
+  constructor(
+    message: string,
+    readonly fix?: string,
+    options: { cause?: unknown; exitCode?: number } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.exitCode = options.exitCode ?? 1;
+  }
+}
+
+/** Wrong command-line usage: unknown flag, missing required flag without a TTY. */
+export class UsageError extends OperatorError {
+  constructor(message: string, fix?: string) {
+    super(message, fix, { exitCode: 2 });
+  }
+}
+
+/** Something outside us failed: Vault, openssl, podman. Carries what we asked and what came back. */
+export class ExternalError extends CertwrightError {
+  override readonly exitCode = 3;
+  constructor(
+    message: string,
+    readonly fix?: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+/** A verification found the world different from what a completed step recorded. */
+export class DriftError extends CertwrightError {
+  override readonly exitCode = 4;
+  constructor(
+    message: string,
+    readonly fix?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Another run holds the environment's lock. */
+export class LockedError extends CertwrightError {
+  override readonly exitCode = 5;
+  constructor(
+    message: string,
+    readonly fix?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The operator cancelled (Ctrl-C, declined a confirmation). */
+export class Cancelled extends CertwrightError {
+  override readonly exitCode = 130;
+  constructor(message = 'Cancelled. Nothing more was changed.') {
+    super(message);
+  }
+}
+
+/** A bug in certwright. */
+export class BugError extends CertwrightError {
+  override readonly exitCode = 70;
+}
+
+export function fixOf(error: unknown): string | undefined {
+  if (error instanceof OperatorError || error instanceof ExternalError || error instanceof DriftError || error instanceof LockedError) {
+    return error.fix;
+  }
+  return undefined;
+}
+
+export function formatError(error: unknown, debug = false): string {
+  const lines: string[] = [];
+  if (error instanceof CertwrightError) {
+    lines.push(`Error: ${error.message}`);
+    const fix = fixOf(error);
+    if (fix) lines.push(`Fix: ${fix}`);
+  } else if (error instanceof Error) {
+    lines.push(`Error: ${error.message}`);
+    lines.push('This looks like a bug in certwright. Run again with CERTWRIGHT_DEBUG=1 and report the output.');
+  } else {
+    lines.push(`Error: ${String(error)}`);
+  }
+  if (debug && error instanceof Error) {
+    lines.push('', error.stack ?? '');
+    let cause = error.cause;
+    while (cause) {
+      lines.push('Caused by:', cause instanceof Error ? (cause.stack ?? cause.message) : String(cause));
+      cause = cause instanceof Error ? cause.cause : undefined;
+    }
+  }
+  return lines.join('\n');
+}
+
+export function exitCodeOf(error: unknown): number {
+  return error instanceof CertwrightError ? error.exitCode : 70;
+}

@@ -1,0 +1,167 @@
+import 'reflect-metadata';
+import crypto, { KeyObject, X509Certificate } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { NameConstraints, GeneralSubtrees, GeneralSubtree, GeneralName, id_ce_nameConstraints } from '@peculiar/asn1-x509';
+import { OperatorError } from '../errors.js';
+import { toSigningCryptoKey, signingAlgorithmFor, describeKey } from './keys.js';
+import { toPem } from './pem.js';
+
+x509.cryptoProvider.set(crypto.webcrypto as unknown as Crypto);
+
+/** A positive, non-zero 128-bit serial (RFC 5280 allows up to 20 octets). */
+export function randomSerial(): string {
+  const bytes = crypto.randomBytes(16);
+  bytes[0] = (bytes[0]! & 0x7f) | 0x40;
+  return bytes.toString('hex');
+}
+
+export interface RootProfile {
+  commonName: string;
+  notBefore: Date;
+  notAfter: Date;
+  pathLen?: number | undefined;
+}
+
+/**
+ * Self-signed root: critical basicConstraints CA:true (pathlen when given), critical keyUsage
+ * keyCertSign + cRLSign, subject key identifier.
+ */
+export async function createRootCertificate(profile: RootProfile, privateKey: KeyObject, publicKey: KeyObject): Promise<X509Certificate> {
+  const signingKey = await toSigningCryptoKey(privateKey);
+  const publicCryptoKey = await crypto.webcrypto.subtle.importKey('spki', publicKey.export({ type: 'spki', format: 'der' }), importPublic(publicKey), true, ['verify']);
+  const name = new x509.Name([{ CN: [profile.commonName] }]);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: name,
+    issuer: name,
+    notBefore: profile.notBefore,
+    notAfter: profile.notAfter,
+    signingAlgorithm: signingAlgorithmFor(privateKey),
+    publicKey: publicCryptoKey,
+    signingKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, profile.pathLen, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(publicCryptoKey),
+    ],
+  });
+  return new X509Certificate(Buffer.from(cert.rawData));
+}
+
+function importPublic(key: KeyObject): EcKeyImportParams | RsaHashedImportParams {
+  if (key.asymmetricKeyType === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    return { name: 'ECDSA', namedCurve: curve === 'secp384r1' ? 'P-384' : curve === 'secp521r1' ? 'P-521' : 'P-256' };
+  }
+  return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+}
+
+export interface CsrInfo {
+  subject: string;
+  commonName: string | undefined;
+  publicKey: KeyObject;
+  keyDescription: string;
+  spkiDer: Buffer;
+  csr: x509.Pkcs10CertificateRequest;
+}
+
+/** Parses a CSR and checks its self-signature; a tampered CSR is refused. */
+export async function readCsr(pem: string, source: string): Promise<CsrInfo> {
+  if (!/-----BEGIN (NEW )?CERTIFICATE REQUEST-----/.test(pem)) {
+    throw new OperatorError(`${source} is not a PEM certificate signing request.`, 'Pass the CSR that `certwright intermediate request` wrote (--csr).');
+  }
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(pem.replace(/NEW CERTIFICATE REQUEST/g, 'CERTIFICATE REQUEST'));
+  } catch (error) {
+    throw new OperatorError(`${source} cannot be parsed as a CSR (damaged or truncated).`, 'Copy the CSR again from the online machine and compare its SHA-256.', { cause: error });
+  }
+  let valid = false;
+  try {
+    valid = await csr.verify();
+  } catch {
+    valid = false;
+  }
+  if (!valid) {
+    throw new OperatorError(`The signature on ${source} does not verify: the request was altered after Vault made it.`, 'Do not sign it. Copy the CSR again from the online machine (compare SHA-256 with the one `intermediate request` printed).');
+  }
+  const spkiDer = Buffer.from(csr.publicKey.rawData);
+  const publicKey = crypto.createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+  const cn = csr.subjectName.getField('CN')[0];
+  return { subject: csr.subject, commonName: cn, publicKey, keyDescription: describeKey(publicKey), spkiDer, csr };
+}
+
+export interface IntermediateProfile {
+  notBefore: Date;
+  notAfter: Date;
+  pathLen: number;
+  permittedDns?: string[] | undefined;
+}
+
+/**
+ * Signs a CSR as an intermediate CA: critical basicConstraints CA:true with pathlen, critical
+ * keyUsage (keyCertSign, cRLSign, digitalSignature), SKI of the CSR key, AKI of the root, optional
+ * critical DNS name constraints. The subject comes from the CSR.
+ */
+export async function signIntermediate(csr: CsrInfo, root: X509Certificate, rootKey: KeyObject, profile: IntermediateProfile): Promise<X509Certificate> {
+  const signingKey = await toSigningCryptoKey(rootKey);
+  const rootPeculiar = new x509.X509Certificate(root.raw);
+  const csrPublic = await csr.csr.publicKey.export(crypto.webcrypto as unknown as Crypto);
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(true, profile.pathLen, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+    await x509.SubjectKeyIdentifierExtension.create(csrPublic),
+  ];
+  const rootSki = rootPeculiar.getExtension(x509.SubjectKeyIdentifierExtension);
+  extensions.push(rootSki ? new x509.AuthorityKeyIdentifierExtension(rootSki.keyId) : await x509.AuthorityKeyIdentifierExtension.create(rootPeculiar));
+  if (profile.permittedDns && profile.permittedDns.length > 0) {
+    const constraints = new NameConstraints({
+      permittedSubtrees: new GeneralSubtrees(profile.permittedDns.map((dns) => new GeneralSubtree({ base: new GeneralName({ dNSName: dns }) }))),
+    });
+    extensions.push(new x509.Extension(id_ce_nameConstraints, true, AsnConvert.serialize(constraints)));
+  }
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: csr.subject,
+    issuer: rootPeculiar.subject,
+    notBefore: profile.notBefore,
+    notAfter: profile.notAfter,
+    signingAlgorithm: signingAlgorithmFor(rootKey),
+    publicKey: csrPublic,
+    signingKey,
+    extensions,
+  });
+  return new X509Certificate(Buffer.from(cert.rawData));
+}
+
+export interface CaFacts {
+  isCa: boolean;
+  pathLen: number | undefined;
+  keyUsage: string[];
+  nameConstraints: string[];
+}
+
+export function caFacts(cert: X509Certificate): CaFacts {
+  const pc = new x509.X509Certificate(cert.raw);
+  const bc = pc.getExtension(x509.BasicConstraintsExtension);
+  const ku = pc.getExtension(x509.KeyUsagesExtension);
+  const usage: string[] = [];
+  if (ku) {
+    const flags = ku.usages;
+    if (flags & x509.KeyUsageFlags.keyCertSign) usage.push('keyCertSign');
+    if (flags & x509.KeyUsageFlags.cRLSign) usage.push('cRLSign');
+    if (flags & x509.KeyUsageFlags.digitalSignature) usage.push('digitalSignature');
+  }
+  const nc = pc.extensions.find((e) => e.type === id_ce_nameConstraints);
+  const names: string[] = [];
+  if (nc) {
+    const parsed = AsnConvert.parse(nc.value, NameConstraints);
+    for (const sub of parsed.permittedSubtrees ?? []) if (sub.base.dNSName) names.push(sub.base.dNSName);
+  }
+  return { isCa: bc?.ca ?? false, pathLen: bc?.pathLength, keyUsage: usage, nameConstraints: names };
+}
+
+export function csrPem(info: CsrInfo): string {
+  return toPem('CERTIFICATE REQUEST', Buffer.from(info.csr.rawData));
+}

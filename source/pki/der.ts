@@ -1,0 +1,48 @@
+/** A minimal DER encoder for the few structures we write by hand (PBES2 EncryptedPrivateKeyInfo). */
+
+function encodeLength(length: number): Buffer {
+  if (length < 0x80) return Buffer.from([length]);
+  const bytes: number[] = [];
+  let n = length;
+  while (n > 0) {
+    bytes.unshift(n & 0xff);
+    n >>>= 8;
+  }
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+function tlv(tag: number, value: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([tag]), encodeLength(value.length), value]);
+}
+
+export const der = {
+  sequence: (...items: Buffer[]) => tlv(0x30, Buffer.concat(items)),
+  octetString: (value: Uint8Array) => tlv(0x04, Buffer.from(value)),
+  null: () => Buffer.from([0x05, 0x00]),
+  integer(value: number): Buffer {
+    const bytes: number[] = [];
+    let n = value;
+    do {
+      bytes.unshift(n & 0xff);
+      n = Math.floor(n / 256);
+    } while (n > 0);
+    if ((bytes[0] ?? 0) & 0x80) bytes.unshift(0);
+    return tlv(0x02, Buffer.from(bytes));
+  },
+  oid(dotted: string): Buffer {
+    const parts = dotted.split('.').map(Number);
+    const out: number[] = [40 * parts[0]! + parts[1]!];
+    for (const part of parts.slice(2)) {
+      const stack: number[] = [];
+      let n = part;
+      stack.unshift(n & 0x7f);
+      n = Math.floor(n / 128);
+      while (n > 0) {
+        stack.unshift((n & 0x7f) | 0x80);
+        n = Math.floor(n / 128);
+      }
+      out.push(...stack);
+    }
+    return tlv(0x06, Buffer.from(out));
+  },
+};

@@ -1,0 +1,96 @@
+import { envPaths, type EnvPaths, type HomeOptions } from '../paths.js';
+import { StateStore } from '../../state/store.js';
+import { acquireLock, LockHeldError, type Lock } from '../../state/lock.js';
+import { StateFileError, type EnvState } from '../../state/schema.js';
+import { LockedError, OperatorError } from '../errors.js';
+import { ensureDir } from '../system/files.js';
+import type { Check } from '../pki/verify.js';
+
+/** What a step reports while it works; the CLI prints it, the wizard shows it. */
+export interface Reporter {
+  info(message: string): void;
+  warn(message: string): void;
+  /** Slow work starting ("Generating the root key") — a spinner in the wizard. */
+  progress(message: string): void;
+  /** Work finished, past tense ("Root certificate written"). */
+  done(message: string): void;
+}
+
+export const silentReporter: Reporter = { info() {}, warn() {}, progress() {}, done() {} };
+
+export interface Plan {
+  /** What apply would change, one sentence each; empty when nothing is to be done. */
+  actions: string[];
+  /** Facts shown to the operator before confirming (subject, key, fingerprints). */
+  facts: Array<[string, string]>;
+  warnings: string[];
+}
+
+export function emptyPlan(): Plan {
+  return { actions: [], facts: [], warnings: [] };
+}
+
+/**
+ * One environment, opened for a run: the lock is held for the whole run, state is read once and
+ * written after every transition.
+ */
+export class EnvSession {
+  private current: EnvState;
+  readonly recoveredLock: Lock['recoveredFrom'];
+
+  private constructor(
+    readonly env: string,
+    readonly paths: EnvPaths,
+    readonly store: StateStore,
+    private readonly lock: Lock,
+  ) {
+    try {
+      this.current = store.read();
+    } catch (error) {
+      lock.release();
+      if (error instanceof StateFileError) throw new OperatorError(error.message, error.fix);
+      throw error;
+    }
+    this.recoveredLock = lock.recoveredFrom;
+  }
+
+  static async open(env: string, home: HomeOptions, command: string): Promise<EnvSession> {
+    const paths = envPaths(env, home);
+    try {
+      await ensureDir(paths.dir, 0o700);
+    } catch (error) {
+      throw new OperatorError(`Cannot create the state directory ${paths.dir}: ${(error as Error).message}.`, 'Pass --state-dir (or set CERTWRIGHT_HOME) to a directory this user can write.');
+    }
+    let lock: Lock;
+    try {
+      lock = acquireLock(paths.lockFile, command);
+    } catch (error) {
+      if (error instanceof LockHeldError) {
+        throw new LockedError(
+          `Environment "${env}" is in use by another certwright run (PID ${error.holder.pid}, "${error.holder.command}", since ${error.holder.since}).`,
+          `Wait for PID ${error.holder.pid} to finish, or stop it. A lock left by a dead process is recovered automatically.`,
+        );
+      }
+      throw error;
+    }
+    const store = new StateStore(env, paths.stateFile);
+    return new EnvSession(env, paths, store, lock);
+  }
+
+  get state(): EnvState {
+    return this.current;
+  }
+
+  commit(next: EnvState): void {
+    this.store.write(next);
+    this.current = next;
+  }
+
+  close(): void {
+    this.lock.release();
+  }
+}
+
+export function checksFailed(checks: Check[]): Check[] {
+  return checks.filter((c) => !c.ok);
+}

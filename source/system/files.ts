@@ -1,0 +1,181 @@
+import { randomBytes, createHash } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { OperatorError } from '../errors.js';
+
+/**
+ * Files are created with their final owner and mode before a byte is written, written to a temp
+ * file in the same directory, fsynced, and renamed over the target (or hard-linked, when the
+ * target must not be replaced). A reader sees the old file or the new one, never half of one.
+ */
+
+export interface WriteOptions {
+  mode: number;
+  owner?: { uid: number; gid: number } | undefined;
+  /** Refuse to replace an existing file (atomic: link(2) fails with EEXIST). */
+  noClobber?: boolean;
+}
+
+const pendingTemps = new Set<string>();
+let cleanupInstalled = false;
+
+function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  const clean = () => {
+    for (const file of pendingTemps) {
+      try {
+        fs.unlinkSync(file);
+      } catch {
+        /* already gone */
+      }
+    }
+    pendingTemps.clear();
+  };
+  process.on('exit', clean);
+}
+
+/** Removes temp files of writes in flight; called by the CLI's signal handlers. */
+export function cleanupPendingWrites(): void {
+  for (const file of pendingTemps) {
+    try {
+      fs.unlinkSync(file);
+    } catch {
+      /* already gone */
+    }
+  }
+  pendingTemps.clear();
+}
+
+function explainFsError(error: NodeJS.ErrnoException, target: string): OperatorError {
+  const dir = path.dirname(target);
+  switch (error.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return new OperatorError(`Cannot write ${target}: permission denied.`, `Make ${dir} writable for this user, or choose another output directory.`, { cause: error });
+    case 'ENOENT':
+      return new OperatorError(`Cannot write ${target}: the directory ${dir} does not exist.`, `Create it (mkdir -p ${dir}) or choose another output directory.`, { cause: error });
+    case 'EROFS':
+      return new OperatorError(`Cannot write ${target}: the file system is read-only.`, 'Choose an output directory on a writable file system.', { cause: error });
+    case 'ENOSPC':
+      return new OperatorError(`Cannot write ${target}: no space left on the device.`, 'Free some space or choose another output directory.', { cause: error });
+    case 'ENOTDIR':
+      return new OperatorError(`Cannot write ${target}: a part of the path is not a directory.`, 'Check the output path.', { cause: error });
+    default:
+      return new OperatorError(`Cannot write ${target}: ${error.message}`, undefined, { cause: error });
+  }
+}
+
+export async function writeFileAtomic(target: string, data: string | Uint8Array, options: WriteOptions): Promise<void> {
+  installCleanup();
+  const dir = path.dirname(target);
+  const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  let handle: fsp.FileHandle | undefined;
+  pendingTemps.add(temp);
+  try {
+    // O_EXCL + the final mode at creation: the key is never readable by anyone else, not even empty.
+    handle = await fsp.open(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, options.mode);
+    if (options.owner) await handle.chown(options.owner.uid, options.owner.gid);
+    await handle.chmod(options.mode); // the umask may have narrowed it; set exactly what we mean
+    await handle.writeFile(data);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    if (options.noClobber) {
+      try {
+        await fsp.link(temp, target);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new OperatorError(`${target} already exists; certwright does not overwrite it.`, `Move the existing file away first, or choose another output path.`);
+        }
+        throw error;
+      }
+      await fsp.unlink(temp);
+    } else {
+      await fsp.rename(temp, target);
+    }
+    pendingTemps.delete(temp);
+    await syncDir(dir);
+  } catch (error) {
+    if (handle) await handle.close().catch(() => undefined);
+    await fsp.unlink(temp).catch(() => undefined);
+    pendingTemps.delete(temp);
+    if (error instanceof OperatorError) throw error;
+    throw explainFsError(error as NodeJS.ErrnoException, target);
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const handle = await fsp.open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    /* some file systems refuse fsync on directories; the rename is still atomic */
+  }
+}
+
+/** Checks that a directory exists and that we can create files in it, without leaving anything. */
+export async function assertWritableDir(dir: string, flag: string): Promise<void> {
+  let stat: fs.Stats;
+  try {
+    stat = await fsp.stat(dir);
+  } catch {
+    throw new OperatorError(`${flag} ${dir} does not exist.`, `Create it first (mkdir -p ${dir}) or pass another ${flag}.`);
+  }
+  if (!stat.isDirectory()) throw new OperatorError(`${flag} ${dir} is not a directory.`, `Pass a directory to ${flag}.`);
+  try {
+    await fsp.access(dir, fs.constants.W_OK | fs.constants.X_OK);
+  } catch {
+    throw new OperatorError(`${flag} ${dir} is not writable by this user.`, `Make it writable (chown/chmod) or pass another ${flag}.`);
+  }
+  // access(2) says yes for root even on read-only mounts; a real probe settles it.
+  const probe = path.join(dir, `.certwright-probe-${randomBytes(4).toString('hex')}`);
+  try {
+    await fsp.writeFile(probe, '', { flag: 'wx', mode: 0o600 });
+    await fsp.unlink(probe);
+  } catch (error) {
+    throw explainFsError(error as NodeJS.ErrnoException, path.join(dir, '<file>'));
+  }
+}
+
+export async function ensureDir(dir: string, mode = 0o700): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true, mode });
+}
+
+export async function readTextFile(file: string, flag: string): Promise<string> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new OperatorError(`${flag} ${file} does not exist.`, `Check the path given to ${flag}.`);
+    if (code === 'EACCES') throw new OperatorError(`${flag} ${file} is not readable by this user.`, `Fix its permissions or run as its owner.`);
+    if (code === 'EISDIR') throw new OperatorError(`${flag} ${file} is a directory, not a file.`, `Pass a file to ${flag}.`);
+    throw new OperatorError(`Cannot read ${flag} ${file}: ${(error as Error).message}`);
+  }
+}
+
+export async function exists(file: string): Promise<boolean> {
+  try {
+    await fsp.lstat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export async function fileSha256(file: string): Promise<string | undefined> {
+  try {
+    return sha256Hex(await fsp.readFile(file));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,61 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { OperatorError } from '../errors.js';
+import type { VaultConnection } from './client.js';
+
+export interface ConnectionInputs {
+  vaultAddr?: string | undefined;
+  vaultCa?: string | undefined;
+  /** From the environment's state, used when nothing else names an address. */
+  stateAddr?: string | undefined;
+  stateCa?: string | undefined;
+  environ?: NodeJS.ProcessEnv;
+  requireToken?: boolean;
+}
+
+/** OpenBao's rule: a BAO_* variable that is set at all wins over its VAULT_* twin. */
+function twin(environ: NodeJS.ProcessEnv, name: string): string | undefined {
+  const bao = environ[`BAO_${name}`];
+  if (bao !== undefined) return bao;
+  return environ[`VAULT_${name}`];
+}
+
+function readTokenFile(environ: NodeJS.ProcessEnv): string | undefined {
+  const home = environ.HOME ?? os.homedir();
+  const file = path.join(home, '.vault-token');
+  try {
+    const token = fs.readFileSync(file, 'utf8').trim();
+    return token || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Address: --vault-addr > BAO_ADDR > VAULT_ADDR > the environment's recorded address.
+ * Token: BAO_TOKEN > VAULT_TOKEN > ~/.vault-token. CA: --vault-ca > BAO_CACERT > VAULT_CACERT >
+ * the environment's recorded CA file. There is no way to skip TLS verification.
+ */
+export function resolveConnection(inputs: ConnectionInputs): VaultConnection {
+  const environ = inputs.environ ?? process.env;
+  const addr = inputs.vaultAddr || twin(environ, 'ADDR') || inputs.stateAddr;
+  if (!addr) {
+    throw new OperatorError('No Vault address is known for this environment.', 'Pass --vault-addr https://HOST:PORT or set VAULT_ADDR (or start a rehearsal with `certwright lab`).');
+  }
+  const token = twin(environ, 'TOKEN') || readTokenFile(environ);
+  if (inputs.requireToken !== false && !token) {
+    throw new OperatorError('No Vault token was found.', 'Set VAULT_TOKEN (or BAO_TOKEN), or log in so that ~/.vault-token exists.');
+  }
+  const caFile = inputs.vaultCa || twin(environ, 'CACERT') || inputs.stateCa;
+  let ca: string | undefined;
+  if (caFile) {
+    try {
+      ca = fs.readFileSync(caFile, 'utf8');
+    } catch {
+      throw new OperatorError(`The Vault CA file ${caFile} cannot be read.`, 'Pass --vault-ca with the path of the root CA PEM (or fix VAULT_CACERT).');
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new OperatorError(`The Vault CA file ${caFile} holds no PEM certificate.`, 'Pass --vault-ca with the root CA PEM.');
+  }
+  return { addr, token, ...(ca ? { ca, caSource: caFile } : {}) };
+}
