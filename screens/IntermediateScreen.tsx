@@ -16,7 +16,14 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
   const defaults = controller.intermediateDefaults(env);
   const given = controller.defaults;
   const [form, setForm] = useState<IntermediateForm>(defaults);
-  const [phase, setPhase] = useState<Phase>(given.mount === undefined ? 'mount' : given.intermediateCn === undefined ? 'cn' : 'rootDir');
+  const ORDER: Phase[] = ['mount', 'cn', 'rootDir'];
+  const answered: Partial<Record<Phase, boolean>> = { mount: given.mount !== undefined, cn: given.intermediateCn !== undefined, rootDir: given.rootDir !== undefined };
+  /** The next question the flags did not answer, or the plan. */
+  const next = (after?: Phase): Phase => {
+    for (let i = after ? ORDER.indexOf(after) + 1 : 0; i < ORDER.length; i += 1) if (!answered[ORDER[i]!]) return ORDER[i]!;
+    return 'planning';
+  };
+  const [phase, setPhase] = useState<Phase>(next());
   const [plan, setPlan] = useState<Plan>();
   const [error, setError] = useState<{ message: string; fix?: string }>();
   const [hint, setHint] = useState<string>();
@@ -84,10 +91,10 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
     <Box flexDirection="column">
       {header}
       {phase === 'mount' && (
-        <Question label="PKI mount for the intermediate" defaultValue={defaults.mount} error={hint} onSubmit={(v) => { const bad = controller.validateMount(v); if (bad) { setHint(bad); return; } setHint(undefined); setForm({ ...form, mount: v }); setPhase(given.intermediateCn === undefined ? 'cn' : 'rootDir'); }} />
+        <Question label="PKI mount for the intermediate" defaultValue={defaults.mount} error={hint} onSubmit={(v) => { const bad = controller.validateMount(v); if (bad) { setHint(bad); return; } setHint(undefined); setForm({ ...form, mount: v }); setPhase(next('mount')); }} />
       )}
-      {phase === 'cn' && <Question label="Intermediate CA name (CN)" defaultValue={defaults.commonName} onSubmit={(v) => { setForm({ ...form, commonName: v }); setPhase(given.rootDir === undefined ? 'rootDir' : 'planning'); }} />}
-      {phase === 'rootDir' && <Question label="Offline root directory" defaultValue={defaults.rootDir} onSubmit={(v) => { setForm({ ...form, rootDir: v }); setPhase('planning'); }} />}
+      {phase === 'cn' && <Question label="Intermediate CA name (CN)" defaultValue={defaults.commonName} onSubmit={(v) => { setForm({ ...form, commonName: v }); setPhase(next('cn')); }} />}
+      {phase === 'rootDir' && <Question label="Offline root directory" defaultValue={defaults.rootDir} onSubmit={(v) => { setForm({ ...form, rootDir: v }); setPhase(next('rootDir')); }} />}
       {phase === 'planning' && <TaskView activity={task.activity} lines={[]} running />}
       {plan && (phase === 'plan' || phase === 'pass') && <PlanView title={`intermediate in ${form.mount}`} plan={plan} />}
       {phase === 'plan' && <Text dimColor>{plan && plan.actions.length === 0 ? 'Enter: back to the steps' : 'Enter: apply · Esc: back'}</Text>}

@@ -21,21 +21,21 @@ export function RootCeremonyScreen({ controller, env, onExit }: { controller: Wi
   const defaults = controller.rootDefaults(env);
   const given = controller.defaults;
   const [form, setForm] = useState<RootForm>(defaults);
-  const firstPhase: Phase = given.commonName === undefined ? 'cn' : given.outDir === undefined ? 'outDir' : given.keyType === undefined ? 'keyType' : 'planning';
-  const [phase, setPhase] = useState<Phase>(firstPhase);
+  const ORDER: Phase[] = ['cn', 'outDir', 'keyType', 'ttl', 'pathLen'];
+  const answered: Partial<Record<Phase, boolean>> = { cn: given.commonName !== undefined, outDir: given.outDir !== undefined, keyType: given.keyType !== undefined, ttl: given.ttl !== undefined, pathLen: given.pathLen !== undefined };
+  /** The next question the flags did not answer, or the plan. */
+  const next = (after?: Phase): Phase => {
+    for (let i = after ? ORDER.indexOf(after) + 1 : 0; i < ORDER.length; i += 1) if (!answered[ORDER[i]!]) return ORDER[i]!;
+    return 'planning';
+  };
+  const [phase, setPhase] = useState<Phase>(next());
   const [plan, setPlan] = useState<Plan>();
   const [passphrase, setPassphrase] = useState<string>('');
   const [error, setError] = useState<{ message: string; fix?: string }>();
   const [hint, setHint] = useState<string>();
+  const [attempt, setAttempt] = useState(0);
   const [result, setResult] = useState<{ fingerprint: string; certFile: string; notAfter: string }>();
   const task = useTask();
-
-  const next = (after: Phase): Phase => {
-    const order: Phase[] = ['cn', 'outDir', 'keyType', 'ttl', 'pathLen', 'planning'];
-    const skip: Partial<Record<Phase, boolean>> = { outDir: given.outDir !== undefined, keyType: given.keyType !== undefined, ttl: given.ttl !== undefined, pathLen: given.pathLen !== undefined };
-    for (let i = order.indexOf(after) + 1; i < order.length; i += 1) if (!skip[order[i]!]) return order[i]!;
-    return 'planning';
-  };
 
   useEffect(() => {
     if (phase !== 'planning') return;
@@ -125,7 +125,7 @@ export function RootCeremonyScreen({ controller, env, onExit }: { controller: Wi
         <Question label="Validity" defaultValue={defaults.ttl} hint="e.g. 10y, 3650d" error={hint} onSubmit={(v) => { if (!/^\d+[smhdwy]?$|^(\d+[smhdwy])+$/.test(v)) { setHint(`"${v}" is not a duration`); return; } setHint(undefined); setForm({ ...form, ttl: v }); setPhase(next('ttl')); }} />
       )}
       {phase === 'pathLen' && (
-        <Question label="Path length (CA levels allowed below the root; empty = unlimited)" defaultValue={defaults.pathLen} error={hint} onSubmit={(v) => { if (v !== '' && !/^\d$/.test(v)) { setHint('Type a number from 0 to 9, or leave it empty'); return; } setHint(undefined); setForm({ ...form, pathLen: v }); setPhase('planning'); }} />
+        <Question label="Path length (CA levels allowed below the root; empty = unlimited)" defaultValue={defaults.pathLen} error={hint} onSubmit={(v) => { if (v !== '' && !/^\d$/.test(v)) { setHint('Type a number from 0 to 9, or leave it empty'); return; } setHint(undefined); setForm({ ...form, pathLen: v }); setPhase(next('pathLen')); }} />
       )}
       {phase === 'planning' && <Text>Checking the directory…</Text>}
       {plan && (phase === 'plan' || phase === 'pass1' || phase === 'pass2' || phase === 'confirm') && <PlanView title="offline root" plan={plan} />}
@@ -137,7 +137,7 @@ export function RootCeremonyScreen({ controller, env, onExit }: { controller: Wi
         <Question label="Type the passphrase again" secret error={hint} onSubmit={(v) => { if (v !== passphrase) { setHint('The two passphrases differ; type the first one again'); setPassphrase(''); setPhase('pass1'); return; } setHint(undefined); setPhase('confirm'); }} />
       )}
       {phase === 'confirm' && (
-        <Question label={`Type the CA name "${form.commonName}" to create the root`} error={hint} onSubmit={(v) => { if (v !== form.commonName) { setHint('That is not the CA name; nothing was created'); return; } const buf = Buffer.from(passphrase, 'utf8'); setPassphrase(''); void run(buf); }} />
+        <Question key={attempt} label={`Type the CA name "${form.commonName}" to create the root`} error={hint} onSubmit={(v) => { if (v !== form.commonName) { setHint('That is not the CA name; nothing was created'); setAttempt((a) => a + 1); return; } const buf = Buffer.from(passphrase, 'utf8'); setPassphrase(''); void run(buf); }} />
       )}
       {(phase === 'running' || phase === 'done') && <TaskView activity={task.activity} lines={task.lines} running={phase === 'running'} />}
       {phase === 'done' && result && (

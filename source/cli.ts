@@ -56,20 +56,16 @@ export function commandHelp(spec: CommandSpec): string {
   return lines.join('\n');
 }
 
+/** The command is the leading words before any flag: `root create --env x`, `lab`, or none. */
 function resolveCommand(argv: string[]): { key: string; rest: string[] } | undefined {
   const words: string[] = [];
   for (const a of argv) {
-    if (a.startsWith('-')) break;
+    if (a.startsWith('-') || words.length === 2) break;
     words.push(a);
-    if (words.length === 2) break;
   }
-  if (words.length >= 2 && COMMANDS[`${words[0]} ${words[1]}`]) {
-    return { key: `${words[0]} ${words[1]}`, rest: argv.filter((a, i) => !(i < 2 && (a === words[0] || a === words[1]))) };
-  }
-  if (words.length >= 1 && COMMANDS[words[0]!]) {
-    const idx = argv.indexOf(words[0]!);
-    return { key: words[0]!, rest: [...argv.slice(0, idx), ...argv.slice(idx + 1)] };
-  }
+  if (words.length === 2 && COMMANDS[`${words[0]} ${words[1]}`]) return { key: `${words[0]} ${words[1]}`, rest: argv.slice(2) };
+  if (words.length >= 1 && COMMANDS[words[0]!]) return { key: words[0]!, rest: argv.slice(1) };
+  if (words.length >= 1) throw new UsageError(`"${words.join(' ')}" is not a certwright command.`, 'Run `certwright --help` to see the commands.');
   return undefined;
 }
 
@@ -118,8 +114,6 @@ export async function main(argv: string[]): Promise<number> {
   try {
     let resolved = resolveCommand(argv);
     if (!resolved) {
-      const first = argv.find((a) => !a.startsWith('-'));
-      if (first) throw new UsageError(`"${first}" is not a certwright command.`, 'Run `certwright --help` to see the commands.');
       if (argv.includes('--help') || argv.includes('-h')) {
         process.stdout.write(`${helpText()}\n`);
         return 0;

@@ -16,7 +16,16 @@ export class StateStore {
     readonly file: string,
   ) {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    this.conf = new Conf<Record<string, unknown>>({
+    try {
+      this.conf = this.openConf(file);
+    } catch (error) {
+      if (error instanceof SyntaxError) throw new StateFileError(file, `it is not valid JSON (${error.message})`);
+      throw error;
+    }
+  }
+
+  private openConf(file: string): Conf<Record<string, unknown>> {
+    return new Conf<Record<string, unknown>>({
       cwd: path.dirname(file),
       configName: path.basename(file, '.json'),
       configFileMode: 0o600,

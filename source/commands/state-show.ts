@@ -13,7 +13,13 @@ export const command: CommandSpec = {
   async run(ctx) {
     const env = requireEnv(ctx);
     const paths = envPaths(env, ctx.home);
-    const store = new StateStore(env, paths.stateFile);
+    let store: StateStore;
+    try {
+      store = new StateStore(env, paths.stateFile);
+    } catch (error) {
+      if (error instanceof StateFileError) throw new OperatorError(error.message, error.fix);
+      throw error;
+    }
     if (!store.exists()) throw new OperatorError(`Environment "${env}" has no state yet (${paths.stateFile}).`, 'Start with `certwright root create --env ' + env + ' ...` or the wizard.');
     try {
       process.stdout.write(`${JSON.stringify(store.read(), null, 2)}\n`);

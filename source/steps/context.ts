@@ -73,7 +73,14 @@ export class EnvSession {
       }
       throw error;
     }
-    const store = new StateStore(env, paths.stateFile);
+    let store: StateStore;
+    try {
+      store = new StateStore(env, paths.stateFile);
+    } catch (error) {
+      lock.release();
+      if (error instanceof StateFileError) throw new OperatorError(error.message, error.fix);
+      throw error;
+    }
     return new EnvSession(env, paths, store, lock);
   }
 

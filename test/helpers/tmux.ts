@@ -1,0 +1,61 @@
+import { execa } from 'execa';
+
+/**
+ * A real terminal for the real binary: a private tmux server (own socket), a session of the
+ * given size, keys sent like a person, the screen read back with capture-pane.
+ */
+export class TmuxSession {
+  private readonly socket: string;
+
+  private constructor(
+    readonly name: string,
+    socket: string,
+  ) {
+    this.socket = socket;
+  }
+
+  static async start(command: string[], options: { env?: Record<string, string>; width?: number; height?: number; cwd?: string } = {}): Promise<TmuxSession> {
+    const name = `cw${process.pid}${Math.floor(Math.random() * 1e6)}`;
+    const session = new TmuxSession(name, `cw-test-${name}`);
+    const envArgs = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    const quoted = ['env', ...envArgs, ...command].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    // Keep the pane after the program exits so its last screen and status can be read.
+    await execa('tmux', ['-L', session.socket, '-f', '/dev/null', 'new-session', '-d', '-s', name, '-x', String(options.width ?? 80), '-y', String(options.height ?? 24), ...(options.cwd ? ['-c', options.cwd] : []), `${quoted}; echo "[exit $?]"; sleep 600`]);
+    return session;
+  }
+
+  async screen(): Promise<string> {
+    const r = await execa('tmux', ['-L', this.socket, 'capture-pane', '-p', '-t', this.name], { reject: false });
+    return String(r.stdout);
+  }
+
+  async keys(...keys: string[]): Promise<void> {
+    for (const k of keys) {
+      await execa('tmux', ['-L', this.socket, 'send-keys', '-t', this.name, k]);
+      await new Promise((r) => setTimeout(r, 60));
+    }
+  }
+
+  async text(text: string): Promise<void> {
+    await execa('tmux', ['-L', this.socket, 'send-keys', '-l', '-t', this.name, text]);
+    await new Promise((r) => setTimeout(r, 60));
+  }
+
+  async waitFor(pattern: string | RegExp, timeoutMs = 45_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.screen();
+      if (typeof pattern === 'string' ? s.includes(pattern) : pattern.test(s)) {
+        // The screen can show a new question before its input listens; give effects a moment.
+        await new Promise((r) => setTimeout(r, 150));
+        return s;
+      }
+      if (Date.now() > deadline) throw new Error(`terminal never showed ${String(pattern)}; screen:\n${s}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async kill(): Promise<void> {
+    await execa('tmux', ['-L', this.socket, 'kill-server'], { reject: false });
+  }
+}

@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import React from 'react';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { App } from '../screens/App.js';
+import { WizardController } from '../source/wizard/controller.js';
+import { tempDir, openssl, writePassphrase, useOpenBao, uniqueMount, bao } from './helpers/env.js';
+import { driveInk, KEY } from './helpers/ink.js';
+
+const vault = useOpenBao();
+beforeAll(() => {
+  process.env.VAULT_ADDR = vault.server().addr;
+  process.env.VAULT_TOKEN = vault.server().token;
+});
+afterAll(() => {
+  delete process.env.VAULT_ADDR;
+  delete process.env.VAULT_TOKEN;
+});
+
+describe('wizard (ink-testing-library)', () => {
+  it('walks the root ceremony: questions, plan, hidden passphrase twice, typed CA name', async () => {
+    const work = tempDir();
+    const home = path.join(work, 'home');
+    const outDir = path.join(work, 'root');
+    const controller = new WizardController({ stateDir: home }, { outDir });
+    const ui = driveInk(<App controller={controller} env="wiz" />);
+    await ui.waitFor(/Offline root CA.*not created yet/);
+    await ui.type(KEY.enter);
+    await ui.answer('Root CA name (CN)', 'Wizard Root CA');
+    await ui.waitFor('EC P-384 (recommended)');
+    await ui.type(KEY.enter);
+    await ui.answer('Validity', '');
+    await ui.answer('Path length', '');
+    const plan = await ui.waitFor('Plan: offline root');
+    expect(plan).toMatch(/Subject\s+CN=Wizard Root CA/);
+    expect(plan).toMatch(/600,000/);
+    await ui.type(KEY.enter);
+    await ui.answer('New passphrase for the root key', 'a long wizard passphrase');
+    expect(ui.frame()).not.toContain('a long wizard passphrase');
+    await ui.answer('Type the passphrase again', 'a long wizard passphrase');
+    // A wrong name does not create anything
+    await ui.answer('to create the root', 'Wizard Root');
+    await ui.waitFor('That is not the CA name; nothing was created');
+    expect(fs.existsSync(path.join(outDir, 'root-ca.key'))).toBe(false);
+    await ui.type('Wizard Root CA');
+    await ui.type(KEY.enter);
+    const done = await ui.waitFor('SHA-256 fingerprint');
+    const fp = (await openssl(['x509', '-in', path.join(outDir, 'root-ca.pem'), '-noout', '-fingerprint', '-sha256'])).stdout.split('=')[1]!.trim();
+    expect(done.replace(/\s+/g, '')).toContain(fp);
+    const pass = writePassphrase(work, 'a long wizard passphrase');
+    expect((await openssl(['pkey', '-in', path.join(outDir, 'root-ca.key'), '-passin', `file:${pass}`, '-noout'])).exitCode).toBe(0);
+    expect(fs.statSync(path.join(outDir, 'root-ca.key')).mode & 0o777).toBe(0o600);
+    // Back on the overview the step is done and the next one is offered
+    await ui.type(KEY.enter);
+    await ui.waitFor(/✓ Offline root CA/);
+    ui.view.unmount();
+  });
+
+  it('runs the intermediate against a real OpenBao from the overview, then shows it done', async () => {
+    const work = tempDir();
+    const home = path.join(work, 'home');
+    const outDir = path.join(work, 'root');
+    const mount = uniqueMount();
+    const pass = writePassphrase(work);
+    const controller = new WizardController({ stateDir: home }, { outDir, commonName: 'Wiz Root', keyType: 'ec-p256', ttl: '5y', pathLen: '1', passphraseFile: pass, mount, intermediateCn: 'Wiz Int' });
+    const ui = driveInk(<App controller={controller} env="wiz2" />);
+    await ui.waitFor(/Offline root CA/);
+    await ui.type(KEY.enter);
+    await ui.waitFor('Plan: offline root');
+    await ui.type(KEY.enter);
+    await ui.answer('to create the root', 'Wiz Root');
+    await ui.waitFor('SHA-256 fingerprint');
+    await ui.type(KEY.enter);
+    await ui.waitFor(new RegExp(`Intermediate in Vault \\(${mount}\\).*not requested yet`));
+    await ui.type(KEY.enter);
+    await ui.answer('Offline root directory', '');
+    const plan = await ui.waitFor(`Plan: intermediate in ${mount}`);
+    expect(plan).toMatch(/Sign the CSR with the offline root/);
+    await ui.type(KEY.enter);
+    await ui.waitFor(/Intermediate installed: issuer/);
+    const issuers = JSON.parse(await bao(vault.server(), ['list', '-format=json', `${mount}/issuers`]));
+    expect(issuers).toHaveLength(2);
+    await ui.type(KEY.enter);
+    await ui.waitFor(new RegExp(`✓ Intermediate in Vault \\(${mount}\\)`));
+    ui.view.unmount();
+  });
+
+  it('offers the lab and a new environment when none exists', async () => {
+    const work = tempDir();
+    let labAsked = false;
+    const controller = new WizardController({ stateDir: path.join(work, 'home') }, {});
+    const ui = driveInk(<App controller={controller} onStartLab={() => { labAsked = true; }} />);
+    await ui.waitFor('No environment is configured yet.');
+    expect(ui.frame()).toContain('Start the rehearsal lab');
+    await ui.type(KEY.enter);
+    expect(labAsked).toBe(true);
+    ui.view.unmount();
+  });
+});
