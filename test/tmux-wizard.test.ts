@@ -119,4 +119,25 @@ describe('wizard in a real terminal (tmux, 80x24, NO_COLOR)', () => {
     const cert = path.join(work, 'state', 'envs', 'lab', 'artefacts', 'pki_lab-intermediate.pem');
     expect((await openssl(['verify', '-CAfile', path.join(work, 'root', 'root-ca.pem'), cert])).exitCode).toBe(0);
   });
+
+  it('--plain runs the same ceremony with line prompts (no full-screen UI)', async () => {
+    const work = tempDir();
+    const out = path.join(work, 'root');
+    session = await TmuxSession.start(['node', BIN, '--plain', '--env', 'pl', '--out', out, '--cn', 'Plain CA', '--key-type', 'ec-p256', '--ttl', '1y', '--path-len', '0'], { env: envFor(path.join(work, 'home')) });
+    await session.waitFor('Open a step');
+    await session.keys('Enter');
+    await session.waitFor('Plan: offline root');
+    await session.waitFor('New passphrase');
+    await session.text('plain passphrase 1');
+    await session.keys('Enter');
+    await session.waitFor('Type it again');
+    await session.text('plain passphrase 1');
+    await session.keys('Enter');
+    await session.waitFor('to create the root');
+    await session.text('Plain CA');
+    await session.keys('Enter');
+    await session.waitFor('SHA-256 fingerprint');
+    await session.waitFor('[done] Offline root CA');
+    expect(fs.existsSync(path.join(out, 'root-ca.key'))).toBe(true);
+  });
 });

@@ -59,6 +59,10 @@ export const command: CommandSpec = {
     const env = ctx.flags.string('env');
     if (env) validateEnvName(env);
     const controller = new WizardController(ctx.home, wizardDefaults(ctx));
+    if (ctx.plain) {
+      const { runPlainWizard } = await import('../wizard/plain.js');
+      return runPlainWizard(controller, env);
+    }
     let startLab = false;
     await runWizard(controller, env, () => {
       startLab = true;

@@ -1,0 +1,96 @@
+import { Cancelled } from '../errors.js';
+import { formatPlan, cliReporter } from '../output.js';
+import { parsePassphrase, ROOT_KEY_TYPES, type KeyType } from '../pki/keys.js';
+import type { WizardController } from './controller.js';
+
+/**
+ * The line-by-line wizard (--plain): same controller and steps as the Ink screens, asked with
+ * @inquirer/prompts for dumb terminals and screen readers. Ink is never mounted here.
+ */
+export async function runPlainWizard(controller: WizardController, initialEnv: string | undefined): Promise<number> {
+  const prompts = await import('@inquirer/prompts');
+  const ask = async <T>(p: Promise<T>): Promise<T> => {
+    try {
+      return await p;
+    } catch {
+      throw new Cancelled();
+    }
+  };
+  let env = initialEnv;
+  if (!env) {
+    const envs = controller.listEnvs();
+    env = await ask(
+      envs.length > 0
+        ? prompts.select({ message: 'Environment', choices: envs.map((e) => ({ name: e, value: e })) })
+        : prompts.input({ message: 'No environment is configured yet. New environment name (or run `certwright lab` for a rehearsal):', validate: (v) => controller.validateEnv(v) ?? true }),
+    );
+  }
+  for (;;) {
+    const steps = await controller.overview(env);
+    process.stdout.write(`\ncertwright · ${env}\n`);
+    for (const s of steps) process.stdout.write(`  [${s.state}] ${s.title} — ${s.detail}\n`);
+    const choice = await ask(
+      prompts.select({
+        message: 'Open a step',
+        choices: [...steps.filter((s) => s.state !== 'unavailable').map((s) => ({ name: s.title, value: s.id })), { name: 'Quit', value: 'quit' }],
+      }),
+    );
+    if (choice === 'quit') return 0;
+    try {
+      if (choice === 'root-create') await plainRoot(controller, env, prompts, ask);
+      else if (choice === 'intermediate') await plainIntermediate(controller, env, prompts, ask);
+    } catch (error) {
+      if (error instanceof Cancelled) throw error;
+      const e = error as { message: string; fix?: string };
+      process.stdout.write(`Error: ${e.message}\n${e.fix ? `Fix: ${e.fix}\n` : ''}`);
+    }
+  }
+}
+
+type Prompts = typeof import('@inquirer/prompts');
+type Ask = <T>(p: Promise<T>) => Promise<T>;
+
+async function plainRoot(controller: WizardController, env: string, prompts: Prompts, ask: Ask): Promise<void> {
+  const d = controller.rootDefaults(env);
+  const g = controller.defaults;
+  const form = {
+    commonName: g.commonName ?? (await ask(prompts.input({ message: 'Root CA name (CN)', default: d.commonName }))),
+    outDir: g.outDir ?? (await ask(prompts.input({ message: 'Directory for root-ca.key and root-ca.pem', default: d.outDir }))),
+    keyType: (g.keyType ?? (await ask(prompts.select({ message: 'Key type', choices: ROOT_KEY_TYPES.map((k) => ({ name: k, value: k })) })))) as KeyType,
+    ttl: g.ttl ?? (await ask(prompts.input({ message: 'Validity', default: d.ttl }))),
+    pathLen: g.pathLen ?? (await ask(prompts.input({ message: 'Path length (empty = unlimited)', default: d.pathLen }))),
+  };
+  const plan = await controller.planRoot(form);
+  process.stdout.write(`${formatPlan('offline root', plan)}\n`);
+  let passphrase = await controller.passphraseFromFile(12);
+  if (!passphrase) {
+    const first = await ask(prompts.password({ message: 'New passphrase for the root key (12+ characters)', mask: '*', validate: (v) => v.length >= 12 || 'At least 12 characters' }));
+    const second = await ask(prompts.password({ message: 'Type it again', mask: '*' }));
+    if (first !== second) throw new Cancelled('The two passphrases differ. Nothing was created.');
+    passphrase = parsePassphrase(Buffer.from(first, 'utf8'), 'the typed passphrase', { minLength: 12 });
+  }
+  const typed = await ask(prompts.input({ message: `Type the CA name "${form.commonName}" to create the root` }));
+  if (typed !== form.commonName) {
+    passphrase.fill(0);
+    throw new Cancelled(`The name typed does not match "${form.commonName}". Nothing was created.`);
+  }
+  const result = await controller.applyRoot(env, form, passphrase, cliReporter());
+  process.stdout.write(`Root CA created: ${result.certFile}\nSHA-256 fingerprint: ${result.fingerprint}\n`);
+}
+
+async function plainIntermediate(controller: WizardController, env: string, prompts: Prompts, ask: Ask): Promise<void> {
+  const d = controller.intermediateDefaults(env);
+  const g = controller.defaults;
+  const form = {
+    mount: g.mount ?? (await ask(prompts.input({ message: 'PKI mount for the intermediate', default: d.mount, validate: (v) => controller.validateMount(v) ?? true }))),
+    commonName: g.intermediateCn ?? (await ask(prompts.input({ message: 'Intermediate CA name (CN)', default: d.commonName }))),
+    rootDir: g.rootDir ?? (await ask(prompts.input({ message: 'Offline root directory', default: d.rootDir }))),
+  };
+  const plan = await controller.planIntermediate(env, form);
+  process.stdout.write(`${formatPlan(`intermediate in ${form.mount}`, plan)}\n`);
+  if (plan.actions.length === 0) return;
+  if (!(await ask(prompts.confirm({ message: 'Apply?', default: true })))) return;
+  const passphrase = (await controller.passphraseFromFile(1)) ?? Buffer.from(await ask(prompts.password({ message: 'Root key passphrase', mask: '*' })), 'utf8');
+  const result = await controller.applyIntermediate(env, form, passphrase, cliReporter());
+  process.stdout.write(`Intermediate ${result.alreadyInstalled ? 'already installed' : 'installed'}: issuer ${result.issuerId}\n`);
+}
