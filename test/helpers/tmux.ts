@@ -18,8 +18,9 @@ export class TmuxSession {
     const name = `cw${process.pid}${Math.floor(Math.random() * 1e6)}`;
     const session = new TmuxSession(name, `cw-test-${name}`);
     const envArgs = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
-    const quoted = ['env', ...envArgs, ...command].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    // Keep the pane after the program exits so its last screen and status can be read.
+    const quoted = ['env', '-i', ...envArgs, ...command].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    // env -i: only the variables given (CI=true from a CI runner would make Ink print only its
+    // last frame). The pane is kept after the program exits so its last screen can be read.
     await execa('tmux', ['-L', session.socket, '-f', '/dev/null', 'new-session', '-d', '-s', name, '-x', String(options.width ?? 80), '-y', String(options.height ?? 24), ...(options.cwd ? ['-c', options.cwd] : []), `${quoted}; echo "[exit $?]"; sleep 600`]);
     return session;
   }
