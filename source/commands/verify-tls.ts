@@ -43,8 +43,8 @@ export const command: CommandSpec = {
     if (ctx.flags.bool('json')) printJson(report);
     else process.stdout.write(`${formatTlsReport(report, caFile, certFile)}\n`);
     if (!report.ok) {
-      const why = !report.server.verified ? `the server's chain does not verify against ${caFile} (${report.server.error})` : `the server did not accept the client certificate (${report.client?.how})`;
-      throw new OperatorError(`The TLS check against ${host}:${port} failed: ${why}.`, !report.server.verified ? 'Pass the root that signed the server certificate as --ca, or fix the server\'s chain (it must send its intermediates).' : 'Present the bundle whose root the server trusts (build-cert writes one per --trust-path), issued for a name the server accepts.');
+      const why = !report.server.verified ? `the server's chain does not verify against ${caFile} (${report.server.error})` : report.client ? `the server did not accept the client certificate (${report.client.how})` : `the server dropped the connection (${report.connection.how})`;
+      throw new OperatorError(`The TLS check against ${host}:${port} failed: ${why}.`, !report.server.verified ? 'Pass the root that signed the server certificate as --ca, or fix the server\'s chain (it must send its intermediates).' : report.client ? 'Present the bundle whose root the server trusts (build-cert writes one per --trust-path), issued for a name the server accepts.' : 'The server may require a client certificate: pass --cert and --key.');
     }
     return 0;
   },

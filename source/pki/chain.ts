@@ -111,3 +111,20 @@ export function buildPath(start: X509Certificate, pool: X509Certificate[], ancho
   };
   return walk(start, [start], new Set([start.fingerprint256]));
 }
+
+/**
+ * A path from an issuing CA (not a leaf) to one of `anchors`, trying the CA itself and every twin
+ * of it in the pool (same subject, same public key: what a leaf it signed chains through), so a
+ * cross-signed intermediate reaches either root.
+ */
+export function buildIssuerPath(issuer: X509Certificate, pool: X509Certificate[], anchors: X509Certificate[], at = new Date()): BuiltPath | undefined {
+  const spki = (c: X509Certificate) => c.publicKey.export({ type: 'spki', format: 'der' });
+  const key = spki(issuer);
+  const twins = uniqueCertificates([issuer, ...pool.filter((c) => c.ca && c.subject === issuer.subject && spki(c).equals(key))]);
+  for (const twin of twins) {
+    if (!validAt(twin, at)) continue;
+    const found = buildPath(twin, pool, anchors, at);
+    if (found) return found;
+  }
+  return undefined;
+}

@@ -7,7 +7,7 @@ import { VaultClient } from '../vault/client.js';
 import * as pki from '../vault/pki.js';
 import { appRoleLogin } from '../vault/approle.js';
 import { parseCertificates, certPem, vaultSerial } from '../pki/pem.js';
-import { buildPath, trustAnchorsFrom, isSelfSigned, issuedBy, extendedKeyUsages, dnsNames, commonNameOf, subjectLine, EKU_CLIENT_AUTH, EKU_SERVER_AUTH, type TrustAnchors } from '../pki/chain.js';
+import { buildPath, buildIssuerPath, trustAnchorsFrom, isSelfSigned, issuedBy, extendedKeyUsages, dnsNames, commonNameOf, subjectLine, EKU_CLIENT_AUTH, EKU_SERVER_AUTH, type TrustAnchors } from '../pki/chain.js';
 import { writeFileSet, type FileSpec } from '../system/file-set.js';
 import { ensureDir, assertWritableDir } from '../system/files.js';
 import { readPrivateFile } from '../system/secrets.js';
@@ -246,11 +246,11 @@ export async function prepareBuildCert(vault: VaultClient, input: BuildCertInput
   const issuerCert = pool[0]!;
   plan.facts.push(['Issuer', subjectLine(issuerCert)]);
   for (const { spec, trust } of anchors) {
-    let found = buildPath(issuerCert, [...pool, ...trust.extra], trust.anchors);
+    let found = buildIssuerPath(issuerCert, [...pool, ...trust.extra], trust.anchors);
     if (!found) {
       // The mount may hold the twin without a manual_chain pointing at it: look at every issuer.
       pool = [...pool, ...(await allIssuerCertificates(vault, input.mount))];
-      found = buildPath(issuerCert, [...pool, ...trust.extra], trust.anchors);
+      found = buildIssuerPath(issuerCert, [...pool, ...trust.extra], trust.anchors);
     }
     if (!found) {
       throw new OperatorError(

@@ -210,7 +210,11 @@ export async function planBuildRole(vault: VaultClient, input: BuildRoleInput): 
   if (!s.authMounted) plan.actions.push(`Enable AppRole at auth/${input.approleMount}/`);
   if (!s.approle) plan.actions.push(`Create the AppRole ${s.approleName} (batch tokens with only ${s.policyName})`);
   else if (s.approleDiff.length) plan.actions.push(`Update the AppRole ${s.approleName} (${s.approleDiff.join(', ')})`);
-  if (input.roleIdOut) plan.actions.push(`Write the role_id to ${input.roleIdOut}`);
+  if (input.roleIdOut) {
+    const current = (await exists(input.roleIdOut)) ? (await fsp.readFile(input.roleIdOut, 'utf8')).trim() : undefined;
+    const roleId = s.approle ? await approle.readRoleId(vault, input.approleMount, s.approleName) : undefined;
+    if (current === undefined || current !== roleId) plan.actions.push(`Write the role_id to ${input.roleIdOut}`);
+  }
   if (input.secretIdOut && !(s.approle && (await secretIdFileValid(vault, input, s.approleName)))) plan.actions.push(`Create a secret_id and write it to ${input.secretIdOut} (0600)`);
   const mountInfo = await pki.readMount(vault, input.mount);
   if (mountInfo && mountInfo.maxLeaseTtlSeconds > 0 && mountInfo.maxLeaseTtlSeconds < input.ttlSeconds) {

@@ -31,6 +31,8 @@ export interface TlsReport {
   cipher?: string | undefined;
   server: { chain: CertLine[]; verified: boolean; error?: string | undefined };
   client?: { chain: CertLine[]; accepted: boolean | undefined; how: string };
+  /** Whether the server kept the connection after the handshake (a rejection is an alert). */
+  connection: { accepted: boolean | undefined; how: string };
   ok: boolean;
 }
 
@@ -135,21 +137,21 @@ export async function checkTls(input: TlsCheckInput): Promise<TlsReport> {
         protocol,
         cipher,
         server: { chain: serverChain.map((c) => line(c, anchors)), verified: serverVerified, error: serverVerified ? undefined : String(socket.authorizationError ?? 'handshake did not complete') },
+        connection: { accepted, how },
         ok: false,
       };
       if (input.cert) report.client = { chain: clientChain.map((c) => line(c, anchors)), accepted, how };
-      report.ok = serverVerified && (input.cert ? accepted === true : secure);
+      report.ok = serverVerified && accepted === true;
       resolve(report);
     };
     socket.once('secureConnect', () => {
       secure = true;
       serverChain = peerChain(socket);
-      if (!input.cert) return finish(undefined, 'no client certificate offered');
-      if (socket.getProtocol() !== 'TLSv1.3') return finish(true, `the server finished the ${socket.getProtocol()} handshake after checking it`);
+      if (socket.getProtocol() !== 'TLSv1.3') return finish(true, `the server finished the ${socket.getProtocol()} handshake${input.cert ? ' after checking it' : ''}`);
       settleTimer = setTimeout(() => finish(true, `no alert from the server within ${settleMs} ms after the handshake`), settleMs);
     });
     socket.once('session', () => {
-      if (secure) finish(true, 'the server sent a session ticket after checking it');
+      if (secure) finish(true, `the server sent a session ticket${input.cert ? ' after checking it' : ''}`);
     });
     socket.once('error', (error: NodeJS.ErrnoException) => {
       if (/ALERT/.test(error.code ?? '')) return finish(false, `the server sent ${describeAlert(error)}`);
@@ -180,6 +182,7 @@ export function formatTlsReport(report: TlsReport, caFile: string, certFile?: st
     if (last && !last.selfSigned) lines.push(`  leads to the root: ${last.issuer}`);
     lines.push(`  accepted by the server: ${report.client.accepted === true ? 'yes' : report.client.accepted === false ? 'NO' : 'unknown'} (${report.client.how})`);
   }
+  else lines.push('Client presented: no certificate', `  connection kept by the server: ${report.connection.accepted === false ? 'NO' : 'yes'} (${report.connection.how})`);
   lines.push(report.ok ? `Result: ${report.client ? 'mutual TLS verified on both sides' : 'server verified'}` : 'Result: FAILED');
   return lines.join('\n');
 }
