@@ -199,8 +199,10 @@ export async function prepareBuildCert(vault: VaultClient, input: BuildCertInput
   const san = commitSan(input.gitSha);
   validateAppName(input.app);
   const anchors = await loadAnchors(input.trustPaths);
-  await ensureDir(path.resolve(input.outDir), 0o755).catch(() => undefined);
-  await assertWritableDir(path.resolve(input.outDir), '--out');
+  // The directory is made only when there is something to write into it.
+  const outDir = path.resolve(input.outDir);
+  if (fs.existsSync(outDir)) await assertWritableDir(outDir, '--out');
+  else await assertWritableDir(path.dirname(outDir), '--out (its parent)');
   // The role (needs a token that may read it) and the default issuer's chain (public) in parallel.
   const [roleResult, defaultIssuer] = await Promise.all([
     pki.readRole(vault, input.mount, input.role).then(
@@ -331,6 +333,8 @@ export async function applyBuildCert(vault: VaultClient, input: BuildCertInput, 
     ...bundles.map((b) => ({ path: b.file, data: b.pem, mode: 0o644 })),
     { path: envFile, data: `${envLines.join('\n')}\n`, mode: 0o644 },
   ];
+  await ensureDir(outDir, 0o755);
+  if (input.envFile) await ensureDir(path.dirname(envFile), 0o755);
   await writeFileSet(set);
   report.done(`Build certificate ${serial} for ${input.app} @ ${commit.slice(0, 12)} written to ${outDir} (expires ${notAfter})`);
   const auditLog = path.resolve(input.auditLog ?? defaultAuditLog(input.mount));
