@@ -18,6 +18,15 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   wizard: () => import('./commands/wizard.js'),
   'state show': () => import('./commands/state-show.js'),
   'transcript verify': () => import('./commands/transcript-verify.js'),
+  'build-role': () => import('./commands/build-role.js'),
+  'build-cert': () => import('./commands/build-cert.js'),
+  'cross-sign request': () => import('./commands/cross-sign-request.js'),
+  'cross-sign sign': () => import('./commands/cross-sign-sign.js'),
+  'cross-sign install': () => import('./commands/cross-sign-install.js'),
+  'cross-sign': () => import('./commands/cross-sign.js'),
+  'verify-tls': () => import('./commands/verify-tls.js'),
+  hashdir: () => import('./commands/hashdir.js'),
+  revoke: () => import('./commands/revoke.js'),
 };
 
 const SUMMARIES: Array<[string, string]> = [
@@ -30,6 +39,15 @@ const SUMMARIES: Array<[string, string]> = [
   ['intermediate', 'request + sign + install on one machine (lab, rehearsal)'],
   ['state show', 'print the environment\'s state (never holds secrets)'],
   ['transcript verify', 'check the ceremony transcript\'s hash chain'],
+  ['build-role', 'online: client-only role for build certificates + least-privilege AppRole for the build server'],
+  ['build-cert', 'CI: one client certificate per build (CN = app, commit SAN), bundles per trust path, env file'],
+  ['cross-sign request', 'online: CSR for the mount\'s existing intermediate key (same subject), for a second root'],
+  ['cross-sign sign', 'offline: the second root signs that CSR (the intermediate signer, no Vault)'],
+  ['cross-sign install', 'online: import the twin as an extra issuer (default unchanged), same key and subject checked'],
+  ['cross-sign', 'request + sign + install on one machine (lab, rehearsal)'],
+  ['verify-tls', '(mutual) TLS handshake: which chain each side presented and whether it verified'],
+  ['hashdir', 'write an OpenSSL -CApath hash directory (subject_hash.N links)'],
+  ['revoke', 'revoke a certificate or build-server intermediate by serial; confirm it is in the CRL'],
 ];
 
 export function helpText(): string {
