@@ -29,12 +29,15 @@ export class UsageError extends OperatorError {
 /** Something outside us failed: Vault, openssl, podman. Carries what we asked and what came back. */
 export class ExternalError extends CertwrightError {
   override readonly exitCode = 3;
+  /** The HTTP status when the failure is an answer from Vault (403, 503, ...). */
+  readonly status: number | undefined;
   constructor(
     message: string,
     readonly fix?: string,
-    options: { cause?: unknown } = {},
+    options: { cause?: unknown; status?: number } = {},
   ) {
-    super(message, options);
+    super(message, { cause: options.cause });
+    this.status = options.status;
   }
 }
 

@@ -145,8 +145,11 @@ export async function applyIntermediateSign(input: IntermediateSignInput, passph
   report.done(`Intermediate signed: ${input.outFile} (serial ${cert.serialNumber})`);
   const result: SignResult = { certFile: path.resolve(input.outFile), fingerprint: fingerprint(cert), serial: cert.serialNumber, notAfter: new Date(cert.validTo).toISOString(), alreadySigned: false };
   if (session) {
+    // Scope the record by mount, or by the CSR when no mount is known (the offline machine), so a
+    // second signing in the same environment never overwrites the first one's record.
+    const scope = input.mount ?? `csr-${sha256Hex(await fsp.readFile(input.csrFile)).slice(0, 12)}`;
     session.commit(
-      completeStep(session.state, STEP_ID, input.mount, new Date(), [{ kind: 'intermediate-certificate', path: result.certFile, sha256: sha256Hex(pem), fingerprint: result.fingerprint }], {
+      completeStep(session.state, STEP_ID, scope, new Date(), [{ kind: 'intermediate-certificate', path: result.certFile, sha256: sha256Hex(pem), fingerprint: result.fingerprint }], {
         serial: result.serial,
         notAfter: result.notAfter,
         pathLen: input.pathLen,

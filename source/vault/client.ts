@@ -164,17 +164,18 @@ export class VaultClient {
     const errors = res.json?.errors?.join('; ') || res.text.trim().slice(0, 300) || `HTTP ${res.status}`;
     const call = `${method} ${apiPath.split('?')[0]}`;
     if (res.status === 503 && /sealed/i.test(errors)) {
-      return new ExternalError(`Vault at ${this.addr} is sealed.`, 'Unseal it first: certwright vault-unseal --env ENV (or bao operator unseal).');
+      return new ExternalError(`Vault at ${this.addr} is sealed.`, 'Unseal it first: certwright vault-unseal --env ENV (or bao operator unseal).', { status: res.status });
     }
     if (res.status === 403) {
       return new ExternalError(
         `Vault at ${this.addr} refused ${call}: permission denied.`,
         this.connection.token ? 'Use a token whose policy allows this path (VAULT_TOKEN, BAO_TOKEN or ~/.vault-token).' : 'No token was found: set VAULT_TOKEN (or BAO_TOKEN) or log in so that ~/.vault-token exists.',
+        { status: 403 },
       );
     }
     if (res.status === 501 && /not initialized|uninitialized/i.test(errors)) {
-      return new ExternalError(`Vault at ${this.addr} is not initialised.`, 'Initialise it first: certwright vault-init --env ENV.');
+      return new ExternalError(`Vault at ${this.addr} is not initialised.`, 'Initialise it first: certwright vault-init --env ENV.', { status: res.status });
     }
-    return new ExternalError(`Vault at ${this.addr} answered ${res.status} to ${call}: ${errors}`);
+    return new ExternalError(`Vault at ${this.addr} answered ${res.status} to ${call}: ${errors}`, undefined, { status: res.status });
   }
 }

@@ -43,6 +43,12 @@ export function uniqueMount(prefix = 'pki'): string {
   return `${prefix}_${process.pid}_${mountCounter}`;
 }
 
+let home: string | undefined;
+function scratchHome(): string {
+  home ??= tempDir('cw-home-');
+  return home;
+}
+
 export interface CliResult {
   exitCode: number;
   stdout: string;
@@ -53,7 +59,8 @@ export interface CliResult {
 export async function cli(args: string[], options: { env?: Record<string, string | undefined>; input?: string; cwd?: string } = {}): Promise<CliResult> {
   const env: Record<string, string | undefined> = {
     PATH: process.env.PATH,
-    HOME: process.env.HOME,
+    // Never the real home: a test that forgets CERTWRIGHT_HOME must not touch ~/.config.
+    HOME: scratchHome(),
     CI: 'true',
     NO_COLOR: '1',
     ...options.env,
