@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   'verify-tls': () => import('./commands/verify-tls.js'),
   hashdir: () => import('./commands/hashdir.js'),
   revoke: () => import('./commands/revoke.js'),
+  tree: () => import('./commands/tree.js'),
 };
 
 const SUMMARIES: Array<[string, string]> = [
@@ -47,6 +48,7 @@ const SUMMARIES: Array<[string, string]> = [
   ['cross-sign', 'request + sign + install on one machine (lab, rehearsal)'],
   ['verify-tls', '(mutual) TLS handshake: which chain each side presented and whether it verified'],
   ['hashdir', 'write an OpenSSL -CApath hash directory (subject_hash.N links)'],
+  ['tree', 'CA-tree designs (app root, root per env, env at root, cross-signed) with each node\'s state'],
   ['revoke', 'revoke a certificate or build-server intermediate by serial; confirm it is in the CRL'],
 ];
 

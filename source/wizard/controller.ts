@@ -15,6 +15,7 @@ import { emptyPlan } from '../steps/context.js';
 import { readPrivateFile } from '../system/secrets.js';
 import { failed } from '../pki/verify.js';
 import { DriftError } from '../errors.js';
+import { presets, evaluateTree, renderTree, remainingSteps } from './ca-trees.js';
 
 /**
  * Everything the wizard screens may do, as plain async functions: the screens never touch Vault,
@@ -128,7 +129,7 @@ export class WizardController {
     } else {
       steps.push({ id: 'intermediate', title: `Intermediate in Vault (${mount})`, state: 'todo', detail: 'not requested yet' });
     }
-    steps.push({ id: 'vault-https', title: 'Vault over HTTPS', state: 'unavailable', detail: 'use the vault-cert / vault-https commands when available' });
+    steps.push({ id: 'ca-tree', title: 'CA-tree designs', state: 'todo', detail: 'presets from the certifying-builds seed, with what exists' });
     return steps;
   }
 
@@ -219,5 +220,15 @@ export class WizardController {
     } finally {
       passphrase.fill(0);
     }
+  }
+
+  caTreePresets(env: string): Array<{ id: string; title: string }> {
+    return presets({ env, mount: this.defaults.mount ?? 'pki_int' }).map((p) => ({ id: p.id, title: p.title }));
+  }
+
+  caTree(env: string, id: string): { title: string; summary: string; lines: string[]; steps: string[] } {
+    const preset = presets({ env, mount: this.defaults.mount ?? 'pki_int' }).find((p) => p.id === id)!;
+    const tree = evaluateTree(preset.tree, this.home);
+    return { title: preset.title, summary: preset.summary, lines: renderTree(tree), steps: remainingSteps(tree) };
   }
 }
