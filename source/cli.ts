@@ -18,6 +18,11 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   wizard: () => import('./commands/wizard.js'),
   'state show': () => import('./commands/state-show.js'),
   'transcript verify': () => import('./commands/transcript-verify.js'),
+  'vault-cert': () => import('./commands/vault-cert.js'),
+  'vault-https': () => import('./commands/vault-https.js'),
+  'vault-init': () => import('./commands/vault-init.js'),
+  'vault-unseal': () => import('./commands/vault-unseal.js'),
+  'switch-urls': () => import('./commands/switch-urls.js'),
 };
 
 const SUMMARIES: Array<[string, string]> = [
@@ -30,6 +35,11 @@ const SUMMARIES: Array<[string, string]> = [
   ['intermediate', 'request + sign + install on one machine (lab, rehearsal)'],
   ['state show', 'print the environment\'s state (never holds secrets)'],
   ['transcript verify', 'check the ceremony transcript\'s hash chain'],
+  ['vault-cert', 'issue Vault\'s own server certificate (key 0600, fullchain, ca-chain; rotate + SIGHUP)'],
+  ['vault-https', 'render Vault\'s HTTPS config and Podman compose file; --start runs it'],
+  ['vault-init', 'initialise Vault over HTTPS; unseal keys shown once, never stored'],
+  ['vault-unseal', 'unseal over HTTPS with hidden prompts or --key-file'],
+  ['switch-urls', 'check CA/CRL over HTTPS, then switch the mount\'s AIA/CRL URLs to it'],
 ];
 
 export function helpText(): string {

@@ -122,3 +122,48 @@ export async function readCaChainPem(vault: VaultClient, mount: string): Promise
   const res = await vault.read(`${mount}/ca_chain`, { anonymous: true, accept: [204] });
   return res.text;
 }
+
+/** A role as Vault returns it (only the fields certwright compares). */
+export type RoleData = Record<string, unknown>;
+
+export async function readRole(vault: VaultClient, mount: string, role: string): Promise<RoleData | undefined> {
+  const res = await vault.read<RoleData>(`${mount}/roles/${encodeURIComponent(role)}`, { accept: [404] });
+  return res.status === 200 ? (res.json?.data ?? undefined) : undefined;
+}
+
+export async function writeRole(vault: VaultClient, mount: string, role: string, body: RoleData): Promise<string[]> {
+  const res = await vault.write(`${mount}/roles/${encodeURIComponent(role)}`, body);
+  return res.json?.warnings ?? [];
+}
+
+export interface IssuedCertificate {
+  certificate: string;
+  caChain: string[];
+  privateKey: string;
+  serialNumber: string;
+  expiration: number;
+  warnings: string[];
+}
+
+/** POST MOUNT/issue/ROLE. The private key is in the answer only: Vault never stores it. */
+export async function issueCertificate(vault: VaultClient, mount: string, role: string, body: { common_name: string; alt_names?: string; ip_sans?: string; ttl?: string }): Promise<IssuedCertificate> {
+  const res = await vault.write<{ certificate: string; ca_chain?: string[]; private_key: string; serial_number: string; expiration: number }>(`${mount}/issue/${encodeURIComponent(role)}`, body);
+  const d = res.json?.data;
+  if (!d?.certificate || !d.private_key) throw new ExternalError(`Vault returned no certificate from ${mount}/issue/${role}.`);
+  return { certificate: d.certificate, caChain: d.ca_chain ?? [], privateKey: d.private_key, serialNumber: d.serial_number, expiration: d.expiration, warnings: res.json?.warnings ?? [] };
+}
+
+/** sys/seal-status (unauthenticated). */
+export interface SealStatus {
+  initialized: boolean;
+  sealed: boolean;
+  t: number;
+  n: number;
+  progress: number;
+  version: string;
+}
+
+export async function sealStatus(vault: VaultClient): Promise<SealStatus> {
+  const res = await vault.read<never>('sys/seal-status', { anonymous: true });
+  return res.json as unknown as SealStatus;
+}
