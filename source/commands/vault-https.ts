@@ -28,7 +28,7 @@ export const command: CommandSpec = {
     { name: 'bao-binary', type: 'string', value: 'FILE', description: 'bind-mount this bao binary into an image that has none (e.g. a minimal busybox image)' },
     { name: 'user', type: 'string', value: 'UID:GID', description: 'container user (default: the owner of server.key, so nothing needs chown)' },
     { name: 'name', type: 'string', value: 'NAME', description: 'container name (default certwright-vault-ENV)' },
-    { name: 'network', type: 'string', value: 'MODE', description: 'host (default: the listener is the host\'s) or bridge (port published)' },
+    { name: 'network', type: 'string', value: 'MODE', description: 'bridge (default: the port is published on the listen address) or host (the container shares the host network)' },
     { name: 'api-addr', type: 'string', value: 'URL', description: 'api_addr (default https://LISTEN-HOST:PORT)' },
     { name: 'start', type: 'boolean', description: 'start Vault and wait until it answers over HTTPS' },
     { name: 'runtime', type: 'string', value: 'KIND', description: 'podman (default: podman-compose, or the equivalent podman run) or process (bao server on the host)' },
@@ -41,7 +41,7 @@ export const command: CommandSpec = {
     const listen = parseListen(f.string('listen') ?? '127.0.0.1:8200');
     const storage = oneOf<Storage>(f.string('storage'), ['file', 'raft'], '--storage', 'raft');
     const runtime = oneOf<Runtime>(f.string('runtime'), ['podman', 'process'], '--runtime', 'podman');
-    const network = oneOf(f.string('network'), ['host', 'bridge'] as const, '--network', 'host');
+    const network = oneOf(f.string('network'), ['bridge', 'host'] as const, '--network', 'bridge');
     const baoBinary = f.string('bao-binary');
     if (baoBinary && !fs.existsSync(baoBinary)) throw new OperatorError(`--bao-binary ${baoBinary} does not exist.`, 'Pass the path of a bao binary (e.g. .tools/bin/bao).');
     const apiAddr = f.string('api-addr');

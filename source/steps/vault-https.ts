@@ -300,7 +300,9 @@ async function startContainer(input: VaultHttpsInput, model: ServerModel, recrea
   }
   if (!(await imageExists(model.image))) report.warn(`The image ${model.image} is not on this machine; podman will try to pull it.`);
   report.progress(`Starting container ${model.containerName}`);
-  if (await commandExists('podman-compose')) {
+  // podman-compose 1.0.x (Debian 12) adds its project network even to `network_mode: host`
+  // services, which podman refuses; for host networking the equivalent podman run is used.
+  if (model.network === 'bridge' && (await commandExists('podman-compose'))) {
     const r = await execa('podman-compose', ['-f', p.compose, '-p', `certwright-${model.env}`, 'up', '-d'], { reject: false, all: true, timeout: 120_000, cwd: p.dir });
     if (r.exitCode !== 0 || !(await inspectContainer(model.containerName))) {
       const log = (await inspectContainer(model.containerName)) ? await containerLogs(model.containerName) : String(r.all ?? '');
@@ -309,7 +311,7 @@ async function startContainer(input: VaultHttpsInput, model: ServerModel, recrea
     report.done(`Started container ${model.containerName} with podman-compose (${p.compose})`);
   } else {
     await runPodman(podmanRunArgs(model), 'podman run');
-    report.done(`Started container ${model.containerName} with podman run (the equivalent of ${p.compose}; podman-compose is not installed)`);
+    report.done(`Started container ${model.containerName} with podman run (the equivalent of ${p.compose}; ${model.network === 'host' ? 'podman-compose 1.0 mishandles network_mode: host' : 'podman-compose is not installed'})`);
   }
 }
 
