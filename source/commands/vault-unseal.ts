@@ -8,8 +8,11 @@ import { openSession } from './common.js';
 export const command: CommandSpec = {
   name: 'vault-unseal',
   summary: 'Unseals Vault over HTTPS (trusting only the environment\'s root): key shares from --key-file (repeatable; one share per line, or the vault-init --keys-out JSON), or typed with hidden input in a terminal, until unsealed.',
-  usage: 'vault-unseal --env E [--key-file FILE ...]',
-  flags: [{ name: 'key-file', type: 'string', multiple: true, value: 'FILE', description: 'file with key share(s); not world-readable; repeatable', env: '' }],
+  usage: 'vault-unseal --env E [--key-file FILE ...] [--reset]',
+  flags: [
+    { name: 'key-file', type: 'string', multiple: true, value: 'FILE', description: 'file with key share(s); not world-readable; repeatable', env: '' },
+    { name: 'reset', type: 'boolean', description: 'discard shares given earlier in this unseal round first' },
+  ],
   async run(ctx) {
     const files = ctx.flags.list('key-file');
     const session = await openSession(ctx, 'vault-unseal');
@@ -39,6 +42,7 @@ export const command: CommandSpec = {
           return share.trim() === '' ? undefined : share;
         },
         report,
+        { reset: ctx.flags.bool('reset') },
       );
       if (ctx.flags.bool('json')) printJson({ addr: vault.addr, sealed: result.status.sealed, alreadyUnsealed: result.alreadyUnsealed, sharesSubmitted: result.submitted });
       else process.stdout.write(`Vault at ${vault.addr} is unsealed.\n`);

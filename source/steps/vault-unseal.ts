@@ -52,7 +52,10 @@ export async function submitShare(vault: VaultClient, share: string): Promise<Se
   const res = await vault.write<never>('sys/unseal', { key: share.trim() }, { anonymous: true, accept: [400] });
   if (res.status === 400) {
     const why = res.json?.errors?.join('; ') ?? res.text;
-    throw new OperatorError(`Vault rejected an unseal key share: ${why}.`, 'Check that the share belongs to this Vault (each init makes new keys) and was copied whole.');
+    throw new OperatorError(
+      `Vault rejected the unseal key shares of this round: ${why}. Vault discarded them; it is still sealed.`,
+      'One share was wrong (perhaps one given earlier, by another holder or an earlier run): check that each share belongs to this Vault (every init makes new keys) and was copied whole, then give the threshold again.',
+    );
   }
   return res.json as unknown as SealStatus;
 }
@@ -61,12 +64,19 @@ export async function submitShare(vault: VaultClient, share: string): Promise<Se
  * Feeds shares from `next` until unsealed. `next` returns undefined when it has no more; then the
  * run fails with the progress and how to go on.
  */
-export async function unsealWith(session: EnvSession, vault: VaultClient, caFile: string, next: (status: SealStatus) => Promise<string | undefined>, report: Reporter): Promise<{ alreadyUnsealed: boolean; submitted: number; status: SealStatus }> {
+export async function unsealWith(session: EnvSession, vault: VaultClient, caFile: string, next: (status: SealStatus) => Promise<string | undefined>, report: Reporter, options: { reset?: boolean } = {}): Promise<{ alreadyUnsealed: boolean; submitted: number; status: SealStatus }> {
   let status = await currentSeal(vault);
   session.commit(setVault(session.state, vault.addr, caFile, new Date()));
   if (!status.sealed) {
     report.info(`Vault at ${vault.addr} is already unsealed.`);
     return { alreadyUnsealed: true, submitted: 0, status };
+  }
+  if (status.progress > 0 && options.reset) {
+    await vault.write<never>('sys/unseal', { reset: true }, { anonymous: true });
+    report.done(`Discarded the ${status.progress} share(s) given earlier in this round`);
+    status = await currentSeal(vault);
+  } else if (status.progress > 0) {
+    report.info(`${status.progress} of ${status.t} share(s) were given earlier (another holder or an earlier run); if one was wrong, run again with --reset.`);
   }
   let submitted = 0;
   const seen = new Set<string>();
