@@ -262,6 +262,49 @@ describe('Vault over HTTPS from its own PKI', () => {
   });
 });
 
+describe('wizard screens for Vault over HTTPS', () => {
+  it('shows the Vault steps in the overview and unseals with hidden input on the init screen', async () => {
+    const v = lab.vault();
+    const React = await import('react');
+    const { render } = await import('ink-testing-library');
+    const { WizardController } = await import('../source/wizard/controller.js');
+    const { VaultInitScreen } = await import('../screens/VaultInitScreen.js');
+    const controller = new WizardController({ stateDir: v.home }, { vaultCa: v.caFile });
+    const steps = await controller.overview(v.env);
+    expect(steps.map((s) => [s.id, s.state])).toEqual(expect.arrayContaining([['vault-https', 'done'], ['vault-init', 'done']]));
+    await v.client().write('sys/seal', {});
+    const keys = JSON.parse(fs.readFileSync(v.keysFile, 'utf8'));
+    let exited = false;
+    const app = render(React.createElement(VaultInitScreen, { controller, env: v.env, onExit: () => { exited = true; } }));
+    const frame = async (re: RegExp) => {
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline) {
+        if (re.test(app.lastFrame() ?? '')) return app.lastFrame()!;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no frame matched ${re}: ${app.frames.slice(-4).join("\n----\n")}`);
+    };
+    await frame(/Vault is sealed: 0 of 2 key shares given/);
+    app.stdin.write(keys.unseal_keys_b64[0]);
+    await new Promise((r) => setTimeout(r, 100));
+    const typed = await frame(/Unseal key share \(hidden\)/);
+    expect(typed).not.toContain(keys.unseal_keys_b64[0]); // hidden input
+    app.stdin.write('\r');
+    await frame(/1 of 2 key shares given/);
+    app.stdin.write(keys.unseal_keys_b64[1]);
+    await new Promise((r) => setTimeout(r, 50));
+    app.stdin.write('\r');
+    await frame(/Vault is initialised and unsealed/);
+    await new Promise((r) => setTimeout(r, 100)); // let the new phase's input handler attach
+    app.stdin.write('\r');
+    const deadline = Date.now() + 5000;
+    while (!exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(exited).toBe(true);
+    app.unmount();
+    await waitActive(v);
+  });
+});
+
 async function waitActive(v: ReturnType<typeof lab.vault>): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
