@@ -277,7 +277,7 @@ describe('wizard screens for Vault over HTTPS', () => {
     let exited = false;
     const app = render(React.createElement(VaultInitScreen, { controller, env: v.env, onExit: () => { exited = true; } }));
     const frame = async (re: RegExp) => {
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + 30_000;
       while (Date.now() < deadline) {
         if (re.test(app.lastFrame() ?? '')) return app.lastFrame()!;
         await new Promise((r) => setTimeout(r, 50));
@@ -285,20 +285,24 @@ describe('wizard screens for Vault over HTTPS', () => {
       throw new Error(`no frame matched ${re}: ${app.frames.slice(-4).join("\n----\n")}`);
     };
     await frame(/Vault is sealed: 0 of 2 key shares given/);
-    app.stdin.write(keys.unseal_keys_b64[0]);
-    await new Promise((r) => setTimeout(r, 100));
-    const typed = await frame(/Unseal key share \(hidden\)/);
-    expect(typed).not.toContain(keys.unseal_keys_b64[0]); // hidden input
-    app.stdin.write('\r');
+    // Type a share, wait until every character is on screen (as *), then Enter: no merged chunks
+    const typeShare = async (share: string) => {
+      app.stdin.write(share);
+      const typed = await frame(new RegExp(`\\(hidden\\): \\*{${share.length}}`));
+      expect(typed).not.toContain(share); // hidden input
+      await new Promise((r) => setTimeout(r, 100));
+      app.stdin.write('\r');
+    };
+    await typeShare(keys.unseal_keys_b64[0]);
     await frame(/1 of 2 key shares given/);
-    app.stdin.write(keys.unseal_keys_b64[1]);
-    await new Promise((r) => setTimeout(r, 50));
-    app.stdin.write('\r');
+    await typeShare(keys.unseal_keys_b64[1]);
     await frame(/Vault is initialised and unsealed/);
-    await new Promise((r) => setTimeout(r, 100)); // let the new phase's input handler attach
-    app.stdin.write('\r');
-    const deadline = Date.now() + 5000;
-    while (!exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // Enter leaves the screen (pressed again until the new phase's input handler has attached)
+    const deadline = Date.now() + 10_000;
+    while (!exited && Date.now() < deadline) {
+      app.stdin.write('\r');
+      await new Promise((r) => setTimeout(r, 250));
+    }
     expect(exited).toBe(true);
     app.unmount();
     await waitActive(v);

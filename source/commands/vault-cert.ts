@@ -43,6 +43,7 @@ export const command: CommandSpec = {
     const container = f.string('reload-container');
     if (pidText !== undefined && container !== undefined) throw new UsageError('--reload-pid and --reload-container are two ways to reach one server; pass one.', 'Use --reload-pid for a host process, --reload-container for podman.');
     const checkAddr = f.string('check-addr');
+    if (checkAddr !== undefined && !/^https:\/\/[^/\s]+/.test(checkAddr)) throw new UsageError(`--check-addr ${checkAddr} is not an https URL.`, 'Pass the address Vault serves, e.g. --check-addr https://127.0.0.1:8200.');
     const session = await openSession(ctx, 'vault-cert');
     try {
       const recorded = session.state.steps[STEP_ID]?.facts.owner;
