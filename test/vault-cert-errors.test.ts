@@ -144,6 +144,11 @@ describe('vault-cert and vault-https refuse bad input, leaving nothing half-writ
     } finally {
       holder.close();
     }
+    // OpenBao 2.7 has no file storage: refused up front, with the alternative
+    const fileStorage = await cli(['vault-https', '--env', 'e', '--tls-dir', out, '--out', server, '--listen', `127.0.0.1:${port}`, '--storage', 'file', '--runtime', 'process'], { env: { CERTWRIGHT_HOME: home } });
+    expect(fileStorage.exitCode).toBe(1);
+    expect(fileStorage.stderr).toMatch(/OpenBao 2\.7\.\d+ .* has no file storage backend \(removed in OpenBao 2\.7\)\.\nFix: Use --storage raft/);
+    expect(fs.existsSync(server)).toBe(false);
     const badListen = await cli(['vault-https', '--env', 'e', '--tls-dir', out, '--out', server, '--listen', '127.0.0.1'], { env: { CERTWRIGHT_HOME: home } });
     expect(badListen.exitCode).toBe(2);
     expect(badListen.stderr).toMatch(/--listen "127.0.0.1" is not HOST:PORT/);
