@@ -7,10 +7,13 @@ import { RootCeremonyScreen } from './RootCeremonyScreen.js';
 import { IntermediateScreen } from './IntermediateScreen.js';
 import { CaTreeScreen } from './CaTreeScreen.js';
 import { Question } from './components/Question.js';
+import { VaultHttpsScreen } from './VaultHttpsScreen.js';
+import { VaultInitScreen } from './VaultInitScreen.js';
+import { SwitchUrlsScreen } from './SwitchUrlsScreen.js';
 import { colour } from './theme.js';
 import type { WizardController, PipelineStep } from '../source/wizard/controller.js';
 
-type View = { name: 'choose-env' } | { name: 'new-env' } | { name: 'overview' } | { name: 'root-create' } | { name: 'intermediate' } | { name: 'ca-tree' } | { name: 'error'; error: { message: string; fix?: string } };
+type View = { name: 'choose-env' } | { name: 'new-env' } | { name: 'overview' } | { name: 'root-create' } | { name: 'intermediate' } | { name: 'vault-https' } | { name: 'vault-init' } | { name: 'switch-urls' } | { name: 'ca-tree' } | { name: 'error'; error: { message: string; fix?: string } };
 
 export interface AppProps {
   controller: WizardController;
@@ -56,6 +59,9 @@ export function App({ controller, env: initialEnv, onStartLab }: AppProps) {
         if (steps[0]?.state !== 'done' && !controller.defaults.rootDir) setHint('Create the offline root first (or start the wizard with --root-dir).');
         else setView({ name: 'intermediate' });
       } else if (step?.id === 'ca-tree') setView({ name: 'ca-tree' });
+      else if ((step?.id === 'vault-https' || step?.id === 'vault-init' || step?.id === 'switch-urls') && step.state !== 'unavailable') {
+        setView({ name: step.id } as View);
+      } else if (step?.state === 'unavailable') setHint(step.detail);
       else setHint('This step is not in this version of the wizard yet.');
     }
   });
@@ -109,6 +115,9 @@ export function App({ controller, env: initialEnv, onStartLab }: AppProps) {
   if (view.name === 'root-create' && env) return <RootCeremonyScreen controller={controller} env={env} onExit={back} />;
   if (view.name === 'intermediate' && env) return <IntermediateScreen controller={controller} env={env} onExit={back} />;
   if (view.name === 'ca-tree' && env) return <CaTreeScreen controller={controller} env={env} onExit={back} />;
+  if (view.name === 'vault-https' && env) return <VaultHttpsScreen controller={controller} env={env} onExit={back} />;
+  if (view.name === 'vault-init' && env) return <VaultInitScreen controller={controller} env={env} onExit={back} />;
+  if (view.name === 'switch-urls' && env) return <SwitchUrlsScreen controller={controller} env={env} onExit={back} />;
   return (
     <Box flexDirection="column">
       {title}

@@ -28,6 +28,11 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   hashdir: () => import('./commands/hashdir.js'),
   revoke: () => import('./commands/revoke.js'),
   tree: () => import('./commands/tree.js'),
+  'vault-cert': () => import('./commands/vault-cert.js'),
+  'vault-https': () => import('./commands/vault-https.js'),
+  'vault-init': () => import('./commands/vault-init.js'),
+  'vault-unseal': () => import('./commands/vault-unseal.js'),
+  'switch-urls': () => import('./commands/switch-urls.js'),
 };
 
 const SUMMARIES: Array<[string, string]> = [
@@ -50,6 +55,11 @@ const SUMMARIES: Array<[string, string]> = [
   ['hashdir', 'write an OpenSSL -CApath hash directory (subject_hash.N links)'],
   ['tree', 'CA-tree designs (app root, root per env, env at root, cross-signed) with each node\'s state'],
   ['revoke', 'revoke a certificate or build-server intermediate by serial; confirm it is in the CRL'],
+  ['vault-cert', 'issue Vault\'s own server certificate (key 0600, fullchain, ca-chain; rotate + SIGHUP)'],
+  ['vault-https', 'render Vault\'s HTTPS config and Podman compose file; --start runs it'],
+  ['vault-init', 'initialise Vault over HTTPS; unseal keys shown once, never stored'],
+  ['vault-unseal', 'unseal over HTTPS with hidden prompts or --key-file'],
+  ['switch-urls', 'check CA/CRL over HTTPS, then switch the mount\'s AIA/CRL URLs to it'],
 ];
 
 export function helpText(): string {

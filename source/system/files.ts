@@ -179,3 +179,45 @@ export async function fileSha256(file: string): Promise<string | undefined> {
     return undefined;
   }
 }
+
+/**
+ * Writes several files as one change: every file is first written in full to a temp file with its
+ * final owner and mode, and only when all are on disk are they renamed into place. A failure
+ * before the renames leaves the old set untouched (key and certificate never mismatch).
+ */
+export async function writeFileSetAtomic(files: Array<{ path: string; data: string | Uint8Array; options: WriteOptions }>): Promise<void> {
+  installCleanup();
+  const temps: Array<{ temp: string; target: string }> = [];
+  try {
+    for (const file of files) {
+      const temp = path.join(path.dirname(file.path), `.${path.basename(file.path)}.${randomBytes(6).toString('hex')}.tmp`);
+      pendingTemps.add(temp);
+      temps.push({ temp, target: file.path });
+      const handle = await fsp.open(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, file.options.mode).catch((error) => {
+        throw explainFsError(error as NodeJS.ErrnoException, file.path);
+      });
+      try {
+        if (file.options.owner) await handle.chown(file.options.owner.uid, file.options.owner.gid);
+        await handle.chmod(file.options.mode);
+        await handle.writeFile(file.data);
+        await handle.sync();
+      } catch (error) {
+        throw explainFsError(error as NodeJS.ErrnoException, file.path);
+      } finally {
+        await handle.close();
+      }
+    }
+    for (const { temp, target } of temps) {
+      await fsp.rename(temp, target);
+      pendingTemps.delete(temp);
+    }
+    for (const dir of new Set(files.map((f) => path.dirname(f.path)))) await syncDir(dir);
+  } catch (error) {
+    for (const { temp } of temps) {
+      await fsp.unlink(temp).catch(() => undefined);
+      pendingTemps.delete(temp);
+    }
+    if (error instanceof OperatorError) throw error;
+    throw explainFsError(error as NodeJS.ErrnoException, files[0]?.path ?? '');
+  }
+}

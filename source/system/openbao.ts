@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -97,4 +97,22 @@ export async function startDevServer(options: { bao?: string; logFile?: string }
     }
   }
   throw lastError;
+}
+
+/** "OpenBao v2.7.2 (...)" / "Vault v1.15.0 (...)" -> product and version; undefined if unknown. */
+export function baoVersion(binary: string): { product: 'OpenBao' | 'Vault'; major: number; minor: number; patch: number } | undefined {
+  try {
+    const out = execFileSync(binary, ['version'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const m = /(OpenBao|Vault) v(\d+)\.(\d+)\.(\d+)/.exec(out);
+    if (!m) return undefined;
+    return { product: m[1] as 'OpenBao' | 'Vault', major: Number(m[2]), minor: Number(m[3]), patch: Number(m[4]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** OpenBao 2.7 removed the file storage backend (openbao/openbao#2846); Vault still has it. */
+export function supportsFileStorage(version: ReturnType<typeof baoVersion>): boolean {
+  if (!version || version.product === 'Vault') return true;
+  return version.major < 2 || (version.major === 2 && version.minor < 7);
 }

@@ -160,10 +160,14 @@ export async function readRole(vault: VaultClient, mount: string, role: string):
   return res.json.data;
 }
 
-/** POST overwrites the whole role: every field not sent falls back to Vault's default. */
-export async function writeRole(vault: VaultClient, mount: string, role: string, body: Record<string, unknown>): Promise<void> {
-  await vault.write(`${mount}/roles/${encodeURIComponent(role)}`, body);
+/** POST overwrites the whole role: every field not sent falls back to Vault's default. Returns Vault's warnings. */
+export async function writeRole(vault: VaultClient, mount: string, role: string, body: Record<string, unknown>): Promise<string[]> {
+  const res = await vault.write(`${mount}/roles/${encodeURIComponent(role)}`, body);
+  return res.json?.warnings ?? [];
 }
+
+/** A role as plain fields (what vault-cert compares). */
+export type RoleData = Record<string, unknown>;
 
 export interface IssuedCertificate {
   certificate: string;
@@ -279,4 +283,19 @@ export async function readIssuerCrlPem(vault: VaultClient, mount: string, issuer
 export async function readCrlPem(vault: VaultClient, mount: string): Promise<string> {
   const res = await vault.read(`${mount}/crl/pem`, { anonymous: true, accept: [204, 404] });
   return res.status === 200 ? res.text : '';
+}
+
+/** sys/seal-status (unauthenticated). */
+export interface SealStatus {
+  initialized: boolean;
+  sealed: boolean;
+  t: number;
+  n: number;
+  progress: number;
+  version: string;
+}
+
+export async function sealStatus(vault: VaultClient): Promise<SealStatus> {
+  const res = await vault.read<never>('sys/seal-status', { anonymous: true });
+  return res.json as unknown as SealStatus;
 }

@@ -14,8 +14,18 @@ import { resolveConnection } from '../vault/connection.js';
 import { emptyPlan } from '../steps/context.js';
 import { readPrivateFile } from '../system/secrets.js';
 import { failed } from '../pki/verify.js';
-import { DriftError } from '../errors.js';
 import { presets, evaluateTree, renderTree, remainingSteps } from './ca-trees.js';
+import { DriftError, OperatorError } from '../errors.js';
+import { applyVaultCert, planVaultCert, tlsPaths, STEP_ID as VAULT_CERT, type VaultCertInput } from '../steps/vault-cert.js';
+import { applyVaultHttps, planVaultHttps, rootPemFromTlsDir, DEFAULT_IMAGE, type VaultHttpsInput, type Runtime } from '../steps/vault-https.js';
+import { applyVaultInit, type InitSecrets } from '../steps/vault-init.js';
+import { currentSeal, unsealWith } from '../steps/vault-unseal.js';
+import { applySwitchUrls, planSwitchUrls, parseHttpsBase } from '../steps/switch-urls.js';
+import { parseServerNames } from '../pki/server-cert.js';
+import { parseOwner } from '../system/ownership.js';
+import { parseListen } from '../system/ports.js';
+import { httpsVault, resolveCaFile } from '../vault/trust.js';
+import type { SealStatus } from '../vault/pki.js';
 
 /**
  * Everything the wizard screens may do, as plain async functions: the screens never touch Vault,
@@ -57,6 +67,18 @@ export interface IntermediateForm {
   mount: string;
   commonName: string;
   rootDir: string;
+}
+
+export interface VaultServerForm {
+  mount: string;
+  dns: string;
+  ip: string;
+  tlsDir: string;
+  /** uid:gid of the container user, '' for this user. */
+  owner: string;
+  outDir: string;
+  listen: string;
+  runtime: Runtime;
 }
 
 export class WizardController {
@@ -129,6 +151,7 @@ export class WizardController {
     } else {
       steps.push({ id: 'intermediate', title: `Intermediate in Vault (${mount})`, state: 'todo', detail: 'not requested yet' });
     }
+    steps.push(...this.vaultSteps(state));
     steps.push({ id: 'ca-tree', title: 'CA-tree designs', state: 'todo', detail: 'presets from the certifying-builds seed, with what exists' });
     return steps;
   }
@@ -230,5 +253,131 @@ export class WizardController {
     const preset = presets({ env, mount: this.defaults.mount ?? 'pki_int' }).find((p) => p.id === id)!;
     const tree = evaluateTree(preset.tree, this.home);
     return { title: preset.title, summary: preset.summary, lines: renderTree(tree), steps: remainingSteps(tree) };
+  }
+
+  /** Vault over HTTPS: server certificate + config + start, init + unseal, URL switch. */
+  private vaultSteps(state: ReturnType<StateStore['read']>): PipelineStep[] {
+    const cert = state.steps[VAULT_CERT];
+    const server = state.steps['vault-https'];
+    const init = state.steps['vault-init'];
+    const unseal = state.steps['vault-unseal'];
+    const switched = Object.values(state.steps).find((s) => s.id === 'switch-urls' && s.status === 'done');
+    const steps: PipelineStep[] = [];
+    if (server?.status === 'done' && cert?.status === 'done') steps.push({ id: 'vault-https', title: 'Vault over HTTPS', state: 'done', detail: `${server.facts.apiAddr} · certificate until ${String(cert.facts.notAfter).slice(0, 10)}` });
+    else if (cert?.status === 'done') steps.push({ id: 'vault-https', title: 'Vault over HTTPS', state: 'pending', detail: 'certificate issued: render and start the server' });
+    else steps.push({ id: 'vault-https', title: 'Vault over HTTPS', state: 'todo', detail: 'server certificate, config, compose, start' });
+    if (init?.status === 'done' && unseal?.status === 'done') steps.push({ id: 'vault-init', title: 'Initialise and unseal', state: 'done', detail: `${init.facts.shares} shares, threshold ${init.facts.threshold}` });
+    else if (init?.status === 'done') steps.push({ id: 'vault-init', title: 'Initialise and unseal', state: 'pending', detail: 'initialised: unseal it' });
+    else steps.push({ id: 'vault-init', title: 'Initialise and unseal', state: server ? 'todo' : 'unavailable', detail: server ? 'over HTTPS, trusting only the root' : 'serve Vault over HTTPS first' });
+    steps.push(switched ? { id: 'switch-urls', title: 'AIA/CRL URLs over HTTPS', state: 'done', detail: `${switched.mount} -> ${switched.facts.base}` } : { id: 'switch-urls', title: 'AIA/CRL URLs over HTTPS', state: server ? 'todo' : 'unavailable', detail: server ? 'check CA and CRL over HTTPS, then switch' : 'serve Vault over HTTPS first' });
+    return steps;
+  }
+
+  vaultServerDefaults(env: string): VaultServerForm {
+    const paths = envPaths(env, this.home);
+    const state = new StateStore(env, paths.stateFile).read();
+    const cert = state.steps[VAULT_CERT]?.facts;
+    const mount = this.defaults.mount ?? (typeof cert?.mount === 'string' ? cert.mount : Object.keys(state.mounts)[0] ?? 'pki_int');
+    return {
+      mount,
+      dns: Array.isArray(cert?.dns) ? cert.dns.join(',') : 'localhost',
+      ip: Array.isArray(cert?.ips) ? cert.ips.join(',') : '127.0.0.1',
+      tlsDir: typeof cert?.outDir === 'string' ? cert.outDir : path.join(paths.dir, 'vault-tls'),
+      owner: typeof cert?.owner === 'string' ? cert.owner : '',
+      outDir: typeof state.steps['vault-https']?.facts.outDir === 'string' ? String(state.steps['vault-https']!.facts.outDir) : path.join(paths.dir, 'vault-server'),
+      listen: typeof state.steps['vault-https']?.facts.listen === 'string' ? String(state.steps['vault-https']!.facts.listen) : '127.0.0.1:8200',
+      runtime: this.lab ? 'process' : 'podman',
+    };
+  }
+
+  private certInput(form: VaultServerForm): VaultCertInput {
+    return { mount: validateMountPath(form.mount), role: 'vault-server', names: parseServerNames(form.dns.split(','), form.ip.split(',').filter((x) => x.trim())), outDir: form.tlsDir, owner: form.owner ? parseOwner(form.owner) : undefined, ttlSeconds: parseDuration('90d'), renew: false, keyType: 'ec-p256' };
+  }
+
+  private httpsInput(session: EnvSession, form: VaultServerForm): VaultHttpsInput {
+    const caFile = resolveCaFile(session.state, { vaultCa: this.defaults.vaultCa });
+    const ca = caFile ? fs.readFileSync(caFile, 'utf8') : rootPemFromTlsDir(form.tlsDir);
+    return { tlsDir: form.tlsDir, outDir: form.outDir, listen: parseListen(form.listen), storage: 'raft', image: DEFAULT_IMAGE, containerName: `certwright-vault-${session.env}`, network: 'bridge', start: true, runtime: form.runtime, waitSeconds: 60, ca, caFile };
+  }
+
+  /** Plan of the server certificate, and of the config + start when the certificate exists. */
+  async planVaultServer(env: string, form: VaultServerForm): Promise<Plan> {
+    return this.withSession(env, 'wizard: plan vault-https', async (session) => {
+      const certPlan = await planVaultCert(session, this.vault(session), this.certInput(form));
+      const plan = { ...emptyPlan(), facts: [...certPlan.facts], actions: [...certPlan.actions], warnings: [...certPlan.warnings] };
+      if (fs.existsSync(tlsPaths(form.tlsDir).fullchain) && !certPlan.issue) {
+        const https = await planVaultHttps(session, this.httpsInput(session, form));
+        plan.facts.push(...https.facts.filter(([k]) => k !== 'Certificate'));
+        plan.actions.push(...https.actions);
+        plan.warnings.push(...https.warnings);
+      } else {
+        plan.actions.push(`Render ${form.outDir}/config/vault.hcl and compose.yaml, start Vault (${form.runtime}) on ${form.listen} and wait until it answers over HTTPS`);
+      }
+      return plan;
+    });
+  }
+
+  async applyVaultServer(env: string, form: VaultServerForm, report: Reporter): Promise<{ apiAddr: string; fingerprint: string }> {
+    return this.withSession(env, 'wizard: vault-https', async (session) => {
+      await applyVaultCert(session, this.vault(session), this.certInput(form), report);
+      const result = await applyVaultHttps(session, this.httpsInput(session, form), report);
+      return { apiAddr: result.apiAddr, fingerprint: result.fingerprint };
+    });
+  }
+
+  /** Initialises over HTTPS; the secrets go to the screen, which shows them once. */
+  async initVault(env: string, shares: number, threshold: number, report: Reporter): Promise<{ secrets?: InitSecrets; addr: string }> {
+    return this.withSession(env, 'wizard: vault-init', async (session) => {
+      const { vault, caFile } = httpsVault(session.state, { vaultAddr: this.httpsAddr(session), vaultCa: this.defaults.vaultCa });
+      const result = await applyVaultInit(session, vault, { shares, threshold, caFile }, report);
+      return { ...(result.secrets ? { secrets: result.secrets } : {}), addr: vault.addr };
+    });
+  }
+
+  async sealStatus(env: string): Promise<SealStatus> {
+    return this.withSession(env, 'wizard: seal status', async (session) => {
+      const { vault } = httpsVault(session.state, { vaultAddr: this.httpsAddr(session), vaultCa: this.defaults.vaultCa });
+      return currentSeal(vault);
+    });
+  }
+
+  /** One share, typed hidden on the screen; records the unseal in state when it completes. */
+  async unsealShare(env: string, share: string, report: Reporter): Promise<SealStatus> {
+    return this.withSession(env, 'wizard: vault-unseal', async (session) => {
+      const { vault, caFile } = httpsVault(session.state, { vaultAddr: this.httpsAddr(session), vaultCa: this.defaults.vaultCa });
+      let given = false;
+      const result = await unsealWith(session, vault, caFile, async () => (given ? undefined : ((given = true), share)), report).catch(async (error: unknown) => {
+        // "still sealed" after one share is progress, not a failure, for the screen
+        if (error instanceof Error && /still sealed/.test(error.message)) return { status: await currentSeal(vault) };
+        throw error;
+      });
+      return result.status;
+    });
+  }
+
+  switchUrlsDefaults(env: string): { mount: string; base: string } {
+    const state = new StateStore(env, envPaths(env, this.home).stateFile).read();
+    const api = state.steps['vault-https']?.facts.apiAddr;
+    return { mount: this.defaults.mount ?? Object.keys(state.mounts)[0] ?? 'pki_int', base: typeof api === 'string' ? api : (state.vault?.addr ?? 'https://127.0.0.1:8200') };
+  }
+
+  private switchInput(session: EnvSession, mount: string, base: string) {
+    const caFile = resolveCaFile(session.state, { vaultCa: this.defaults.vaultCa });
+    if (!caFile) throw new OperatorError('No CA is known to check the HTTPS endpoint with.', 'Start the wizard with --vault-ca ROOT.pem.');
+    return { mount: validateMountPath(mount), base: parseHttpsBase(base), ca: fs.readFileSync(caFile, 'utf8'), caFile };
+  }
+
+  async planSwitchUrls(env: string, mount: string, base: string): Promise<Plan> {
+    return this.withSession(env, 'wizard: plan switch-urls', async (session) => planSwitchUrls(this.vault(session), this.switchInput(session, mount, base)));
+  }
+
+  async applySwitchUrls(env: string, mount: string, base: string, report: Reporter): Promise<{ changed: boolean }> {
+    return this.withSession(env, 'wizard: switch-urls', async (session) => applySwitchUrls(session, this.vault(session), this.switchInput(session, mount, base), report));
+  }
+
+  private httpsAddr(session: EnvSession): string | undefined {
+    if (this.defaults.vaultAddr?.startsWith('https:')) return this.defaults.vaultAddr;
+    const api = session.state.steps['vault-https']?.facts.apiAddr;
+    return typeof api === 'string' ? api : undefined;
   }
 }

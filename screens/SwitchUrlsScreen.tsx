@@ -1,0 +1,81 @@
+import React, { useEffect, useState } from 'react';
+import { Box, Text, useInput } from 'ink';
+import { Question } from './components/Question.js';
+import { PlanView } from './components/PlanView.js';
+import { TaskView } from './components/TaskView.js';
+import { ErrorView, toViewError } from './components/ErrorView.js';
+import { useTask } from './hooks/useTask.js';
+import { colour } from './theme.js';
+import type { WizardController } from '../source/wizard/controller.js';
+import type { Plan } from '../source/steps/context.js';
+
+type Phase = 'mount' | 'base' | 'planning' | 'plan' | 'running' | 'done' | 'error';
+
+/** AIA/CRL URLs to HTTPS: CA and CRL are fetched over TLS first; only then the URLs change. */
+export function SwitchUrlsScreen({ controller, env, onExit }: { controller: WizardController; env: string; onExit: () => void }) {
+  const defaults = controller.switchUrlsDefaults(env);
+  const [mount, setMount] = useState(defaults.mount);
+  const [base, setBase] = useState(defaults.base);
+  const [phase, setPhase] = useState<Phase>('mount');
+  const [plan, setPlan] = useState<Plan>();
+  const [error, setError] = useState<{ message: string; fix?: string }>();
+  const task = useTask();
+
+  useEffect(() => {
+    if (phase !== 'planning') return;
+    task.setActivity(`Fetching CA and CRL from ${base} over HTTPS`);
+    controller
+      .planSwitchUrls(env, mount, base)
+      .then((p) => {
+        setPlan(p);
+        setPhase('plan');
+      })
+      .catch((e) => {
+        setError(toViewError(e));
+        setPhase('error');
+      });
+  }, [phase]);
+
+  useInput((input, key) => {
+    if (phase === 'plan' && key.return) {
+      if (plan && plan.actions.length === 0) {
+        onExit();
+        return;
+      }
+      setPhase('running');
+      controller
+        .applySwitchUrls(env, mount, base, task.reporter)
+        .then(() => setPhase('done'))
+        .catch((e) => {
+          setError(toViewError(e));
+          setPhase('error');
+        });
+    } else if ((phase === 'plan' && (key.escape || input === 'q')) || (phase === 'done' && (key.return || input === 'q'))) onExit();
+  });
+
+  const header = (
+    <Text bold color={colour('cyan')}>
+      AIA/CRL URLs over HTTPS · environment {env}
+    </Text>
+  );
+  if (phase === 'error' && error) {
+    return (
+      <Box flexDirection="column">
+        {header}
+        <ErrorView error={error} onBack={onExit} />
+      </Box>
+    );
+  }
+  return (
+    <Box flexDirection="column">
+      {header}
+      {phase === 'mount' && <Question label="PKI mount" defaultValue={defaults.mount} onSubmit={(v) => { setMount(v); setPhase('base'); }} />}
+      {phase === 'base' && <Question label="HTTPS base URL" defaultValue={defaults.base} onSubmit={(v) => { setBase(v); setPhase('planning'); }} />}
+      {phase === 'planning' && <TaskView activity={task.activity} lines={[]} running />}
+      {plan && phase === 'plan' && <PlanView title={`switch ${mount}'s URLs`} plan={plan} />}
+      {phase === 'plan' && <Text dimColor>{plan && plan.actions.length === 0 ? 'Enter: back to the steps' : 'Enter: apply · Esc: back'}</Text>}
+      {(phase === 'running' || phase === 'done') && <TaskView activity={task.activity} lines={task.lines} running={phase === 'running'} />}
+      {phase === 'done' && <Text dimColor>Enter: back to the steps</Text>}
+    </Box>
+  );
+}

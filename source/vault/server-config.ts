@@ -1,0 +1,151 @@
+import path from 'node:path';
+import { formatListen, isWildcard, type ListenAddress } from '../system/ports.js';
+import type { Owner } from '../system/ownership.js';
+import { formatOwner } from '../system/ownership.js';
+
+/**
+ * Vault's server configuration and its Podman compose file, rendered from one model. Two HCL
+ * files describe the same server: config/vault.hcl with the container's paths (mounted read-only
+ * at /openbao/config) and vault-host.hcl with the host's paths (bao server -config=... on the host).
+ *
+ * The compose file is built so that the seed's container failures cannot happen:
+ * - the container runs as the uid:gid that owns the TLS files and the data directory (`user:`),
+ *   so nothing inside it needs to chown; SKIP_CHOWN tells the official entrypoint not to try;
+ * - TLS and config are mounted read-only, the data directory read-write;
+ * - no `userns_mode: keep-id`, no cap_add, no setcap (SKIP_SETCAP; disable_mlock = true).
+ */
+
+export type Storage = 'file' | 'raft';
+
+export interface ServerModel {
+  env: string;
+  listen: ListenAddress;
+  apiAddr: string;
+  clusterAddr?: string | undefined;
+  storage: Storage;
+  /** Host directories. */
+  outDir: string;
+  tlsDir: string;
+  dataDir: string;
+  image: string;
+  containerName: string;
+  user: Owner;
+  network: 'host' | 'bridge';
+  /** Bind-mount this host bao binary into an image that has none (a minimal busybox image). */
+  baoBinary?: string | undefined;
+}
+
+export const CONTAINER = {
+  config: '/openbao/config',
+  data: '/openbao/file',
+  tls: '/openbao/tls',
+  bao: '/usr/local/bin/bao',
+} as const;
+
+export function serverPaths(outDir: string) {
+  const d = path.resolve(outDir);
+  return { dir: d, configDir: path.join(d, 'config'), config: path.join(d, 'config', 'vault.hcl'), hostConfig: path.join(d, 'vault-host.hcl'), compose: path.join(d, 'compose.yaml'), data: path.join(d, 'data'), pidFile: path.join(d, 'vault.pid'), log: path.join(d, 'vault.log') };
+}
+
+function hclString(value: string): string {
+  return JSON.stringify(value);
+}
+
+export function renderHcl(model: ServerModel, where: 'container' | 'host'): string {
+  const tls = where === 'container' ? CONTAINER.tls : model.tlsDir;
+  const data = where === 'container' ? CONTAINER.data : model.dataDir;
+  // Inside a bridge-networked container Vault listens on all interfaces; the port is published.
+  const address = where === 'container' && model.network === 'bridge' ? `0.0.0.0:${model.listen.port}` : formatListen(model.listen);
+  const lines = [
+    `# Vault/OpenBao server for environment "${model.env}", rendered by certwright (vault-https).`,
+    `# ${where === 'container' ? 'Container paths: mounted from the host by compose.yaml.' : 'Host paths: bao server -config=<this file>.'}`,
+    'ui            = false',
+    '# OpenBao has no mlock (nothing to add); for HashiCorp Vault without IPC_LOCK add: disable_mlock = true',
+    `api_addr      = ${hclString(model.apiAddr)}`,
+  ];
+  if (model.storage === 'raft' && model.clusterAddr) lines.push(`cluster_addr  = ${hclString(model.clusterAddr)}`);
+  lines.push(
+    '',
+    'listener "tcp" {',
+    `  address         = ${hclString(address)}`,
+    '  # Leaf first, then the intermediate: clients that trust only the root can verify it.',
+    `  tls_cert_file   = ${hclString(`${tls}/fullchain.pem`)}`,
+    `  tls_key_file    = ${hclString(`${tls}/server.key`)}`,
+    '  tls_min_version = "tls12"',
+    '  # Both files are re-read on SIGHUP: certwright vault-cert --renew --reload-... rotates them.',
+    '}',
+    '',
+  );
+  if (model.storage === 'file') {
+    // Vault and OpenBao before 2.7 only: OpenBao 2.7 removed the file backend (openbao#2846).
+    lines.push('storage "file" {', `  path = ${hclString(data)}`, '}');
+  } else {
+    lines.push('storage "raft" {', `  path    = ${hclString(data)}`, `  node_id = ${hclString(`${model.env}-1`)}`, '}');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function yamlString(value: string): string {
+  return JSON.stringify(value);
+}
+
+export interface ContainerSpec {
+  entrypoint?: string[] | undefined;
+  command: string[];
+  environment: Record<string, string>;
+  volumes: string[];
+  ports: string[];
+}
+
+export function containerSpec(model: ServerModel): ContainerSpec {
+  const p = serverPaths(model.outDir);
+  const volumes = [`${p.configDir}:${CONTAINER.config}:ro`, `${model.dataDir}:${CONTAINER.data}:rw`, `${model.tlsDir}:${CONTAINER.tls}:ro`];
+  if (model.baoBinary) volumes.push(`${model.baoBinary}:${CONTAINER.bao}:ro`);
+  const h = model.listen.host;
+  const hostPart = isWildcard(h) ? '' : h.includes(':') ? `[${h}]:` : `${h}:`;
+  const ports = model.network === 'bridge' ? [`${hostPart}${model.listen.port}:${model.listen.port}`] : [];
+  return {
+    // The official image's entrypoint adds -config=/openbao/config itself; a plain image gets bao directly.
+    ...(model.baoBinary ? { entrypoint: [CONTAINER.bao] } : {}),
+    command: model.baoBinary ? ['server', `-config=${CONTAINER.config}`] : ['server'],
+    environment: { SKIP_CHOWN: 'true', SKIP_SETCAP: 'true' },
+    volumes,
+    ports,
+  };
+}
+
+export function renderCompose(model: ServerModel): string {
+  const spec = containerSpec(model);
+  const lines = [
+    `# Vault/OpenBao over HTTPS for environment "${model.env}", rendered by certwright (vault-https).`,
+    '# Runs as the owner of the TLS files and data directory: nothing in the container chowns.',
+    '# No userns keep-id, no added capabilities, no setcap: see the README (Vault over HTTPS).',
+    'services:',
+    '  vault:',
+    `    image: ${yamlString(model.image)}`,
+    `    container_name: ${yamlString(model.containerName)}`,
+    `    user: ${yamlString(formatOwner(model.user))}`,
+  ];
+  if (spec.entrypoint) lines.push(`    entrypoint: [${spec.entrypoint.map(yamlString).join(', ')}]`);
+  lines.push(`    command: [${spec.command.map(yamlString).join(', ')}]`);
+  if (model.network === 'host') lines.push('    network_mode: host');
+  else lines.push('    ports:', ...spec.ports.map((p) => `      - ${yamlString(p)}`));
+  lines.push('    environment:', ...Object.entries(spec.environment).map(([k, v]) => `      ${k}: ${yamlString(v)}`));
+  lines.push('    volumes:', ...spec.volumes.map((v) => `      - ${yamlString(v)}`));
+  lines.push('    labels:', `      certwright.env: ${yamlString(model.env)}`, '      certwright.role: "vault"');
+  lines.push('    restart: unless-stopped');
+  return `${lines.join('\n')}\n`;
+}
+
+/** The same container as `podman run` arguments, for machines without podman-compose. */
+export function podmanRunArgs(model: ServerModel): string[] {
+  const spec = containerSpec(model);
+  const args = ['run', '-d', '--name', model.containerName, '--user', formatOwner(model.user), '--label', `certwright.env=${model.env}`, '--label', 'certwright.role=vault', '--restart', 'unless-stopped'];
+  if (model.network === 'host') args.push('--network', 'host');
+  for (const p of spec.ports) args.push('-p', p);
+  for (const [k, v] of Object.entries(spec.environment)) args.push('-e', `${k}=${v}`);
+  for (const v of spec.volumes) args.push('-v', v);
+  if (spec.entrypoint) args.push('--entrypoint', spec.entrypoint[0]!);
+  args.push(model.image, ...spec.command);
+  return args;
+}
