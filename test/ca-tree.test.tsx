@@ -46,6 +46,8 @@ describe('CA-tree designs (certifying builds presets)', () => {
     process.env.VAULT_ADDR = vault.server().addr;
     process.env.VAULT_TOKEN = vault.server().token;
     const ui = driveInk(<App controller={controller} env="ct" />);
+    await ui.waitFor(/○ CA-tree designs/);
+    for (let i = 0; i < 10 && !/▸ ○ CA-tree designs/.test(ui.frame()); i += 1) await ui.type(KEY.down);
     await ui.waitFor(/▸ ○ CA-tree designs/);
     await ui.type(KEY.enter);
     await ui.waitFor('Cross-signed split');

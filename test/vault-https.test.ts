@@ -287,8 +287,15 @@ describe('wizard screens for Vault over HTTPS', () => {
     await frame(/Vault is sealed: 0 of 2 key shares given/);
     // Type a share, wait until every character is on screen (as *), then Enter: no merged chunks
     const typeShare = async (share: string) => {
-      app.stdin.write(share);
-      const typed = await frame(new RegExp(`\\(hidden\\): \\*{${share.length}}`));
+      // A write that lands before the remounted input subscribes is lost: write again until the
+      // stars appear (an accepted write shows up at once, so this never doubles the share).
+      const stars = new RegExp(`\\(hidden\\): \\*{${share.length}}`);
+      for (let attempt = 0; attempt < 10 && !stars.test(app.lastFrame() ?? ''); attempt += 1) {
+        app.stdin.write(share);
+        const until = Date.now() + 1500;
+        while (Date.now() < until && !stars.test(app.lastFrame() ?? '')) await new Promise((r) => setTimeout(r, 50));
+      }
+      const typed = await frame(stars);
       expect(typed).not.toContain(share); // hidden input
       await new Promise((r) => setTimeout(r, 100));
       app.stdin.write('\r');
