@@ -72,24 +72,34 @@ const COMMON = {
 };
 
 /**
- * Ink loads React DevTools (and, through them, a websocket client and ../package.json) when
- * DEV=true. A ceremony machine has no DevTools and must never open a socket because of an
- * environment variable, so the offline build turns Ink's switch off and stubs the DevTools modules.
+ * What the offline build leaves out, each replaced by a stub that fails loudly if ever reached:
+ * - React DevTools. Ink loads them (and through them a websocket client and ../package.json) when
+ *   DEV=true. A ceremony machine has no DevTools and must never open a socket because of an
+ *   environment variable, so Ink's switch is turned off and the DevTools modules are stubs.
+ * - The external editor behind @inquirer's editor prompt (with iconv-lite and chardet, a fifth of
+ *   the bundle). certwright asks for passphrases and names, never opens $EDITOR.
+ * - The JSON-schema validator (ajv) inside conf, which conf builds only when given a schema.
+ *   certwright's state store validates its state itself and passes none.
  */
-const noDevtools = {
-  name: 'no-devtools',
+const offlineStubs = {
+  name: 'offline-stubs',
   setup(build) {
-    build.onResolve({ filter: /^react-devtools-core$/ }, () => ({ path: 'react-devtools-core', namespace: 'offline-stub' }));
+    build.onResolve({ filter: /^(react-devtools-core|@inquirer\/external-editor)$/ }, (args) => ({ path: args.path, namespace: 'offline-stub' }));
+    build.onResolve({ filter: /^(ajv\/dist\/2020\.js|ajv-formats)$/ }, (args) => {
+      if (!args.importer.includes(`${path.sep}node_modules${path.sep}conf${path.sep}`)) return undefined;
+      return { path: args.path, namespace: 'offline-stub' };
+    });
     build.onResolve({ filter: /^\.\/(devtools|utils)\.js$/ }, (args) => {
       if (!args.importer.includes(`${path.sep}node_modules${path.sep}ink${path.sep}`)) return undefined;
-      return { path: args.path.slice(2), namespace: 'offline-stub' };
+      return { path: `ink/${args.path.slice(2)}`, namespace: 'offline-stub' };
     });
     build.onLoad({ filter: /.*/, namespace: 'offline-stub' }, (args) => {
-      if (args.path === 'utils.js') return { contents: 'export const isDev = () => false;', loader: 'js' };
-      return {
-        contents: "const error = new Error('React DevTools are not part of the offline build.'); error.code = 'ERR_MODULE_NOT_FOUND'; throw error;",
-        loader: 'js',
-      };
+      const missing = (what) => `Object.assign(new Error(${JSON.stringify(`${what} is not part of the offline build.`)}), { code: 'ERR_MODULE_NOT_FOUND' })`;
+      if (args.path === 'ink/utils.js') return { contents: 'export const isDev = () => false;', loader: 'js' };
+      if (args.path === '@inquirer/external-editor') return { contents: `export function editAsync() { throw ${missing('The external editor')}; }`, loader: 'js' };
+      if (args.path === 'ajv/dist/2020.js') return { contents: `export class Ajv2020 { constructor() { throw ${missing('Schema validation in conf')}; } }`, loader: 'js' };
+      if (args.path === 'ajv-formats') return { contents: 'export default { default() {} };', loader: 'js' };
+      return { contents: `throw ${missing('React DevTools')};`, loader: 'js' };
     });
   },
 };
@@ -152,7 +162,7 @@ async function buildLazy(core, lazy) {
     // it; createRequire needs a file URL).
     define: { ...COMMON.define, 'import.meta.url': '__cwSelfUrl' },
     plugins: [
-      noDevtools,
+      offlineStubs,
       {
         name: 'core-from-self',
         setup(build) {
@@ -168,6 +178,8 @@ async function buildLazy(core, lazy) {
     ],
   });
   const output = Object.values(bundled.metafile.outputs)[0];
+  // What is in the lazy part, for whoever trims it: esbuild's metafile (esbuild.github.io/analyze).
+  if (process.env.CERTWRIGHT_BUILD_METAFILE) fs.writeFileSync(process.env.CERTWRIGHT_BUILD_METAFILE, JSON.stringify(bundled.metafile));
   for (const imported of output.imports) {
     // Nothing may be left to load from disk at the ceremony machine: Node's built-ins and the core only.
     if (imported.external && imported.path !== CORE_ID && !imported.path.startsWith('node:') && !BUILTINS.has(imported.path)) {
