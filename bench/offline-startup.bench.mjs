@@ -32,7 +32,8 @@ async function main() {
   const env = { PATH: process.env.PATH, HOME: home, CERTWRIGHT_HOME: home, NO_COLOR: '1', TERM: 'xterm-256color' };
   const transcript = path.join(work, 'transcript.jsonl');
   fs.writeFileSync(transcript, '');
-  process.stdout.write(`bundle: ${(built.size / 1024).toFixed(0)} KiB, node ${process.version}, ${os.cpus().length} cores\n\n`);
+  process.stdout.write(`bundle: ${(built.size / 1024).toFixed(0)} KiB, node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  process.stdout.write('(other work on the machine inflates medians; the minimum is the least disturbed run)\n\n');
 
   const variants = [
     ['node -e 0 (baseline)', ['-e', '0']],
@@ -58,7 +59,8 @@ async function main() {
     process.stdout.write(`  ${name.padEnd(28)} ${m.toFixed(1).padStart(7)} ms / ${Math.min(...samples[v]).toFixed(1).padStart(7)} ms   ${(m / base).toFixed(2)}x\n`);
   });
   const ratio = median(samples[1]) / base;
-  process.stdout.write(`  => --version / node -e 0 = ${ratio.toFixed(2)}x (target <= 1.5x) ${ratio <= 1.5 ? 'MET' : 'NOT MET'}\n\n`);
+  const minRatio = Math.min(...samples[1]) / Math.min(...samples[0]);
+  process.stdout.write(`  => --version / node -e 0 = ${ratio.toFixed(2)}x by median, ${minRatio.toFixed(2)}x by minimum (target <= 1.5x) ${ratio <= 1.5 ? 'MET' : 'NOT MET'}\n\n`);
 
   // First paint, in a pseudo-terminal made by util-linux `script`. Baseline: the same pty route to a
   // node that prints one line, so the pty's own cost is visible.
@@ -75,7 +77,7 @@ async function main() {
   process.stdout.write(`  ${'pty + node printing a line'.padEnd(28)} ${median(ptyBase).toFixed(1).padStart(7)} ms / ${Math.min(...ptyBase).toFixed(1).padStart(7)} ms\n`);
   process.stdout.write(`  ${'bundle wizard'.padEnd(28)} ${fp.toFixed(1).padStart(7)} ms / ${Math.min(...bundlePaint).toFixed(1).padStart(7)} ms\n`);
   process.stdout.write(`  ${'unbundled wizard'.padEnd(28)} ${median(unbundledPaint).toFixed(1).padStart(7)} ms / ${Math.min(...unbundledPaint).toFixed(1).padStart(7)} ms\n`);
-  process.stdout.write(`  => bundle first paint = ${(fp / 1000).toFixed(3)} s (target <= 0.25 s) ${fp <= 250 ? 'MET' : 'NOT MET'}\n`);
+  process.stdout.write(`  => bundle first paint = ${(fp / 1000).toFixed(3)} s by median, ${(Math.min(...bundlePaint) / 1000).toFixed(3)} s by minimum (target <= 0.25 s) ${fp <= 250 ? 'MET' : 'NOT MET'}\n`);
 }
 
 function median(values) {

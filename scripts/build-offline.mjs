@@ -118,9 +118,11 @@ async function findCore() {
       {
         name: 'record-lazy',
         setup(build) {
-          build.onResolve({ filter: /.*/ }, (args) => {
-            if (args.kind !== 'dynamic-import') return undefined;
-            lazy.add(path.relative(ROOT, path.resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts'))));
+          build.onResolve({ filter: /.*/ }, async (args) => {
+            if (args.kind !== 'dynamic-import' || args.pluginData?.probing) return undefined;
+            const resolved = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: { probing: true } });
+            if (resolved.errors.length > 0) return { errors: resolved.errors };
+            lazy.add(path.relative(ROOT, resolved.path));
             return { path: args.path, external: true };
           });
         },
@@ -194,7 +196,6 @@ async function buildLazy(core, lazy) {
     legalComments: 'eof',
     minifyWhitespace: true,
     minifySyntax: true,
-    minifyIdentifiers: process.env.MINID === "1",
     // A function compiled by node:vm has no module loader for import(): turn the remaining ones
     // (Node built-ins) into require().
     supported: { 'dynamic-import': false },
@@ -203,7 +204,7 @@ async function buildLazy(core, lazy) {
   const body = `"use strict";${cjs.code}`;
   // Fails the build on anything a classic function body cannot hold (import/export, top-level await).
   new vm.Script(`(function (${LAZY_PARAMS.join(', ')}) {${body}\n})`, { filename: 'syntax-check.js' });
-  return { body, inputs: Object.keys(output.inputs) };
+  return { body };
 }
 
 const BUILTINS = new Set((await import('node:module')).builtinModules);
@@ -261,12 +262,19 @@ function readLazyBody(fs, fileURLToPath) {
 }
 export async function loadLazy() {
   if (!lazy) {
-    const [{ default: vm }, { default: fs }, { createRequire }, { fileURLToPath, pathToFileURL }] = await Promise.all([import('node:vm'), import('node:fs'), import('node:module'), import('node:url')]);
+    const [{ default: vm }, { default: fs }, { createRequire, isBuiltin }, { fileURLToPath, pathToFileURL }] = await Promise.all([import('node:vm'), import('node:fs'), import('node:module'), import('node:url')]);
     const selfUrl = ${esm ? 'import.meta.url' : 'pathToFileURL(process.execPath).href'};
     const nodeRequire = ${esm ? 'createRequire(selfUrl)' : 'require'};
+    // Everything is inside this file: the lazy part may load Node's built-ins and the core, never
+    // a module from the disk of the machine it runs on.
+    const lazyRequire = (id) => {
+      if (id === ${JSON.stringify(CORE_ID)}) return core;
+      if (isBuiltin(id)) return nodeRequire(id);
+      throw new Error('certwright.mjs tried to load "' + id + '" from disk; the offline build must carry everything. This is a bug in the build.');
+    };
     const compiled = vm.runInThisContext('(function (${LAZY_PARAMS.join(', ')}) {' + readLazyBody(fs, fileURLToPath) + '\\n})', { filename: 'certwright-lazy.js' });
     const module = { exports: {} };
-    compiled(module.exports, (id) => (id === ${JSON.stringify(CORE_ID)} ? core : nodeRequire(id)), module, selfUrl);
+    compiled(module.exports, lazyRequire, module, selfUrl);
     lazy = module.exports;
   }
   return lazy;
@@ -300,11 +308,12 @@ async function buildCore({ core, lazy, format }) {
         name: 'lazy-part',
         setup(build) {
           build.onResolve({ filter: /^offline:/ }, (args) => ({ path: args.path.slice('offline:'.length), namespace: 'offline' }));
-          build.onResolve({ filter: /.*/ }, (args) => {
-            if (args.kind !== 'dynamic-import' || args.path.startsWith('node:')) return undefined;
-            const file = path.resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts'));
-            if (!lazyIndex.has(file)) return { errors: [{ text: `${args.path} is imported lazily but is not part of the lazy part` }] };
-            return { path: `command-${lazyIndex.get(file)}`, namespace: 'offline' };
+          build.onResolve({ filter: /.*/ }, async (args) => {
+            if (args.kind !== 'dynamic-import' || args.path.startsWith('node:') || args.pluginData?.probing) return undefined;
+            const resolved = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: { probing: true } });
+            if (resolved.errors.length > 0) return { errors: resolved.errors };
+            if (!lazyIndex.has(resolved.path)) return { errors: [{ text: `${args.path} is imported lazily but is not part of the lazy part` }] };
+            return { path: `command-${lazyIndex.get(resolved.path)}`, namespace: 'offline' };
           });
           build.onLoad({ filter: /.*/, namespace: 'offline' }, (args) => {
             if (args.path === 'launcher') return { contents: launcher(format), loader: 'js', resolveDir: ROOT };

@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The fuse Node's official binaries carry; postject flips it to say "a blob is injected". */
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -25,9 +26,9 @@ export async function buildSea({ out, script, assets, expectVersion }) {
   if (major < 20 || (major === 20 && minor < 12)) return { built: false, reason: `Node ${process.version} has no SEA assets (20.12 or later needed).` };
   const node = fs.realpathSync(process.execPath);
   if (!fs.readFileSync(node).includes(FUSE)) return { built: false, reason: `${node} carries no SEA fuse (not an official Node build?).` };
-  let inject;
+  let postject;
   try {
-    ({ inject } = await import('postject'));
+    postject = path.join(path.dirname(fileURLToPath(import.meta.resolve('postject'))), 'cli.js');
   } catch {
     return { built: false, reason: 'postject is not installed (npm ci installs it as a dev dependency).' };
   }
@@ -56,7 +57,9 @@ export async function buildSea({ out, script, assets, expectVersion }) {
     fs.rmSync(temp, { force: true });
     fs.copyFileSync(node, temp);
     fs.chmodSync(temp, 0o755);
-    await inject(temp, 'NODE_SEA_BLOB', fs.readFileSync(path.join(work, 'certwright.blob')), { sentinelFuse: FUSE });
+    // In a child process: its ELF library prints harmless warnings ("Can't find string offset for
+    // section name"), shown only if the injection fails.
+    execFileSync(process.execPath, [postject, temp, 'NODE_SEA_BLOB', path.join(work, 'certwright.blob'), '--sentinel-fuse', FUSE], { stdio: ['ignore', 'pipe', 'pipe'] });
     // Proven before it is published: the executable must run, alone, and know its version.
     const version = execFileSync(temp, ['--version'], { cwd: work, env: { PATH: '/usr/bin:/bin' }, encoding: 'utf8' }).trim();
     if (expectVersion && version !== expectVersion) throw new Error(`the executable printed "${version}" for --version, not ${expectVersion}`);
@@ -64,7 +67,8 @@ export async function buildSea({ out, script, assets, expectVersion }) {
     return { built: true, file: name };
   } catch (error) {
     fs.rmSync(path.join(out, `${name}.tmp`), { force: true });
-    return { built: false, reason: `the single executable did not build: ${error.message.split('\n')[0]}` };
+    const detail = String(error.stderr ?? '').split('\n').filter((line) => line && !line.startsWith('warning: ')).slice(-3).join(' ');
+    return { built: false, reason: `the single executable did not build: ${error.message.split('\n')[0]}${detail ? ` (${detail})` : ''}` };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
