@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// Start-up of the air-gap build (issue 7), measured against baselines in the same run:
+//   1. `node certwright.mjs --version` as a ratio to bare `node -e 0` (target <= 1.5x);
+//   2. the wizard's first paint: time from spawning it in a pseudo-terminal until its first frame
+//      is on the terminal (target <= 0.25 s).
+// The bundle is built fresh into a temp dir and run from an empty directory (no node_modules).
+// Runs are interleaved so machine noise hits every variant alike; medians are compared.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildOffline } from '../scripts/build-offline.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+const PAINTS = Number(process.env.BENCH_PAINTS ?? 10);
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-bench-offline-'));
+try {
+  await main();
+} finally {
+  fs.rmSync(work, { recursive: true, force: true });
+}
+
+async function main() {
+  const built = await buildOffline({ out: path.join(work, 'dist'), sea: false });
+  const empty = path.join(work, 'ceremony');
+  fs.mkdirSync(empty);
+  fs.copyFileSync(path.join(work, 'dist', 'certwright.mjs'), path.join(empty, 'certwright.mjs'));
+  const home = path.join(work, 'home');
+  const env = { PATH: process.env.PATH, HOME: home, CERTWRIGHT_HOME: home, NO_COLOR: '1', TERM: 'xterm-256color' };
+  const transcript = path.join(work, 'transcript.jsonl');
+  fs.writeFileSync(transcript, '');
+  process.stdout.write(`bundle: ${(built.size / 1024).toFixed(0)} KiB, node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  process.stdout.write('(other work on the machine inflates medians; the minimum is the least disturbed run)\n\n');
+
+  const variants = [
+    ['node -e 0 (baseline)', ['-e', '0']],
+    ['bundle --version', ['certwright.mjs', '--version']],
+    ['bundle --help', ['certwright.mjs', '--help']],
+    ['bundle transcript verify', ['certwright.mjs', 'transcript', 'verify', '--file', transcript]],
+    ['unbundled bin --version', [path.join(ROOT, 'bin', 'certwright.mjs'), '--version']],
+  ];
+  const samples = variants.map(() => []);
+  for (let i = 0; i < RUNS; i += 1) {
+    variants.forEach(([, args], v) => {
+      const start = process.hrtime.bigint();
+      const result = spawnSync(process.execPath, args, { cwd: empty, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+      samples[v].push(ms);
+    });
+  }
+  const base = median(samples[0]);
+  process.stdout.write(`start-up, ${RUNS} interleaved runs each (median / min):\n`);
+  variants.forEach(([name], v) => {
+    const m = median(samples[v]);
+    process.stdout.write(`  ${name.padEnd(28)} ${m.toFixed(1).padStart(7)} ms / ${Math.min(...samples[v]).toFixed(1).padStart(7)} ms   ${(m / base).toFixed(2)}x\n`);
+  });
+  const ratio = median(samples[1]) / base;
+  const minRatio = Math.min(...samples[1]) / Math.min(...samples[0]);
+  process.stdout.write(`  => --version / node -e 0 = ${ratio.toFixed(2)}x by median, ${minRatio.toFixed(2)}x by minimum (target <= 1.5x) ${ratio <= 1.5 ? 'MET' : 'NOT MET'}\n\n`);
+
+  // First paint, in a pseudo-terminal made by util-linux `script`. Baseline: the same pty route to a
+  // node that prints one line, so the pty's own cost is visible.
+  const ptyBase = [];
+  const bundlePaint = [];
+  const unbundledPaint = [];
+  for (let i = 0; i < PAINTS; i += 1) {
+    ptyBase.push(await timeToText(`exec node -e "process.stdout.write('painted')"`, 'painted', empty, env));
+    bundlePaint.push(await timeToText(`exec node certwright.mjs wizard --state-dir ${JSON.stringify(path.join(work, 'state'))}`, 'New environment', empty, env));
+    unbundledPaint.push(await timeToText(`exec node ${JSON.stringify(path.join(ROOT, 'bin', 'certwright.mjs'))} wizard --state-dir ${JSON.stringify(path.join(work, 'state'))}`, 'New environment', empty, env));
+  }
+  const fp = median(bundlePaint);
+  process.stdout.write(`wizard first paint in a pty, ${PAINTS} runs each (median / min):\n`);
+  process.stdout.write(`  ${'pty + node printing a line'.padEnd(28)} ${median(ptyBase).toFixed(1).padStart(7)} ms / ${Math.min(...ptyBase).toFixed(1).padStart(7)} ms\n`);
+  process.stdout.write(`  ${'bundle wizard'.padEnd(28)} ${fp.toFixed(1).padStart(7)} ms / ${Math.min(...bundlePaint).toFixed(1).padStart(7)} ms\n`);
+  process.stdout.write(`  ${'unbundled wizard'.padEnd(28)} ${median(unbundledPaint).toFixed(1).padStart(7)} ms / ${Math.min(...unbundledPaint).toFixed(1).padStart(7)} ms\n`);
+  process.stdout.write(`  => bundle first paint = ${(fp / 1000).toFixed(3)} s by median, ${(Math.min(...bundlePaint) / 1000).toFixed(3)} s by minimum (target <= 0.25 s) ${fp <= 250 ? 'MET' : 'NOT MET'}\n`);
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * Spawns `sh -c command` in a fresh pty (100x30) and resolves with the ms until `text` appears in
+ * its output. The process group is stopped by its id afterwards.
+ */
+function timeToText(command, text, cwd, env) {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn('script', ['-qfec', `stty cols 100 rows 30; ${command}`, '/dev/null'], { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    let done = false;
+    const finish = (error, ms) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      if (error) reject(error);
+      else resolve(ms);
+    };
+    const timer = setTimeout(() => finish(new Error(`"${text}" did not appear within 10 s; output: ${output.slice(-500)}`)), 10_000);
+    child.stdout.on('data', (chunk) => {
+      output += chunk.toString('utf8');
+      if (output.includes(text)) finish(undefined, Number(process.hrtime.bigint() - start) / 1e6);
+    });
+    child.on('exit', () => setTimeout(() => finish(new Error(`exited before "${text}" appeared; output: ${output.slice(-500)}`)), 50));
+  });
+}
