@@ -174,5 +174,9 @@ describe('root create', () => {
     const broken = await cli(['transcript', 'verify', '--env', 'test'], { env: { CERTWRIGHT_HOME: home } });
     expect(broken.exitCode).not.toBe(0);
     expect(broken.stderr).toMatch(/broken at entry 2/);
+    // A missing transcript is not a verified one
+    const missing = await cli(['transcript', 'verify', '--env', 'other'], { env: { CERTWRIGHT_HOME: home } });
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toMatch(/There is no transcript at/);
   });
 });
