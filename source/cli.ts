@@ -18,6 +18,10 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   wizard: () => import('./commands/wizard.js'),
   'state show': () => import('./commands/state-show.js'),
   'transcript verify': () => import('./commands/transcript-verify.js'),
+  'agent app': () => import('./commands/agent-app.js'),
+  'agent proxy': () => import('./commands/agent-proxy.js'),
+  hook: () => import('./commands/hook.js'),
+  'distribute-ca': () => import('./commands/distribute-ca.js'),
 };
 
 const SUMMARIES: Array<[string, string]> = [
@@ -30,6 +34,10 @@ const SUMMARIES: Array<[string, string]> = [
   ['intermediate', 'request + sign + install on one machine (lab, rehearsal)'],
   ['state show', 'print the environment\'s state (never holds secrets)'],
   ['transcript verify', 'check the ceremony transcript\'s hash chain'],
+  ['agent app', 'policy + AppRole + agent config + systemd user unit for an app\'s rotating leaf'],
+  ['agent proxy', 'policy + AppRole + agent config + systemd user unit for a proxy\'s CA chain'],
+  ['hook', 'what the agent runs: check, swap key+cert+chain together, reload tls=true containers'],
+  ['distribute-ca', 'copy a CA file into each service user\'s trust path (0644 in a 0700 dir)'],
 ];
 
 export function helpText(): string {

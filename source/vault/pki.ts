@@ -122,3 +122,15 @@ export async function readCaChainPem(vault: VaultClient, mount: string): Promise
   const res = await vault.read(`${mount}/ca_chain`, { anonymous: true, accept: [204] });
   return res.text;
 }
+
+/** A PKI role's settings, as read back (only the fields certwright manages are compared). */
+export async function readRole(vault: VaultClient, mount: string, role: string): Promise<Record<string, unknown> | undefined> {
+  const res = await vault.read<Record<string, unknown>>(`${mount}/roles/${encodeURIComponent(role)}`, { accept: [404] });
+  if (res.status === 404) return undefined;
+  return res.json?.data ?? undefined;
+}
+
+/** POST overwrites the whole role: every field not sent goes back to its default. */
+export async function writeRole(vault: VaultClient, mount: string, role: string, settings: Record<string, unknown>): Promise<void> {
+  await vault.write(`${mount}/roles/${encodeURIComponent(role)}`, settings);
+}
