@@ -9,7 +9,10 @@ import { Podman, PodmanError, reloadActionFor, lastLine, RELOAD_LABEL, DEFAULT_R
 import { parseHostPort, waitForServed } from '../system/tls-probe.js';
 import { writeFileAtomic, sha256Hex } from '../system/files.js';
 import type { EventLog } from '../hook/events.js';
-import { emptyPlan, type Plan, type Reporter } from './context.js';
+// Types only from context.ts: its value imports load conf, and the hook must start fast.
+import type { Plan, Reporter } from './context.js';
+
+const emptyPlan = (): Plan => ({ actions: [], facts: [], warnings: [] });
 import type { Check } from '../pki/verify.js';
 
 // Not verify.ts's check(): that module loads @peculiar/x509, and the hook must start fast.
