@@ -5,11 +5,12 @@ import { StepList } from './components/StepList.js';
 import { ErrorView, toViewError } from './components/ErrorView.js';
 import { RootCeremonyScreen } from './RootCeremonyScreen.js';
 import { IntermediateScreen } from './IntermediateScreen.js';
+import { AgentRolloutScreen } from './AgentRolloutScreen.js';
 import { Question } from './components/Question.js';
 import { colour } from './theme.js';
 import type { WizardController, PipelineStep } from '../source/wizard/controller.js';
 
-type View = { name: 'choose-env' } | { name: 'new-env' } | { name: 'overview' } | { name: 'root-create' } | { name: 'intermediate' } | { name: 'error'; error: { message: string; fix?: string } };
+type View = { name: 'choose-env' } | { name: 'new-env' } | { name: 'overview' } | { name: 'root-create' } | { name: 'intermediate' } | { name: 'agents' } | { name: 'error'; error: { message: string; fix?: string } };
 
 export interface AppProps {
   controller: WizardController;
@@ -54,6 +55,9 @@ export function App({ controller, env: initialEnv, onStartLab }: AppProps) {
       } else if (step?.id === 'intermediate') {
         if (steps[0]?.state !== 'done' && !controller.defaults.rootDir) setHint('Create the offline root first (or start the wizard with --root-dir).');
         else setView({ name: 'intermediate' });
+      } else if (step?.id === 'agents') {
+        if (steps.find((s) => s.id === 'intermediate')?.state !== 'done') setHint('Install the intermediate first: agents issue from it.');
+        else setView({ name: 'agents' });
       } else setHint('This step is not in this version of the wizard yet.');
     }
   });
@@ -106,6 +110,7 @@ export function App({ controller, env: initialEnv, onStartLab }: AppProps) {
   if (view.name === 'error') return <Box flexDirection="column">{title}<ErrorView error={view.error} onBack={() => exit()} /></Box>;
   if (view.name === 'root-create' && env) return <RootCeremonyScreen controller={controller} env={env} onExit={back} />;
   if (view.name === 'intermediate' && env) return <IntermediateScreen controller={controller} env={env} onExit={back} />;
+  if (view.name === 'agents' && env) return <AgentRolloutScreen agents={controller.agents} env={env} onExit={back} />;
   return (
     <Box flexDirection="column">
       {title}

@@ -9,6 +9,7 @@ import * as auth from '../vault/auth.js';
 import { parseCertificates } from '../pki/pem.js';
 import { isSelfSigned, pemOf } from '../pki/leaf.js';
 import { writeFileAtomic, sha256Hex } from '../system/files.js';
+import { humanDuration } from '../duration.js';
 import { lookupUser, ownerFor, type LocalUser } from '../system/users.js';
 import { completeStep } from '../../state/transitions.js';
 import { stepKey } from '../../state/schema.js';
@@ -333,7 +334,7 @@ export async function planAgentRollout(session: EnvSession, vault: VaultClient, 
   const policyText = renderPolicy(env, input.kind, name, input.mount);
   const approle = desiredAppRole(policy, input.tokenPeriodSeconds);
   plan.facts.push(['Vault', vault.addr], ['Agent Vault address', agentAddr], ['Workload', `${input.kind} ${name}`], ['Policy', policy], ['AppRole', `auth/${input.approleMount}/role/${policy}`]);
-  if (input.kind === 'app') plan.facts.push(['Names', [...names.dns, ...names.ips].join(', ')], ['Leaf TTL', spec.ttl], ['TLS dir', spec.tlsDir!]);
+  if (input.kind === 'app') plan.facts.push(['Names', [...names.dns, ...names.ips].join(', ')], ['Leaf TTL', humanDuration(input.ttlSeconds)], ['TLS dir', spec.tlsDir!]);
   else plan.facts.push(['CA file', spec.caOut!]);
   plan.facts.push(['Agent dir', p.dir], ['Service user', user ? `${user.name} (uid ${user.uid})` : 'the current user'], ['Unit', p.unitName]);
 
@@ -349,7 +350,7 @@ export async function planAgentRollout(session: EnvSession, vault: VaultClient, 
   if (input.kind === 'app') {
     pkiRole = desiredPkiRole(names.dns, names.ips, input.ttlSeconds);
     const diffs = roleDiffers(await pki.readRole(vault, input.mount, name), pkiRole);
-    if (diffs.length) pkiRoleAction = `${diffs[0] === 'missing' ? 'Create' : `Update (${diffs.join(', ')})`} PKI role ${input.mount}/roles/${name}: exactly ${[...names.dns, ...names.ips].join(', ')}, TTL ${spec.ttl}`;
+    if (diffs.length) pkiRoleAction = `${diffs[0] === 'missing' ? 'Create' : `Update (${diffs.join(', ')})`} PKI role ${input.mount}/roles/${name}: exactly ${[...names.dns, ...names.ips].join(', ')}, TTL ${humanDuration(input.ttlSeconds)}`;
     if (pkiRoleAction) plan.actions.push(pkiRoleAction);
   }
   const currentAppRole = approleMountMissing ? undefined : await auth.readAppRole(vault, input.approleMount, policy);

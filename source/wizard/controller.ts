@@ -15,6 +15,7 @@ import { emptyPlan } from '../steps/context.js';
 import { readPrivateFile } from '../system/secrets.js';
 import { failed } from '../pki/verify.js';
 import { DriftError } from '../errors.js';
+import { AgentRolloutController } from './agent-rollout.js';
 
 /**
  * Everything the wizard screens may do, as plain async functions: the screens never touch Vault,
@@ -64,6 +65,13 @@ export class WizardController {
     readonly defaults: WizardDefaults,
     readonly lab?: { addr: string; workspace: string },
   ) {}
+
+  private agentController?: AgentRolloutController;
+  /** The agent-rollout screens' calls (issue 4). */
+  get agents(): AgentRolloutController {
+    this.agentController ??= new AgentRolloutController(this);
+    return this.agentController;
+  }
 
   listEnvs(): string[] {
     try {
@@ -129,6 +137,7 @@ export class WizardController {
       steps.push({ id: 'intermediate', title: `Intermediate in Vault (${mount})`, state: 'todo', detail: 'not requested yet' });
     }
     steps.push({ id: 'vault-https', title: 'Vault over HTTPS', state: 'unavailable', detail: 'use the vault-cert / vault-https commands when available' });
+    steps.push(this.agents.overviewStep(env));
     return steps;
   }
 
