@@ -171,6 +171,7 @@ describe('agent app / agent proxy', () => {
     const changed = await cli(webArgs().map((a) => (a === 'www.web.test,127.0.0.1' ? 'www.web.test,web2.test,127.0.0.1' : a)), { env });
     expect(changed.exitCode, changed.stderr).toBe(0);
     expect(changed.stderr).toMatch(/Update \(allowed_domains\) PKI role/);
+    expect(changed.stdout).toMatch(/An agent reads them only at start, so restart it;[\s\S]*--new-secret-id/);
     expect(await accessors('certwright-test-app-web')).toHaveLength(1);
     const back = await cli(webArgs(), { env });
     expect(back.exitCode, back.stderr).toBe(0);

@@ -43,10 +43,14 @@ describe('certwright hook (leaf payload)', () => {
   it('swaps key, certificate and chain together, keeps the previous version, and does nothing for unchanged content', async () => {
     const work = tempDir();
     const tls = path.join(work, 'tls');
+    // a plain key.pem left by an older layout (the seed's hook wrote files in place) becomes a link
+    fs.mkdirSync(tls, { recursive: true });
+    fs.writeFileSync(path.join(tls, 'key.pem'), 'old\n', { mode: 0o600 });
     const first = ca.issue('web.test');
     const r1 = await runHook(work, leafPayload(ca, first));
     expect(r1.exitCode, r1.stderr).toBe(0);
     expect(r1.stdout).toMatch(/^Issued: /);
+    expect(fs.lstatSync(path.join(tls, 'key.pem')).isSymbolicLink()).toBe(true);
     expect(r1.stderr).toMatch(/No running container is labelled tls=true with certwright\.test=none-\w+; reload skipped/);
     const v1 = fs.readlinkSync(path.join(tls, 'current'));
     expect(v1).toMatch(/^versions\//);

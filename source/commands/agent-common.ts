@@ -88,6 +88,14 @@ export async function runAgentCommand(ctx: CommandContext, input: AgentRolloutIn
       '',
       `Logs: journalctl --user -u ${result.unit}${input.user ? ` (as ${input.user})` : ''}`,
     ];
+    if (result.restartNeeded) {
+      lines.push(
+        '',
+        'The agent config or template changed. An agent reads them only at start, so restart it;',
+        `a restarted agent has no secret_id (it was consumed), so first run this command again with --new-secret-id, then:`,
+        `  systemctl --user ${input.user ? `-M ${input.user}@ ` : ''}restart ${result.unit}`,
+      );
+    }
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   } finally {

@@ -404,6 +404,8 @@ export interface AgentRolloutResult {
   approleRole: string;
   secretId: 'written' | 'kept';
   secretIdNote: string;
+  /** The agent config or template changed for an agent set up before: a running agent must be restarted. */
+  restartNeeded: boolean;
   changed: string[];
   checks: Check[];
 }
@@ -519,6 +521,7 @@ export async function applyAgentRollout(session: EnvSession, vault: VaultClient,
     approleRole: r.policy,
     secretId: r.secret.mint ? 'written' : 'kept',
     secretIdNote: secretNote,
+    restartNeeded: previous !== undefined && changed.some((c) => c === path.basename(p.hcl) || c === path.basename(p.template)),
     changed,
     checks,
   };
