@@ -6,6 +6,7 @@ import { ErrorView, toViewError } from './components/ErrorView.js';
 import { RootCeremonyScreen } from './RootCeremonyScreen.js';
 import { IntermediateScreen } from './IntermediateScreen.js';
 import { CaTreeScreen } from './CaTreeScreen.js';
+import { AgentRolloutScreen } from './AgentRolloutScreen.js';
 import { Question } from './components/Question.js';
 import { VaultHttpsScreen } from './VaultHttpsScreen.js';
 import { VaultInitScreen } from './VaultInitScreen.js';
@@ -13,7 +14,7 @@ import { SwitchUrlsScreen } from './SwitchUrlsScreen.js';
 import { colour } from './theme.js';
 import type { WizardController, PipelineStep } from '../source/wizard/controller.js';
 
-type View = { name: 'choose-env' } | { name: 'new-env' } | { name: 'overview' } | { name: 'root-create' } | { name: 'intermediate' } | { name: 'vault-https' } | { name: 'vault-init' } | { name: 'switch-urls' } | { name: 'ca-tree' } | { name: 'error'; error: { message: string; fix?: string } };
+type View = { name: 'choose-env' } | { name: 'new-env' } | { name: 'overview' } | { name: 'root-create' } | { name: 'intermediate' } | { name: 'vault-https' } | { name: 'vault-init' } | { name: 'switch-urls' } | { name: 'ca-tree' } | { name: 'agents' } | { name: 'error'; error: { message: string; fix?: string } };
 
 export interface AppProps {
   controller: WizardController;
@@ -58,6 +59,9 @@ export function App({ controller, env: initialEnv, onStartLab }: AppProps) {
       } else if (step?.id === 'intermediate') {
         if (steps[0]?.state !== 'done' && !controller.defaults.rootDir) setHint('Create the offline root first (or start the wizard with --root-dir).');
         else setView({ name: 'intermediate' });
+      } else if (step?.id === 'agents') {
+        if (steps.find((s) => s.id === 'intermediate')?.state !== 'done') setHint('Install the intermediate first: agents issue from it.');
+        else setView({ name: 'agents' });
       } else if (step?.id === 'ca-tree') setView({ name: 'ca-tree' });
       else if ((step?.id === 'vault-https' || step?.id === 'vault-init' || step?.id === 'switch-urls') && step.state !== 'unavailable') {
         setView({ name: step.id } as View);
@@ -118,6 +122,7 @@ export function App({ controller, env: initialEnv, onStartLab }: AppProps) {
   if (view.name === 'vault-https' && env) return <VaultHttpsScreen controller={controller} env={env} onExit={back} />;
   if (view.name === 'vault-init' && env) return <VaultInitScreen controller={controller} env={env} onExit={back} />;
   if (view.name === 'switch-urls' && env) return <SwitchUrlsScreen controller={controller} env={env} onExit={back} />;
+  if (view.name === 'agents' && env) return <AgentRolloutScreen agents={controller.agents} env={env} onExit={back} />;
   return (
     <Box flexDirection="column">
       {title}

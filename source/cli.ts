@@ -33,6 +33,10 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   'vault-init': () => import('./commands/vault-init.js'),
   'vault-unseal': () => import('./commands/vault-unseal.js'),
   'switch-urls': () => import('./commands/switch-urls.js'),
+  'agent app': () => import('./commands/agent-app.js'),
+  'agent proxy': () => import('./commands/agent-proxy.js'),
+  hook: () => import('./commands/hook.js'),
+  'distribute-ca': () => import('./commands/distribute-ca.js'),
 };
 
 const SUMMARIES: Array<[string, string]> = [
@@ -60,6 +64,10 @@ const SUMMARIES: Array<[string, string]> = [
   ['vault-init', 'initialise Vault over HTTPS; unseal keys shown once, never stored'],
   ['vault-unseal', 'unseal over HTTPS with hidden prompts or --key-file'],
   ['switch-urls', 'check CA/CRL over HTTPS, then switch the mount\'s AIA/CRL URLs to it'],
+  ['agent app', 'policy + AppRole + agent config + systemd user unit for an app\'s rotating leaf'],
+  ['agent proxy', 'policy + AppRole + agent config + systemd user unit for a proxy\'s CA chain'],
+  ['hook', 'what the agent runs: check, swap key+cert+chain together, reload tls=true containers'],
+  ['distribute-ca', 'copy a CA file into each service user\'s trust path (0644 in a 0700 dir)'],
 ];
 
 export function helpText(): string {

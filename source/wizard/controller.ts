@@ -26,6 +26,7 @@ import { parseOwner } from '../system/ownership.js';
 import { parseListen } from '../system/ports.js';
 import { httpsVault, resolveCaFile } from '../vault/trust.js';
 import type { SealStatus } from '../vault/pki.js';
+import { AgentRolloutController } from './agent-rollout.js';
 
 /**
  * Everything the wizard screens may do, as plain async functions: the screens never touch Vault,
@@ -87,6 +88,13 @@ export class WizardController {
     readonly defaults: WizardDefaults,
     readonly lab?: { addr: string; workspace: string },
   ) {}
+
+  private agentController?: AgentRolloutController;
+  /** The agent-rollout screens' calls (issue 4). */
+  get agents(): AgentRolloutController {
+    this.agentController ??= new AgentRolloutController(this);
+    return this.agentController;
+  }
 
   listEnvs(): string[] {
     try {
@@ -152,6 +160,7 @@ export class WizardController {
       steps.push({ id: 'intermediate', title: `Intermediate in Vault (${mount})`, state: 'todo', detail: 'not requested yet' });
     }
     steps.push(...this.vaultSteps(state));
+    steps.push(this.agents.overviewStep(env));
     steps.push({ id: 'ca-tree', title: 'CA-tree designs', state: 'todo', detail: 'presets from the certifying-builds seed, with what exists' });
     return steps;
   }

@@ -1,0 +1,216 @@
+import React, { useEffect, useState } from 'react';
+import { Box, Text, useInput } from 'ink';
+import { Select } from '@inkjs/ui';
+import { Question } from './components/Question.js';
+import { PlanView } from './components/PlanView.js';
+import { TaskView } from './components/TaskView.js';
+import { ErrorView, toViewError } from './components/ErrorView.js';
+import { useTask } from './hooks/useTask.js';
+import { colour, SYMBOL } from './theme.js';
+import type { AgentRolloutController, AgentForm, PlannedAgent, AppliedAgent } from '../source/wizard/agent-rollout.js';
+
+type Phase = 'menu' | 'ask' | 'planning' | 'plan' | 'running' | 'done' | 'error';
+type Field = 'name' | 'commonName' | 'altNames' | 'ttl' | 'tlsDir' | 'caOut' | 'outDir' | 'user';
+
+const FIELDS: Record<AgentForm['kind'], Field[]> = {
+  app: ['name', 'commonName', 'altNames', 'ttl', 'tlsDir', 'outDir', 'user'],
+  proxy: ['name', 'caOut', 'outDir', 'user'],
+};
+const LABELS: Record<Field, string> = {
+  name: 'Workload name',
+  commonName: 'Main DNS name',
+  altNames: 'More names/IPs (comma-separated)',
+  ttl: 'Leaf lifetime',
+  tlsDir: 'TLS dir of the app',
+  caOut: 'Proxy CA chain file',
+  outDir: 'Agent dir',
+  user: 'Service user (empty: you)',
+};
+const HINTS: Partial<Record<Field, string>> = {
+  tlsDir: 'The app reads current/key.pem and current/fullchain.pem here (swapped together).',
+  outDir: 'Agent config, template, systemd unit, role_id and secret_id go here.',
+};
+
+/**
+ * Agent rollout: choose apps and proxies, see the plan for each, apply, see each agent's result
+ * (with the commands that install its systemd user unit).
+ */
+export function AgentRolloutScreen({ agents, env, onExit }: { agents: AgentRolloutController; env: string; onExit: () => void }) {
+  const [phase, setPhase] = useState<Phase>('menu');
+  const [queue, setQueue] = useState<AgentForm[]>([]);
+  const [form, setForm] = useState<AgentForm>();
+  const [field, setField] = useState(0);
+  const [hint, setHint] = useState<string>();
+  const [planned, setPlanned] = useState<PlannedAgent[]>([]);
+  const [applied, setApplied] = useState<AppliedAgent[]>([]);
+  const [error, setError] = useState<{ message: string; fix?: string }>();
+  const task = useTask();
+  const existing = agents.list(env);
+
+  useEffect(() => {
+    if (phase !== 'planning') return;
+    task.setActivity('Reading Vault and the agent directories');
+    agents
+      .plan(env, queue)
+      .then((p) => {
+        setPlanned(p);
+        setPhase('plan');
+      })
+      .catch((e) => {
+        setError(toViewError(e));
+        setPhase('error');
+      });
+  }, [phase]);
+
+  const applyAll = async () => {
+    setPhase('running');
+    try {
+      setApplied(await agents.apply(env, planned.filter((p) => p.plan).map((p) => p.form), task.reporter));
+      setQueue([]);
+      setPhase('done');
+    } catch (e) {
+      setError(toViewError(e));
+      setPhase('error');
+    }
+  };
+
+  useInput((input, key) => {
+    if (phase === 'plan') {
+      if (key.return && planned.some((p) => p.plan)) void applyAll();
+      else if (key.escape || input === 'q') setPhase('menu');
+    } else if (phase === 'done' && (key.return || key.escape || input === 'q')) {
+      setApplied([]);
+      setPhase('menu');
+    } else if (phase === 'ask' && key.escape) {
+      setForm(undefined);
+      setHint(undefined);
+      setPhase('menu');
+    }
+  });
+
+  const header = (
+    <Text bold color={colour('cyan')}>
+      Agent rollout · environment {env}
+    </Text>
+  );
+  if (phase === 'error' && error) {
+    return (
+      <Box flexDirection="column">
+        {header}
+        <ErrorView error={error} onBack={() => setPhase('menu')} />
+      </Box>
+    );
+  }
+
+  const answer = (value: string) => {
+    if (!form) return;
+    const f = FIELDS[form.kind][field]!;
+    let next: AgentForm = { ...form, [f]: value };
+    const bad =
+      f === 'name' ? agents.validateName(value) : f === 'commonName' ? agents.validateNames(value, '') : f === 'altNames' ? agents.validateNames(form.commonName, value) : f === 'ttl' ? agents.validateTtl(value) : value === '' && f !== 'user' ? 'An answer is needed.' : undefined;
+    if (bad) {
+      setHint(bad);
+      return;
+    }
+    if (f === 'name') next = agents.withNameDefaults(env, next);
+    setHint(undefined);
+    if (field + 1 < FIELDS[form.kind].length) {
+      setForm(next);
+      setField(field + 1);
+    } else {
+      setQueue([...queue, next]);
+      setForm(undefined);
+      setPhase('menu');
+    }
+  };
+
+  return (
+    <Box flexDirection="column">
+      {header}
+      {phase === 'menu' && (
+        <Box flexDirection="column">
+          <Text bold>Agents set up</Text>
+          {existing.length === 0 ? <Text dimColor>  none yet</Text> : existing.map((a) => <Text key={`${a.kind}-${a.name}`}>  {SYMBOL.done} {a.kind} {a.name} · {a.detail} · {a.unit}</Text>)}
+          {queue.length > 0 && <Text bold>Chosen for this rollout</Text>}
+          {queue.map((q) => (
+            <Text key={`${q.kind}-${q.name}`}>  {SYMBOL.todo} {q.kind} {q.name}{q.kind === 'app' ? ` · ${[q.commonName, q.altNames].filter(Boolean).join(', ')}` : ` · ${q.caOut}`}</Text>
+          ))}
+          <Select
+            options={[
+              { label: 'Add an app (rotating leaf certificate)', value: 'app' },
+              { label: 'Add a proxy (CA chain only)', value: 'proxy' },
+              ...(queue.length ? [{ label: `See the plan for ${queue.length} agent(s), then apply`, value: 'plan' }] : []),
+              { label: 'Back to the steps', value: 'back' },
+            ]}
+            onChange={(v) => {
+              if (v === 'back') onExit();
+              else if (v === 'plan') setPhase('planning');
+              else {
+                setForm(agents.defaults(env, v as AgentForm['kind']));
+                setField(0);
+                setPhase('ask');
+              }
+            }}
+          />
+        </Box>
+      )}
+      {phase === 'ask' && form && (
+        <Box flexDirection="column">
+          <Text dimColor>
+            New {form.kind} agent · question {field + 1} of {FIELDS[form.kind].length} · Esc: cancel
+          </Text>
+          <Question
+            key={`${form.kind}-${field}`}
+            label={LABELS[FIELDS[form.kind][field]!]}
+            defaultValue={(form[FIELDS[form.kind][field]!] as string) || undefined}
+            hint={HINTS[FIELDS[form.kind][field]!]}
+            error={hint}
+            onSubmit={answer}
+          />
+        </Box>
+      )}
+      {phase === 'planning' && <TaskView activity={task.activity} lines={[]} running />}
+      {phase === 'plan' && (
+        <Box flexDirection="column">
+          {planned.map((p) =>
+            p.plan ? (
+              <PlanView key={`${p.form.kind}-${p.form.name}`} title={`agent for ${p.form.kind} ${p.form.name}`} plan={p.plan} />
+            ) : (
+              <Text key={`${p.form.kind}-${p.form.name}`} color={colour('red')}>
+                {SYMBOL.error} {p.form.kind} {p.form.name}: {p.error?.message}
+                {p.error?.fix ? ` Fix: ${p.error.fix}` : ''}
+              </Text>
+            ),
+          )}
+          <Text dimColor>{planned.some((p) => p.plan) ? 'Enter: apply the agents with a plan · Esc: back' : 'Esc: back'}</Text>
+        </Box>
+      )}
+      {(phase === 'running' || phase === 'done') && <TaskView activity={task.activity} lines={task.lines} running={phase === 'running'} />}
+      {phase === 'done' && (
+        <Box flexDirection="column">
+          {applied.map((a) =>
+            a.result ? (
+              <Box key={`${a.form.kind}-${a.form.name}`} flexDirection="column">
+                <Text color={colour('green')}>
+                  {SYMBOL.done} {a.form.kind} {a.form.name}: {a.result.changed.length ? 'written' : 'already up to date'} in {a.result.outDir} (secret_id {a.result.secretId})
+                </Text>
+                <Text dimColor>  Install: {a.result.installScript}</Text>
+                {a.result.installCommands.map((c) => (
+                  <Text key={c} dimColor wrap="truncate-end">
+                    {'    '}
+                    {c}
+                  </Text>
+                ))}
+              </Box>
+            ) : (
+              <Text key={`${a.form.kind}-${a.form.name}`} color={colour('red')}>
+                {SYMBOL.error} {a.form.kind} {a.form.name}: {a.error?.message}
+              </Text>
+            ),
+          )}
+          <Text dimColor>Enter: back to the agents</Text>
+        </Box>
+      )}
+    </Box>
+  );
+}

@@ -1,0 +1,214 @@
+import path from 'node:path';
+import { envPaths } from '../paths.js';
+import { StateStore } from '../../state/store.js';
+import { EnvSession, type Plan, type Reporter } from '../steps/context.js';
+import { VaultClient } from '../vault/client.js';
+import { resolveConnection } from '../vault/connection.js';
+import { parseDuration } from '../duration.js';
+import { findBao } from '../system/openbao.js';
+import { applyAgentRollout, planAgentRollout, defaultCertwrightCommand, validateWorkloadName, splitNames, verifyAgentRollout, type AgentRolloutInput, type AgentRolloutResult } from '../steps/agent-rollout.js';
+import type { AgentKind } from '../agent/render.js';
+import type { WizardController, PipelineStep } from './controller.js';
+
+/**
+ * What the agent-rollout screens may do: list the agents already set up, plan and apply new ones.
+ * The same step code as `certwright agent app|proxy`; the screens never touch Vault or files.
+ */
+export interface AgentForm {
+  kind: AgentKind;
+  name: string;
+  commonName: string;
+  altNames: string;
+  ttl: string;
+  tlsDir: string;
+  caOut: string;
+  outDir: string;
+  user: string;
+}
+
+export interface AgentSummary {
+  kind: AgentKind;
+  name: string;
+  mount: string;
+  unit: string;
+  detail: string;
+}
+
+export interface PlannedAgent {
+  form: AgentForm;
+  plan?: Plan;
+  error?: { message: string; fix?: string };
+}
+
+export interface AppliedAgent {
+  form: AgentForm;
+  result?: AgentRolloutResult;
+  error?: { message: string; fix?: string };
+}
+
+function viewError(error: unknown): { message: string; fix?: string } {
+  const e = error as { message?: string; fix?: string };
+  return e.fix ? { message: e.message ?? String(error), fix: e.fix } : { message: e.message ?? String(error) };
+}
+
+export class AgentRolloutController {
+  constructor(private readonly wizard: WizardController) {}
+
+  private mountFor(env: string): string {
+    const state = new StateStore(env, envPaths(env, this.wizard.home).stateFile).read();
+    return this.wizard.defaults.mount ?? Object.keys(state.mounts)[0] ?? 'pki_int';
+  }
+
+  /** Agents recorded in the environment's state. */
+  list(env: string): AgentSummary[] {
+    const state = new StateStore(env, envPaths(env, this.wizard.home).stateFile).read();
+    return Object.values(state.steps)
+      .filter((s) => /^agent-(app|proxy)-/.test(s.id) && s.status === 'done')
+      .map((s) => ({
+        kind: s.facts.kind as AgentKind,
+        name: String(s.facts.name),
+        mount: s.mount ?? '',
+        unit: String(s.facts.unit ?? ''),
+        detail: s.facts.kind === 'app' ? `${(s.facts.names as string[] | undefined)?.join(', ') ?? ''} -> ${s.facts.tlsDir}` : `CA chain -> ${s.facts.caOut}`,
+      }));
+  }
+
+  /** The overview line for the pipeline screen. */
+  overviewStep(env: string): PipelineStep {
+    const agents = this.list(env);
+    return {
+      id: 'agents',
+      title: 'Agents (apps and proxies)',
+      state: agents.length ? 'done' : 'todo',
+      detail: agents.length ? agents.map((a) => `${a.kind} ${a.name}`).join(', ') : 'no agent set up yet',
+    };
+  }
+
+  defaults(env: string, kind: AgentKind): AgentForm {
+    const base = path.join(envPaths(env, this.wizard.home).dir, 'agents');
+    return { kind, name: '', commonName: '', altNames: '', ttl: '72h', tlsDir: '', caOut: '', outDir: base, user: '' };
+  }
+
+  /** Fills the paths that depend on the name. */
+  withNameDefaults(env: string, form: AgentForm): AgentForm {
+    const base = path.join(envPaths(env, this.wizard.home).dir, 'agents');
+    return {
+      ...form,
+      outDir: form.outDir === base || !form.outDir ? path.join(base, `${form.kind}-${form.name}`) : form.outDir,
+      tlsDir: form.tlsDir || path.join(base, `${form.name}-tls`),
+      caOut: form.caOut || path.join(base, `${form.name}-ca`, 'ca-chain.pem'),
+    };
+  }
+
+  validateName(name: string): string | undefined {
+    try {
+      validateWorkloadName(name);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
+  validateNames(commonName: string, altNames: string): string | undefined {
+    try {
+      splitNames(commonName, altNames.split(',').map((s) => s.trim()).filter(Boolean));
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
+  validateTtl(ttl: string): string | undefined {
+    try {
+      parseDuration(ttl);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
+  private input(env: string, form: AgentForm): AgentRolloutInput {
+    let bao = '/usr/local/bin/bao';
+    try {
+      bao = findBao();
+    } catch {
+      /* the plan warns that the path does not exist here */
+    }
+    return {
+      kind: form.kind,
+      mount: this.mountFor(env),
+      name: form.name,
+      commonName: form.kind === 'app' ? form.commonName : undefined,
+      altNames: form.altNames.split(',').map((s) => s.trim()).filter(Boolean),
+      ttlSeconds: form.kind === 'app' ? parseDuration(form.ttl) : 0,
+      tlsDir: form.kind === 'app' ? form.tlsDir : undefined,
+      caOut: form.kind === 'proxy' ? form.caOut : undefined,
+      outDir: form.outDir,
+      user: form.user || undefined,
+      caFile: undefined,
+      allowHttp: this.wizard.lab !== undefined,
+      tokenPeriodSeconds: 86_400,
+      wrapTtlSeconds: 86_400,
+      persistentSecretId: false,
+      newSecretId: false,
+      tokenSink: false,
+      approleMount: 'approle',
+      baoPath: path.resolve(bao),
+      certwright: defaultCertwrightCommand(),
+      select: [],
+    };
+  }
+
+  private vault(session: EnvSession): VaultClient {
+    const d = this.wizard.defaults;
+    return new VaultClient(resolveConnection({ vaultAddr: d.vaultAddr, vaultCa: d.vaultCa, stateAddr: session.state.vault?.addr, stateCa: session.state.vault?.caFile }));
+  }
+
+  private async withSession<T>(env: string, fn: (s: EnvSession) => Promise<T>): Promise<T> {
+    const session = await EnvSession.open(env, this.wizard.home, 'wizard: agents');
+    try {
+      return await fn(session);
+    } finally {
+      session.close();
+    }
+  }
+
+  /** Plans every queued agent; one agent's error does not hide the others' plans. */
+  async plan(env: string, forms: AgentForm[]): Promise<PlannedAgent[]> {
+    return this.withSession(env, async (session) => {
+      const vault = this.vault(session);
+      const out: PlannedAgent[] = [];
+      for (const form of forms) {
+        try {
+          out.push({ form, plan: await planAgentRollout(session, vault, this.input(env, form)) });
+        } catch (error) {
+          out.push({ form, error: viewError(error) });
+        }
+      }
+      return out;
+    });
+  }
+
+  /** Applies each agent in turn and reports each one's result. */
+  async apply(env: string, forms: AgentForm[], report: Reporter): Promise<AppliedAgent[]> {
+    return this.withSession(env, async (session) => {
+      const vault = this.vault(session);
+      const out: AppliedAgent[] = [];
+      for (const form of forms) {
+        report.progress(`Setting up the agent for ${form.kind} ${form.name}`);
+        try {
+          out.push({ form, result: await applyAgentRollout(session, vault, this.input(env, form), report) });
+          report.done(`Agent for ${form.kind} ${form.name} ready`);
+        } catch (error) {
+          out.push({ form, error: viewError(error) });
+          report.warn(`Agent for ${form.kind} ${form.name} failed: ${(error as Error).message}`);
+        }
+      }
+      return out;
+    });
+  }
+
+  async verify(env: string, form: AgentForm) {
+    return this.withSession(env, (session) => verifyAgentRollout(session, this.vault(session), this.input(env, form)));
+  }
+}
