@@ -4,29 +4,45 @@ import { envPaths, envsDir, rootPaths, validateEnvName, validateMountPath, type 
 import { StateStore } from '../../state/store.js';
 import { stepKey } from '../../state/schema.js';
 import { EnvSession, type Plan, type Reporter } from '../steps/context.js';
-import { planRootCreate, applyRootCreate, verifyRootCreate, type RootCreateInput, type RootCreateResult } from '../steps/root-create.js';
-import { runIntermediatePipeline, verifyCompleted } from '../steps/intermediate-pipeline.js';
-import { planIntermediateSign } from '../steps/intermediate-sign.js';
+import type { RootCreateInput, RootCreateResult } from '../steps/root-create.js';
 import { parsePassphrase, type KeyType } from '../pki/keys.js';
 import { parseDuration } from '../duration.js';
 import { VaultClient } from '../vault/client.js';
 import { resolveConnection } from '../vault/connection.js';
 import { emptyPlan } from '../steps/context.js';
 import { readPrivateFile } from '../system/secrets.js';
-import { failed } from '../pki/verify.js';
 import { presets, evaluateTree, renderTree, remainingSteps } from './ca-trees.js';
 import { DriftError, OperatorError } from '../errors.js';
-import { applyVaultCert, planVaultCert, tlsPaths, STEP_ID as VAULT_CERT, type VaultCertInput } from '../steps/vault-cert.js';
-import { applyVaultHttps, planVaultHttps, rootPemFromTlsDir, DEFAULT_IMAGE, type VaultHttpsInput, type Runtime } from '../steps/vault-https.js';
-import { applyVaultInit, type InitSecrets } from '../steps/vault-init.js';
-import { currentSeal, unsealWith } from '../steps/vault-unseal.js';
-import { applySwitchUrls, planSwitchUrls, parseHttpsBase } from '../steps/switch-urls.js';
-import { parseServerNames } from '../pki/server-cert.js';
-import { parseOwner } from '../system/ownership.js';
-import { parseListen } from '../system/ports.js';
-import { httpsVault, resolveCaFile } from '../vault/trust.js';
+import type { VaultCertInput } from '../steps/vault-cert.js';
+import type { VaultHttpsInput, Runtime } from '../steps/vault-https.js';
+import type { InitSecrets } from '../steps/vault-init.js';
 import type { SealStatus } from '../vault/pki.js';
 import { AgentRolloutController } from './agent-rollout.js';
+
+/**
+ * Step modules are loaded when a screen first needs them, not when the wizard starts: they pull in
+ * the certificate libraries, and the first frame should not wait for those.
+ */
+const load = {
+  rootCreate: () => import('../steps/root-create.js'),
+  pipeline: () => import('../steps/intermediate-pipeline.js'),
+  sign: () => import('../steps/intermediate-sign.js'),
+  vaultCert: () => import('../steps/vault-cert.js'),
+  vaultHttps: () => import('../steps/vault-https.js'),
+  vaultInit: () => import('../steps/vault-init.js'),
+  vaultUnseal: () => import('../steps/vault-unseal.js'),
+  switchUrls: () => import('../steps/switch-urls.js'),
+  serverCert: () => import('../pki/server-cert.js'),
+  ownership: () => import('../system/ownership.js'),
+  ports: () => import('../system/ports.js'),
+  trust: () => import('../vault/trust.js'),
+};
+
+const VAULT_CERT = 'vault-cert';
+
+function failedChecks<T extends { ok: boolean }>(checks: T[]): T[] {
+  return checks.filter((c) => !c.ok);
+}
 
 /**
  * Everything the wizard screens may do, as plain async functions: the screens never touch Vault,
@@ -144,8 +160,9 @@ export class WizardController {
     const steps: PipelineStep[] = [];
     const root = state.steps['root-create'];
     if (root?.status === 'done') {
+      const { verifyRootCreate } = await load.rootCreate();
       const checks = await this.withSession(env, 'wizard', (s) => verifyRootCreate(s));
-      const bad = failed(checks);
+      const bad = failedChecks(checks);
       steps.push({ id: 'root-create', title: 'Offline root CA', state: bad.length ? 'drift' : 'done', detail: bad.length ? bad.map((c) => c.detail).join('; ') : `${root.facts.commonName} · until ${String(root.facts.notAfter).slice(0, 10)}` });
     } else {
       steps.push({ id: 'root-create', title: 'Offline root CA', state: 'todo', detail: 'not created yet' });
@@ -182,6 +199,7 @@ export class WizardController {
 
   async planRoot(form: RootForm): Promise<Plan> {
     fs.mkdirSync(form.outDir, { recursive: true, mode: 0o700 });
+    const { planRootCreate } = await load.rootCreate();
     return planRootCreate(this.rootInput(form));
   }
 
@@ -193,6 +211,7 @@ export class WizardController {
 
   async applyRoot(env: string, form: RootForm, passphrase: Buffer, report: Reporter): Promise<RootCreateResult> {
     try {
+      const { applyRootCreate } = await load.rootCreate();
       return await this.withSession(env, 'wizard: root create', (s) => applyRootCreate(s, this.rootInput(form), passphrase, report));
     } finally {
       passphrase.fill(0);
@@ -208,8 +227,9 @@ export class WizardController {
   async planIntermediate(env: string, form: IntermediateForm): Promise<Plan> {
     return this.withSession(env, 'wizard: plan intermediate', async (session) => {
       const vault = this.vault(session);
+      const { verifyCompleted } = await load.pipeline();
       const checks = await verifyCompleted(session, vault, form.mount);
-      const bad = failed(checks);
+      const bad = failedChecks(checks);
       if (bad.length) throw new DriftError(`What was done before has changed: ${bad.map((c) => c.detail).join('; ')}.`, 'Find out what changed before going on.');
       await vault.assertReady();
       const plan = emptyPlan();
@@ -220,6 +240,7 @@ export class WizardController {
         return plan;
       }
       if (session.state.steps[stepKey('intermediate-request', form.mount)]?.status === 'done' && fs.existsSync(csrFile)) {
+        const { planIntermediateSign } = await load.sign();
         const sign = await planIntermediateSign({ rootDir: form.rootDir, csrFile, outFile: path.join(session.paths.artefacts, `${slug}-intermediate.pem`), pathLen: 0 });
         plan.facts.push(...sign.facts.filter(([k]) => k === 'Key' || k === 'Valid'));
         plan.actions.push('Reuse the pending CSR (no new key in Vault)');
@@ -237,6 +258,7 @@ export class WizardController {
         const vault = this.vault(session);
         const slug = form.mount.replace(/\//g, '_');
         fs.mkdirSync(session.paths.artefacts, { recursive: true, mode: 0o700 });
+        const { runIntermediatePipeline } = await load.pipeline();
         return runIntermediatePipeline(session, vault, {
           mount: form.mount,
           commonName: form.commonName,
@@ -299,11 +321,13 @@ export class WizardController {
     };
   }
 
-  private certInput(form: VaultServerForm): VaultCertInput {
+  private async certInput(form: VaultServerForm): Promise<VaultCertInput> {
+    const [{ parseServerNames }, { parseOwner }] = await Promise.all([load.serverCert(), load.ownership()]);
     return { mount: validateMountPath(form.mount), role: 'vault-server', names: parseServerNames(form.dns.split(','), form.ip.split(',').filter((x) => x.trim())), outDir: form.tlsDir, owner: form.owner ? parseOwner(form.owner) : undefined, ttlSeconds: parseDuration('90d'), renew: false, keyType: 'ec-p256' };
   }
 
-  private httpsInput(session: EnvSession, form: VaultServerForm): VaultHttpsInput {
+  private async httpsInput(session: EnvSession, form: VaultServerForm): Promise<VaultHttpsInput> {
+    const [{ resolveCaFile }, { rootPemFromTlsDir, DEFAULT_IMAGE }, { parseListen }] = await Promise.all([load.trust(), load.vaultHttps(), load.ports()]);
     const caFile = resolveCaFile(session.state, { vaultCa: this.defaults.vaultCa });
     const ca = caFile ? fs.readFileSync(caFile, 'utf8') : rootPemFromTlsDir(form.tlsDir);
     return { tlsDir: form.tlsDir, outDir: form.outDir, listen: parseListen(form.listen), storage: 'raft', image: DEFAULT_IMAGE, containerName: `certwright-vault-${session.env}`, network: 'bridge', start: true, runtime: form.runtime, waitSeconds: 60, ca, caFile };
@@ -311,11 +335,12 @@ export class WizardController {
 
   /** Plan of the server certificate, and of the config + start when the certificate exists. */
   async planVaultServer(env: string, form: VaultServerForm): Promise<Plan> {
+    const [{ planVaultCert, tlsPaths }, { planVaultHttps }] = await Promise.all([load.vaultCert(), load.vaultHttps()]);
     return this.withSession(env, 'wizard: plan vault-https', async (session) => {
-      const certPlan = await planVaultCert(session, this.vault(session), this.certInput(form));
+      const certPlan = await planVaultCert(session, this.vault(session), await this.certInput(form));
       const plan = { ...emptyPlan(), facts: [...certPlan.facts], actions: [...certPlan.actions], warnings: [...certPlan.warnings] };
       if (fs.existsSync(tlsPaths(form.tlsDir).fullchain) && !certPlan.issue) {
-        const https = await planVaultHttps(session, this.httpsInput(session, form));
+        const https = await planVaultHttps(session, await this.httpsInput(session, form));
         plan.facts.push(...https.facts.filter(([k]) => k !== 'Certificate'));
         plan.actions.push(...https.actions);
         plan.warnings.push(...https.warnings);
@@ -327,15 +352,17 @@ export class WizardController {
   }
 
   async applyVaultServer(env: string, form: VaultServerForm, report: Reporter): Promise<{ apiAddr: string; fingerprint: string }> {
+    const [{ applyVaultCert }, { applyVaultHttps }] = await Promise.all([load.vaultCert(), load.vaultHttps()]);
     return this.withSession(env, 'wizard: vault-https', async (session) => {
-      await applyVaultCert(session, this.vault(session), this.certInput(form), report);
-      const result = await applyVaultHttps(session, this.httpsInput(session, form), report);
+      await applyVaultCert(session, this.vault(session), await this.certInput(form), report);
+      const result = await applyVaultHttps(session, await this.httpsInput(session, form), report);
       return { apiAddr: result.apiAddr, fingerprint: result.fingerprint };
     });
   }
 
   /** Initialises over HTTPS; the secrets go to the screen, which shows them once. */
   async initVault(env: string, shares: number, threshold: number, report: Reporter): Promise<{ secrets?: InitSecrets; addr: string }> {
+    const [{ httpsVault }, { applyVaultInit }] = await Promise.all([load.trust(), load.vaultInit()]);
     return this.withSession(env, 'wizard: vault-init', async (session) => {
       const { vault, caFile } = httpsVault(session.state, { vaultAddr: this.httpsAddr(session), vaultCa: this.defaults.vaultCa });
       const result = await applyVaultInit(session, vault, { shares, threshold, caFile }, report);
@@ -344,6 +371,7 @@ export class WizardController {
   }
 
   async sealStatus(env: string): Promise<SealStatus> {
+    const [{ httpsVault }, { currentSeal }] = await Promise.all([load.trust(), load.vaultUnseal()]);
     return this.withSession(env, 'wizard: seal status', async (session) => {
       const { vault } = httpsVault(session.state, { vaultAddr: this.httpsAddr(session), vaultCa: this.defaults.vaultCa });
       return currentSeal(vault);
@@ -352,6 +380,7 @@ export class WizardController {
 
   /** One share, typed hidden on the screen; records the unseal in state when it completes. */
   async unsealShare(env: string, share: string, report: Reporter): Promise<SealStatus> {
+    const [{ httpsVault }, { currentSeal, unsealWith }] = await Promise.all([load.trust(), load.vaultUnseal()]);
     return this.withSession(env, 'wizard: vault-unseal', async (session) => {
       const { vault, caFile } = httpsVault(session.state, { vaultAddr: this.httpsAddr(session), vaultCa: this.defaults.vaultCa });
       let given = false;
@@ -370,18 +399,21 @@ export class WizardController {
     return { mount: this.defaults.mount ?? Object.keys(state.mounts)[0] ?? 'pki_int', base: typeof api === 'string' ? api : (state.vault?.addr ?? 'https://127.0.0.1:8200') };
   }
 
-  private switchInput(session: EnvSession, mount: string, base: string) {
+  private async switchInput(session: EnvSession, mount: string, base: string) {
+    const [{ resolveCaFile }, { parseHttpsBase }] = await Promise.all([load.trust(), load.switchUrls()]);
     const caFile = resolveCaFile(session.state, { vaultCa: this.defaults.vaultCa });
     if (!caFile) throw new OperatorError('No CA is known to check the HTTPS endpoint with.', 'Start the wizard with --vault-ca ROOT.pem.');
     return { mount: validateMountPath(mount), base: parseHttpsBase(base), ca: fs.readFileSync(caFile, 'utf8'), caFile };
   }
 
   async planSwitchUrls(env: string, mount: string, base: string): Promise<Plan> {
-    return this.withSession(env, 'wizard: plan switch-urls', async (session) => planSwitchUrls(this.vault(session), this.switchInput(session, mount, base)));
+    const { planSwitchUrls } = await load.switchUrls();
+    return this.withSession(env, 'wizard: plan switch-urls', async (session) => planSwitchUrls(this.vault(session), await this.switchInput(session, mount, base)));
   }
 
   async applySwitchUrls(env: string, mount: string, base: string, report: Reporter): Promise<{ changed: boolean }> {
-    return this.withSession(env, 'wizard: switch-urls', async (session) => applySwitchUrls(session, this.vault(session), this.switchInput(session, mount, base), report));
+    const { applySwitchUrls } = await load.switchUrls();
+    return this.withSession(env, 'wizard: switch-urls', async (session) => applySwitchUrls(session, this.vault(session), await this.switchInput(session, mount, base), report));
   }
 
   private httpsAddr(session: EnvSession): string | undefined {
