@@ -18,6 +18,8 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   wizard: () => import('./commands/wizard.js'),
   'state show': () => import('./commands/state-show.js'),
   'transcript verify': () => import('./commands/transcript-verify.js'),
+  status: () => import('./commands/status.js'),
+  doctor: () => import('./commands/doctor.js'),
 };
 
 const SUMMARIES: Array<[string, string]> = [
@@ -30,6 +32,8 @@ const SUMMARIES: Array<[string, string]> = [
   ['intermediate', 'request + sign + install on one machine (lab, rehearsal)'],
   ['state show', 'print the environment\'s state (never holds secrets)'],
   ['transcript verify', 'check the ceremony transcript\'s hash chain'],
+  ['status', 'live view of Vault, PKI, agents, containers, certificates (JSON / Prometheus without a TTY)'],
+  ['doctor', 'find the known failure modes and print each with the exact fix'],
 ];
 
 export function helpText(): string {
