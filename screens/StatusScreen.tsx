@@ -71,18 +71,20 @@ export function StatusScreen({ load, intervalMs, env }: StatusScreenProps) {
   return (
     <Box flexDirection="column">
       <Box>
-        <Text bold color={colour('cyan')}>
-          certwright status
-        </Text>
-        <Text> · {s?.env ?? env ?? '(no env)'} · </Text>
-        {health ? (
-          <>
-            <LevelMark level={health} />
-            <Text bold> {health === 'ok' ? 'HEALTHY' : health === 'warn' ? 'WARNING' : 'FAILING'}</Text>
-          </>
-        ) : (
-          <Text dimColor>loading…</Text>
-        )}
+        <Box flexShrink={0}>
+          <Text bold color={colour('cyan')}>
+            certwright status
+          </Text>
+          <Text> · {s?.env ?? env ?? '(no env)'} · </Text>
+          {health ? (
+            <>
+              <LevelMark level={health} />
+              <Text bold> {health === 'ok' ? 'HEALTHY' : health === 'warn' ? 'WARNING' : 'FAILING'}</Text>
+            </>
+          ) : (
+            <Text dimColor>loading…</Text>
+          )}
+        </Box>
         <Text dimColor wrap="truncate-end">
           {' '}
           {s ? `· ${s.generatedAt.slice(11, 19)}Z · ${status}` : ''}
@@ -90,7 +92,9 @@ export function StatusScreen({ load, intervalMs, env }: StatusScreenProps) {
       </Box>
       {s ? <SectionTabs sections={SECTION_ORDER.map((n) => ({ name: n, level: s.sections[n].state }))} current={section} /> : <Text dimColor>collecting the first snapshot…</Text>}
       <Box>
-        <Text bold>{SECTION_TITLE[section]}</Text>
+        <Box flexShrink={0}>
+          <Text bold>{SECTION_TITLE[section]}</Text>
+        </Box>
         <Text dimColor wrap="truncate-end">
           {current?.reason ? ` — ${current.reason}` : ''}
         </Text>

@@ -1,4 +1,5 @@
 import type { Level, SectionName, StatusSnapshot } from '../source/status/types.js';
+import { humanDuration } from '../source/duration.js';
 
 /**
  * The status screen's rows, derived from a snapshot without any I/O: one row per thing in a
@@ -70,7 +71,7 @@ export function sectionRows(s: StatusSnapshot, section: SectionName): Row[] {
           details: [
             ['Mount', m.path],
             ['State', m.state + (m.reason ? ` — ${m.reason}` : '')],
-            ['Max lease TTL', m.maxLeaseTtlSeconds === null ? 'unknown' : `${m.maxLeaseTtlSeconds}s`],
+            ['Max lease TTL', m.maxLeaseTtlSeconds === null ? 'unknown' : `${humanDuration(m.maxLeaseTtlSeconds)} (${m.maxLeaseTtlSeconds}s)`],
             ...m.issuers.map((i) => [`${i.isDefault ? 'Default ' : ''}${i.isRoot ? 'root' : 'issuer'} ${i.name || i.id.slice(0, 8)}`, `${i.subject} · ${days(i.daysLeft)} (${time(i.notAfter)})`] as [string, string]),
             ['AIA', m.urls ? m.urls.issuingCertificates.join(', ') || '(none)' : 'unknown'],
             ['CRL', m.urls ? m.urls.crlDistributionPoints.join(', ') || '(none)' : 'unknown'],
@@ -129,7 +130,7 @@ export function sectionRows(s: StatusSnapshot, section: SectionName): Row[] {
             ['Fingerprint', c.fingerprint || '-'],
             ['Key', c.keyFile ? `${c.keyFile}: ${yn(c.keyMatches, 'matches', 'does NOT match')}` : '-'],
             ['Chain to root', `${yn(c.chainVerifies, 'verifies', 'does NOT verify')}${c.chainError ? ` — ${c.chainError}` : ''}`],
-            ['As written', `${yn(c.sameAsWritten, 'same', 'differs')}${c.sameAsWrittenDetail ? ` — ${c.sameAsWrittenDetail}` : ''}`],
+            ['As written', c.sameAsWritten === null && !c.sameAsWrittenDetail ? 'no record of what was written (not written by certwright)' : `${yn(c.sameAsWritten, 'same', 'differs')}${c.sameAsWrittenDetail ? ` — ${c.sameAsWrittenDetail}` : ''}`],
           ],
         }));
     case 'caDistribution': {

@@ -9,7 +9,9 @@ export function DetailPane({ row, height }: { row: Row; height: number }) {
   return (
     <Box flexDirection="column" height={height} overflow="hidden">
       <Box>
-        <LevelMark level={row.level} />
+        <Box flexShrink={0}>
+          <LevelMark level={row.level} />
+        </Box>
         <Text bold wrap="truncate-end">
           {' '}
           {row.text}

@@ -12,8 +12,10 @@ export function EventPane({ events, height }: { events: EventEntry[]; height: nu
       {shown.length === 0 ? <Text dimColor>  none logged yet</Text> : null}
       {shown.map((e, i) => (
         <Box key={`${e.time}-${i}`}>
-          <Text> </Text>
-          <LevelMark level={/failed/.test(e.event) ? 'fail' : 'ok'} />
+          <Box flexShrink={0}>
+            <Text> </Text>
+            <LevelMark level={/failed/.test(e.event) ? 'fail' : 'ok'} />
+          </Box>
           <Text wrap="truncate-end">
             {' '}
             {e.time.replace('T', ' ').slice(5, 19)} {e.event} {e.container ?? e.workload ?? ''}

@@ -23,8 +23,10 @@ export function RowList({ rows, selected, height, empty }: { rows: Row[]; select
         const index = start + i;
         return (
           <Box key={row.key}>
-            <Text>{index === selected ? `${SYMBOL.pointer} ` : '  '}</Text>
-            <LevelMark level={row.level} />
+            <Box flexShrink={0}>
+              <Text>{index === selected ? `${SYMBOL.pointer} ` : '  '}</Text>
+              <LevelMark level={row.level} />
+            </Box>
             <Text bold={index === selected} wrap="truncate-end">
               {' '}
               {row.text}
