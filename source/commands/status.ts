@@ -1,6 +1,5 @@
 import type { CommandSpec, CommandContext } from '../command.js';
 import { UsageError } from '../errors.js';
-import { writeFileAtomic } from '../system/files.js';
 import { inspectFlags, statusOptions } from '../status/options.js';
 import { StatusCollector } from '../status/collect.js';
 import { MIN_INTERVAL_S, nextDelayMs, refreshFailed, sleep } from '../status/backoff.js';
@@ -18,6 +17,7 @@ async function runSnapshots(ctx: CommandContext, collector: StatusCollector, for
   const toPrometheus = format === 'prometheus' ? (await import('../status/prometheus.js')).toPrometheus : undefined;
   const toText = format === 'text' ? (await import('../status/text.js')).toText : undefined;
   const out = ctx.flags.string('out');
+  const writeFileAtomic = out ? (await import('../system/files.js')).writeFileAtomic : undefined;
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGTERM', stop);
@@ -28,7 +28,7 @@ async function runSnapshots(ctx: CommandContext, collector: StatusCollector, for
       last = await collector.collect(controller.signal);
       const text = render(last, format, watch, toPrometheus, toText);
       // The textfile collector must never read a half-written file: write beside it and rename.
-      if (out) await writeFileAtomic(out, text, { mode: 0o644 });
+      if (out) await writeFileAtomic!(out, text, { mode: 0o644 });
       else process.stdout.write(text);
       if (!watch) return last.exitCode;
       failures = refreshFailed(last) ? failures + 1 : 0;

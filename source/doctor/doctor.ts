@@ -10,7 +10,7 @@ import { agentConfigs, checkAgentCa, checkAgentConfigs, checkAia, checkCompose, 
  */
 export async function runDoctor(options: StatusOptions, extra: { composeFiles: string[]; unitFiles: string[] }, signal?: AbortSignal): Promise<DoctorReport> {
   const snapshot = await new StatusCollector(options).collect(signal, { force: true });
-  const ctx = buildContext(options, signal);
+  const ctx = await buildContext(options, signal);
   const configs = agentConfigs(ctx);
   const outcomes: CheckOutcome[] = [];
   const [containers, agentCa, mountTtl, units] = await Promise.all([checkContainers(ctx), checkAgentCa(ctx, configs), checkMountTtl(ctx, snapshot), unitFilesOf(ctx, extra.unitFiles)]);

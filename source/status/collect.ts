@@ -21,7 +21,7 @@ export class StatusCollector {
 
   async collect(signal?: AbortSignal, options: { force?: boolean } = {}): Promise<StatusSnapshot> {
     const started = Date.now();
-    const ctx = buildContext(this.options, signal);
+    const ctx = await buildContext(this.options, signal);
     const guard = async <T extends { state: Level; reason?: string }>(fallback: Omit<T, 'state' | 'reason'>, fn: () => Promise<T> | T): Promise<T> => {
       try {
         return await fn();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { X509Certificate } from 'node:crypto';
 import type { EnvState } from '../../state/schema.js';
 import type { HomeOptions } from '../paths.js';
-import { VaultClient, type VaultConnection } from '../vault/client.js';
+import type { VaultClient, VaultConnection } from '../vault/client.js';
 import { agentsOf, rootCertificateFiles, selectEnv, vaultFacts, type EnvSelection, type ManagedAgent, type VaultFacts } from './estate.js';
 import { readCertFile, isSelfSigned } from './cert-files.js';
 
@@ -87,7 +87,8 @@ export function resolveRoot(options: StatusOptions, state: EnvState | undefined)
   return { reason: reasons.join('; ') };
 }
 
-export function buildContext(options: StatusOptions, signal?: AbortSignal): StatusContext {
+/** Reads the state once and makes the Vault client (its TLS stack is loaded only when there is a Vault to ask). */
+export async function buildContext(options: StatusOptions, signal?: AbortSignal): Promise<StatusContext> {
   const environ = options.environ ?? process.env;
   const selection = selectEnv(options.env, options.home);
   const state = selection.state;
@@ -123,6 +124,7 @@ export function buildContext(options: StatusOptions, signal?: AbortSignal): Stat
   const token = tokenFrom(environ);
   const connection: VaultConnection = { addr, ...(token ? { token } : {}), ...(ca ? { ca, caSource: caFile } : {}), timeoutMs: 5000 };
   try {
+    const { VaultClient } = await import('../vault/client.js');
     ctx.vault = new VaultClient(connection);
   } catch (error) {
     ctx.vaultReason = (error as Error).message;
@@ -131,7 +133,8 @@ export function buildContext(options: StatusOptions, signal?: AbortSignal): Stat
 }
 
 /** A client for the same Vault with another token (an agent's sink), or another address and CA. */
-export function clientWith(ctx: StatusContext, overrides: { token: string; addr?: string; ca?: string; caSource?: string }): VaultClient {
+export async function clientWith(ctx: StatusContext, overrides: { token: string; addr?: string; ca?: string; caSource?: string }): Promise<VaultClient> {
+  const { VaultClient } = await import('../vault/client.js');
   const base = ctx.vault?.connection;
   return new VaultClient({
     addr: overrides.addr ?? base?.addr ?? 'http://127.0.0.1:8200',

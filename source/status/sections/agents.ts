@@ -1,11 +1,8 @@
 import fs from 'node:fs';
 import { worst, type AgentEntry, type AgentsSection, type Level } from '../types.js';
 import { clientWith, type StatusContext } from '../context.js';
-import { readAgentConfig } from '../agent-config.js';
-import { scanAgentProcesses, processesFor } from '../processes.js';
-import { userUnitState } from '../systemd.js';
-import { lookupSelf } from '../vault-reads.js';
 import type { ManagedAgent } from '../estate.js';
+import type { AgentProcess } from '../processes.js';
 
 /**
  * Agents certwright rolled out (issue 4's agent-app-NAME and agent-proxy-NAME records) and --agent-config:
@@ -16,13 +13,22 @@ import type { ManagedAgent } from '../estate.js';
  */
 export async function agentsSection(ctx: StatusContext): Promise<AgentsSection> {
   if (ctx.agents.length === 0) return { state: 'unknown', reason: ctx.selection.stateReason ?? 'no agent is recorded for this environment (certwright agent app|proxy records them; or pass --agent-config FILE)', agents: [] };
-  const scan = scanAgentProcesses();
-  const agents = await Promise.all(ctx.agents.map((a) => agentEntry(ctx, a, scan.processes, scan.error)));
+  // Loaded only when there are agents to look at: a bare `status --json` stays cheap to start.
+  const deps = await loadDeps();
+  const scan = deps.scanAgentProcesses();
+  const agents = await Promise.all(ctx.agents.map((a) => agentEntry(ctx, deps, a, scan.processes, scan.error)));
   const bad = agents.filter((a) => a.state === 'fail' || a.state === 'warn');
   return { state: worst(agents.map((a) => a.state), 'unknown'), ...(bad.length ? { reason: bad.map((a) => `${a.name}: ${a.reason}`).join('; ') } : {}), agents };
 }
 
-async function agentEntry(ctx: StatusContext, agent: ManagedAgent, processes: ReturnType<typeof scanAgentProcesses>['processes'], scanError: string | undefined): Promise<AgentEntry> {
+async function loadDeps() {
+  const [{ readAgentConfig }, { scanAgentProcesses, processesFor }, { userUnitState }, { lookupSelf }] = await Promise.all([import('../agent-config.js'), import('../processes.js'), import('../systemd.js'), import('../vault-reads.js')]);
+  return { readAgentConfig, scanAgentProcesses, processesFor, userUnitState, lookupSelf };
+}
+type Deps = Awaited<ReturnType<typeof loadDeps>>;
+
+async function agentEntry(ctx: StatusContext, deps: Deps, agent: ManagedAgent, processes: AgentProcess[], scanError: string | undefined): Promise<AgentEntry> {
+  const { readAgentConfig, processesFor, userUnitState } = deps;
   const levels: Level[] = [];
   const reasons: string[] = [];
   const procs = processesFor(agent.config, processes);
@@ -66,7 +72,7 @@ async function agentEntry(ctx: StatusContext, agent: ManagedAgent, processes: Re
       reasons.push('no template destination has been rendered yet');
     }
     const sink = cfg.sinks.find((s) => s.type === 'file' && s.path && s.path !== '/dev/null');
-    if (sink?.path) entry.token = await sinkToken(ctx, sink.path, cfg.vault.address, cfg.vault.caCert);
+    if (sink?.path) entry.token = await sinkToken(ctx, deps, sink.path, cfg.vault.address, cfg.vault.caCert);
     if (entry.token && entry.token.state !== 'ok' && entry.token.state !== 'unknown') {
       levels.push(entry.token.state);
       reasons.push(`token: ${entry.token.reason}`);
@@ -83,7 +89,7 @@ async function agentEntry(ctx: StatusContext, agent: ManagedAgent, processes: Re
   return entry;
 }
 
-async function sinkToken(ctx: StatusContext, file: string, addr: string | undefined, caFile: string | undefined): Promise<NonNullable<AgentEntry['token']>> {
+async function sinkToken(ctx: StatusContext, deps: Deps, file: string, addr: string | undefined, caFile: string | undefined): Promise<NonNullable<AgentEntry['token']>> {
   let token: string;
   try {
     token = fs.readFileSync(file, 'utf8').trim();
@@ -101,8 +107,8 @@ async function sinkToken(ctx: StatusContext, file: string, addr: string | undefi
     }
   }
   try {
-    const client = clientWith(ctx, { token, ...(addr ? { addr } : {}), ...(ca ? { ca, caSource: caFile } : {}) });
-    const res = await lookupSelf(client);
+    const client = await clientWith(ctx, { token, ...(addr ? { addr } : {}), ...(ca ? { ca, caSource: caFile } : {}) });
+    const res = await deps.lookupSelf(client);
     if (!res.ok) return { state: 'fail', reason: `lookup-self with the sink's token failed: ${res.reason}` };
     const ttl = res.value.ttlSeconds;
     const level: Level = ttl === 0 && res.value.expireTime === null ? 'ok' : ttl < 60 ? 'warn' : 'ok';

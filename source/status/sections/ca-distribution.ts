@@ -2,9 +2,7 @@ import path from 'node:path';
 import { worst, type CaDistributionSection, type TrustEntry } from '../types.js';
 import type { StatusContext } from '../context.js';
 import { serviceUsers } from '../estate.js';
-import { readAgentConfig } from '../agent-config.js';
 import { readCertFile, subjectLine } from '../cert-files.js';
-import { userHome } from '../users.js';
 
 /**
  * CA distribution: per service user (issue 4's agents' users and --users), whether the trust file
@@ -13,11 +11,13 @@ import { userHome } from '../users.js';
  */
 export async function caDistributionSection(ctx: StatusContext): Promise<CaDistributionSection> {
   const users = serviceUsers(ctx.agents, ctx.options.users);
-  const agentCas = ctx.agents.map((a) => ({ a, cfg: readAgentConfig(a.config) })).filter((x) => x.cfg.ok && x.cfg.config.vault.caCert);
+  const readAgentConfig = ctx.agents.length ? (await import('../agent-config.js')).readAgentConfig : undefined;
+  const agentCas = ctx.agents.map((a) => ({ a, cfg: readAgentConfig!(a.config) })).filter((x) => x.cfg.ok && x.cfg.config.vault.caCert);
   if (!ctx.root) return { state: 'unknown', reason: ctx.rootReason ?? 'no environment root is known', root: null, entries: [] };
   const root = { file: ctx.root.file, fingerprint: ctx.root.cert.fingerprint256, subject: subjectLine(ctx.root.cert) };
   if (users.length === 0 && agentCas.length === 0) return { state: 'unknown', reason: 'no service user or agent CA file to check (pass --users U1,U2)', root, entries: [] };
   const entries: TrustEntry[] = [];
+  const { userHome } = await import('../users.js');
   for (const user of users) {
     const home = await userHome(user, ctx.signal);
     if (!home.ok) {

@@ -3,7 +3,7 @@ import type { X509Certificate } from 'node:crypto';
 import { daysUntil, expiryLevel, worst, type CertificateEntry, type CertificatesSection, type EventEntry, type Level } from '../types.js';
 import type { StatusContext } from '../context.js';
 import { certificateArtefacts } from '../estate.js';
-import { readAgentConfig } from '../agent-config.js';
+import type { readAgentConfig as ReadAgentConfig } from '../agent-config.js';
 import { readCertFile, readKeyFile, keyMatches, isSelfSigned, chainToRoot, poolOf, subjectLine, sansOf, scanCertDir, keyCandidates, fileExists } from '../cert-files.js';
 
 /**
@@ -25,13 +25,13 @@ interface Target {
   workload?: string;
 }
 
-function targets(ctx: StatusContext): { list: Target[]; notes: string[] } {
+function targets(ctx: StatusContext, readAgentConfig: typeof ReadAgentConfig | undefined): { list: Target[]; notes: string[] } {
   const list: Target[] = [];
   const notes: string[] = [];
   for (const f of certificateArtefacts(ctx.state)) list.push({ path: f.path, source: f.source, ...(f.keyFile ? { keyFile: f.keyFile } : {}), ...(f.sha256 ? { sha256: f.sha256 } : {}) });
   for (const a of ctx.agents) {
     if (a.tlsDir) {
-      const cfg = readAgentConfig(a.config);
+      const cfg = readAgentConfig!(a.config);
       const render = cfg.ok ? cfg.config.templates.find((t) => t.rendersKey && t.destination)?.destination : undefined;
       const source = `agent-${a.kind}/${a.name}`;
       list.push({ path: path.join(a.tlsDir, 'cert.pem'), source, keyFile: path.join(a.tlsDir, 'key.pem'), ...(render ? { agentRender: render } : {}), workload: `${a.kind}/${a.name}` });
@@ -48,8 +48,9 @@ function targets(ctx: StatusContext): { list: Target[]; notes: string[] } {
   return { list: list.filter((t) => (seen.has(t.path) ? false : (seen.add(t.path), true))), notes };
 }
 
-export function certificatesSection(ctx: StatusContext, lastWritten: Map<string, EventEntry>): CertificatesSection {
-  const { list, notes } = targets(ctx);
+export async function certificatesSection(ctx: StatusContext, lastWritten: Map<string, EventEntry>): Promise<CertificatesSection> {
+  const reader = ctx.agents.some((a) => a.tlsDir) ? (await import('../agent-config.js')).readAgentConfig : undefined;
+  const { list, notes } = targets(ctx, reader);
   const counts = { total: 0, ok: 0, expiring: 0, expired: 0, failing: 0, unreadable: 0 };
   if (list.length === 0) return { state: 'unknown', reason: notes.join('; ') || ctx.selection.stateReason || 'no certificate file is recorded for this environment (pass --cert-dir DIR)', certificates: [], counts };
   // Pass 1: read every file (cached); CA certificates from all of them form the path-building pool.

@@ -2,7 +2,6 @@ import path from 'node:path';
 import { worst, type ContainerEntry, type ContainersSection, type Level } from '../types.js';
 import type { StatusContext } from '../context.js';
 import { listContainers, inspectContainers, TLS_LABEL, RELOAD_LABEL, DEFAULT_RELOAD, type ContainerDetail } from '../podman.js';
-import { handshake, endpointOf } from '../handshake.js';
 import { readCertFile } from '../cert-files.js';
 import type { EventEntry } from '../types.js';
 
@@ -20,6 +19,8 @@ export async function containersSection(ctx: StatusContext, lastReload: Map<stri
   const details = await inspectContainers(listed.items.map((c) => c.id), ctx.signal);
   const byId = new Map<string, ContainerDetail>(details.ok ? details.items.map((d) => [d.id, d]) : []);
   const managed = managedTlsDirs(ctx);
+  // The TLS stack is loaded only when some container names its TLS endpoint.
+  const { handshake, endpointOf } = listed.items.some((c) => c.labels['tls.check'] ?? c.labels['tls.port']) ? await import('../handshake.js') : { handshake: undefined, endpointOf: () => undefined };
   const entries = await Promise.all(
     listed.items
       .sort((a, b) => a.name.localeCompare(b.name))
@@ -49,7 +50,7 @@ export async function containersSection(ctx: StatusContext, lastReload: Map<stri
         } else if (ep) {
           const endpoint = `${ep.host}:${ep.port}`;
           try {
-            const s = await handshake(ep.host, ep.port, { ca: ctx.root ? ctx.root.cert.toString() : undefined, servername: c.labels['tls.servername'], timeoutMs: 3000, signal: ctx.signal });
+            const s = await handshake!(ep.host, ep.port, { ca: ctx.root ? ctx.root.cert.toString() : undefined, servername: c.labels['tls.servername'], timeoutMs: 3000, signal: ctx.signal });
             const verified = ctx.root ? s.authorized || /hostname|altname|Host:|IP:/i.test(s.authorizationError ?? '') : null;
             entry.served = { endpoint, fingerprint: s.fingerprint, verified, current: current ? current.fingerprint === s.fingerprint : null };
             if (verified === false) {

@@ -2,9 +2,7 @@ import path from 'node:path';
 import { envPaths } from '../../paths.js';
 import type { EventsSection, EventEntry } from '../types.js';
 import type { StatusContext } from '../context.js';
-import { readAgentConfig } from '../agent-config.js';
 import { readEventLog, mergeTallies } from '../events.js';
-import { userHome } from '../users.js';
 
 /**
  * The event logs: the environment's own envs/<env>/events.jsonl and, for agents whose hook logs
@@ -15,7 +13,9 @@ export async function eventsSection(ctx: StatusContext): Promise<{ section: Even
   const env = ctx.selection.env;
   if (!env) return { section: { state: 'unknown', reason: ctx.selection.stateReason ?? 'no environment', files: [], total: 0, counts: {}, latest: [] }, lastReload: new Map(), lastWritten: new Map() };
   const files = new Set<string>([ctx.selection.eventsFile!]);
+  const deps = ctx.agents.length ? await Promise.all([import('../agent-config.js'), import('../users.js')]) : undefined;
   for (const a of ctx.agents) {
+    const [{ readAgentConfig }, { userHome }] = deps!;
     const cfg = readAgentConfig(a.config);
     const hook = cfg.ok ? cfg.config.hook : undefined;
     const hookEnv = hook?.env ?? env;

@@ -2,7 +2,7 @@ import { daysUntil, expiryLevel, worst, type IssuerEntry, type Level, type Mount
 import type { StatusContext } from '../context.js';
 import { mountsOf } from '../estate.js';
 import { parsePemCertificates, isSelfSigned, subjectLine } from '../cert-files.js';
-import * as reads from '../vault-reads.js';
+import type * as Reads from '../vault-reads.js';
 
 /**
  * PKI, per mount the environment knows (state) or --mount names: issuers (unauthenticated
@@ -14,7 +14,8 @@ export async function pkiSection(ctx: StatusContext, vault: VaultSection): Promi
   if (mounts.length === 0) return { state: 'unknown', reason: ctx.selection.stateReason ?? 'no PKI mount is recorded for this environment (pass --mount)', mounts: [] };
   if (!ctx.vault || vault.reachable === false) return { state: 'unknown', reason: `Vault is not reachable: ${vault.reason ?? ctx.vaultReason ?? ''}`.trim(), mounts: mounts.map((m) => emptyMount(m, 'Vault is not reachable')) };
   if (vault.sealed) return { state: 'unknown', reason: 'Vault is sealed', mounts: mounts.map((m) => emptyMount(m, 'Vault is sealed')) };
-  const entries = await Promise.all(mounts.map((m) => mountEntry(ctx, m, vault.https === true)));
+  const reads = await import('../vault-reads.js');
+  const entries = await Promise.all(mounts.map((m) => mountEntry(ctx, reads, m, vault.https === true)));
   return { state: worst(entries.map((e) => e.state), 'unknown'), ...(entries.some((e) => e.state !== 'ok') ? { reason: entries.filter((e) => e.state !== 'ok').map((e) => `${e.path}: ${e.reason}`).join('; ') } : {}), mounts: entries };
 }
 
@@ -22,7 +23,7 @@ function emptyMount(path: string, reason: string): MountEntry {
   return { path, state: 'unknown', reason, maxLeaseTtlSeconds: null, defaultIssuer: null, issuers: [], urls: null, roles: null, keys: null };
 }
 
-async function mountEntry(ctx: StatusContext, mount: string, vaultHttps: boolean): Promise<MountEntry> {
+async function mountEntry(ctx: StatusContext, reads: typeof Reads, mount: string, vaultHttps: boolean): Promise<MountEntry> {
   const vault = ctx.vault!;
   const [listing, keys, roles, urls, maxTtl] = await Promise.all([reads.listIssuers(vault, mount), reads.listKeys(vault, mount), reads.listRoles(vault, mount), reads.readUrls(vault, mount), reads.mountMaxTtl(vault, mount)]);
   if (!listing.ok) return emptyMount(mount, listing.reason);

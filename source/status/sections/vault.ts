@@ -1,6 +1,5 @@
 import { daysUntil, expiryLevel, worst, type Level, type VaultSection } from '../types.js';
 import type { StatusContext } from '../context.js';
-import { handshake, endpointOf } from '../handshake.js';
 
 /**
  * Vault: sys/health over the environment's address, trusting only the environment's CA (no
@@ -35,6 +34,7 @@ export async function vaultSection(ctx: StatusContext): Promise<VaultSection> {
     reasons.push((error as Error).message);
   }
   if (vault.isHttps) {
+    const { handshake, endpointOf } = await import('../handshake.js');
     const ep = endpointOf(vault.addr);
     if (ep) {
       try {
