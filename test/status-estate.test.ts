@@ -182,7 +182,7 @@ describe('status exit codes for certificate files (no Vault configured)', () => 
     fs.writeFileSync(path.join(dir, 'web.pem'), leaf.certificate + leaf.chain);
     fs.writeFileSync(path.join(dir, 'web.key'), leaf.privateKey, { mode: 0o600 });
     const bare = { CERTWRIGHT_HOME: path.join(work, 'empty-home') };
-    const args = ['--env', 'win', '--root', rootFile, '--cert-dir', dir];
+    const args = ['--env', 'win', '--root', rootFile, '--cert-dir', dir, '--select', `cw5-none=${process.pid}`];
     const inWindow = await statusJson(args, bare);
     expect(inWindow.json.sections.vault.state).toBe('unknown');
     const c = inWindow.json.sections.certificates.certificates[0];
@@ -199,7 +199,7 @@ describe('status exit codes for certificate files (no Vault configured)', () => 
     const fdir = path.join(work, 'foreign-certs');
     fs.mkdirSync(fdir);
     fs.copyFileSync(foreign.leaf, path.join(fdir, 'svc.pem'));
-    const f = await statusJson(['--env', 'win', '--root', rootFile, '--cert-dir', fdir], bare);
+    const f = await statusJson(['--env', 'win', '--root', rootFile, '--cert-dir', fdir, '--select', `cw5-none=${process.pid}`], bare);
     expect(f.json.sections.certificates.certificates[0].chainVerifies).toBe(false);
     expect(f.json.sections.certificates.certificates[0].chainError).toMatch(/no certificate for its issuer CN=foreign Test Root is known/);
     expect(f.exitCode).toBe(9);

@@ -43,10 +43,12 @@ afterAll(async () => {
 });
 
 const env = () => ({ CERTWRIGHT_HOME: home, VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.token });
+// Containers other tests run on this machine are not this environment's: scope them out.
+const SCOPE = ['--select', `cw5-none=${process.pid}`];
 
 describe('status: Vault and PKI against a real OpenBao over HTTPS', () => {
   it('reports an unsealed Vault, its certificate and the PKI mount as they are, in JSON that matches the schema', async () => {
-    const { exitCode, json } = await statusJson(['--env', 'prod'], env());
+    const { exitCode, json } = await statusJson(['--env', 'prod', ...SCOPE], env());
     expect(await validateAgainstSchema('status', json)).toEqual([]);
     const v = json.sections.vault;
     expect(v).toMatchObject({ state: 'ok', addr: vault.addr, https: true, reachable: true, initialized: true, sealed: false, standby: false });
@@ -75,31 +77,31 @@ describe('status: Vault and PKI against a real OpenBao over HTTPS', () => {
   it('sealed: Vault fails, PKI is unknown, exit 9; unsealed again: healthy, exit 0', async () => {
     await vault.seal();
     try {
-      const sealed = await statusJson(['--env', 'prod'], env());
+      const sealed = await statusJson(['--env', 'prod', ...SCOPE], env());
       expect(sealed.exitCode).toBe(9);
       expect(sealed.json.sections.vault).toMatchObject({ state: 'fail', sealed: true, reachable: true });
       expect(sealed.json.sections.vault.reason).toMatch(/sealed/);
       expect(sealed.json.sections.pki).toMatchObject({ state: 'unknown', reason: 'Vault is sealed' });
       expect(sealed.json.problems).toContainEqual(expect.objectContaining({ section: 'vault', level: 'fail' }));
       expect(await validateAgainstSchema('status', sealed.json)).toEqual([]);
-      const prom = await cli(['status', '--env', 'prod', '--format', 'prometheus'], { env: env() });
+      const prom = await cli(['status', '--env', 'prod', ...SCOPE, '--format', 'prometheus'], { env: env() });
       expect(prom.exitCode).toBe(9);
       expect(prom.stdout).toMatch(new RegExp(`^certwright_vault_sealed\\{env="prod",addr="${vault.addr.replace(/[.]/g, '\\.')}"\\} 1$`, 'm'));
     } finally {
       await vault.unseal();
     }
-    const unsealed = await statusJson(['--env', 'prod'], env());
+    const unsealed = await statusJson(['--env', 'prod', ...SCOPE], env());
     expect(unsealed.json.sections.vault).toMatchObject({ state: 'ok', sealed: false });
     expect(unsealed.exitCode).toBe(0);
   });
 
   it('Vault\'s certificate inside the warning window is a warning (exit 8); an untrusted CA is a failure', async () => {
-    const warn = await statusJson(['--env', 'prod', '--warn-days', '60'], env());
+    const warn = await statusJson(['--env', 'prod', ...SCOPE, '--warn-days', '60'], env());
     expect(warn.json.sections.vault.state).toBe('warn');
     expect(warn.json.sections.vault.reason).toMatch(/expires in \d+(\.\d)? days/);
     expect(warn.exitCode).toBe(8);
     const other = await opensslPki(path.join(work, 'other'), 'other');
-    const wrong = await statusJson(['--env', 'prod', '--vault-ca', other.root], env());
+    const wrong = await statusJson(['--env', 'prod', ...SCOPE, '--vault-ca', other.root], env());
     expect(wrong.json.sections.vault.reachable).toBe(false);
     expect(wrong.json.sections.vault.reason).toMatch(/unknown authority/);
     expect(wrong.exitCode).toBe(9);
@@ -108,7 +110,7 @@ describe('status: Vault and PKI against a real OpenBao over HTTPS', () => {
   it('prints Prometheus metrics for the textfile collector, written atomically with --out', async () => {
     const out = path.join(work, 'textfile', 'certwright.prom');
     fs.mkdirSync(path.dirname(out));
-    const r = await cli(['status', '--env', 'prod', '--format', 'prometheus', '--out', out], { env: env() });
+    const r = await cli(['status', '--env', 'prod', ...SCOPE, '--format', 'prometheus', '--out', out], { env: env() });
     expect(r.exitCode).toBe(0);
     const text = fs.readFileSync(out, 'utf8');
     expect(fs.statSync(out).mode & 0o777).toBe(0o644);
@@ -141,14 +143,14 @@ describe('doctor: PKI pitfalls planted for real in the HTTPS Vault', () => {
       fs.writeFileSync(path.join(dir, 'agent.hcl'), `vault {\n  address = "${vault.addr}"\n  ca_cert = "${ca}"\n}\n`);
     }
 
-    const status = await statusJson(['--env', 'prod'], env());
+    const status = await statusJson(['--env', 'prod', ...SCOPE], env());
     const m = status.json.sections.pki.mounts.find((x: { path: string }) => x.path === MOUNT);
     expect(m.urls.http).toBe(true);
     expect(m.keys.orphans).toEqual([orphan]);
     expect(m.state).toBe('warn');
     expect(m.reason).toMatch(/still http/);
 
-    const { exitCode, json } = await doctorJson(['--env', 'prod', '--agent-config', path.join(badDir, 'agent.hcl'), '--agent-config', path.join(goodDir, 'agent.hcl')], env());
+    const { exitCode, json } = await doctorJson(['--env', 'prod', ...SCOPE, '--agent-config', path.join(badDir, 'agent.hcl'), '--agent-config', path.join(goodDir, 'agent.hcl')], env());
     expect(await validateAgainstSchema('doctor', json)).toEqual([]);
     const by = (id: string) => json.findings.filter((f: { check: string }) => f.check === id);
     expect(by('aia-crl-http')).toEqual([expect.objectContaining({ subject: `mount ${MOUNT}`, fix: `certwright switch-urls --env prod --mount ${MOUNT} --base ${vault.addr}` })]);

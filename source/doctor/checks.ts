@@ -307,7 +307,8 @@ function within(p: string, root: string): boolean {
 }
 
 export async function checkContainers(ctx: StatusContext): Promise<CheckOutcome[]> {
-  const all = await listContainers({ signal: ctx.signal });
+  // --select narrows the containers looked at (all running ones by default, labelled or not).
+  const all = await listContainers({ labels: ctx.options.select, signal: ctx.signal });
   const keys = managedKeys(ctx);
   const managedDirs = managedTlsDirs(ctx).map((d) => {
     try {

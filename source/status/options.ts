@@ -12,7 +12,7 @@ export const inspectFlags: FlagSpec[] = [
   { name: 'agent-config', type: 'string', multiple: true, value: 'FILE', description: 'an agent config to check besides the agents certwright rolled out (repeatable)' },
   { name: 'users', type: 'string', value: 'U1,U2', description: 'service users whose CA trust file to check besides the agents\' users' },
   { name: 'trust-path', type: 'string', value: 'RELPATH', description: `each service user's trust file, relative to the home (default ${DEFAULT_TRUST_PATH})` },
-  { name: 'select', type: 'string', multiple: true, value: 'LABEL=VALUE', description: 'only containers that also carry this label (repeatable; ANDed with tls=true)' },
+  { name: 'select', type: 'string', multiple: true, value: 'LABEL=VALUE', description: 'only containers that carry this label (repeatable, ANDed; status also requires tls=true)' },
 ];
 
 export function statusOptions(ctx: CommandContext): StatusOptions {
