@@ -174,6 +174,26 @@ describe('status: agents, certificates, CA distribution and events on a real est
   });
 });
 
+describe('status --watch without a terminal', () => {
+  it('prints one compact JSON snapshot per refresh until stopped', async () => {
+    const { execa } = await import('execa');
+    const { BIN } = await import('./helpers/env.js');
+    const child = execa('node', [BIN, 'status', '--env', ENV, '--watch', '--interval', '2', '--select', `cw5-none=${process.pid}`], { env: { ...env(), PATH: process.env.PATH }, extendEnv: false, reject: false });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      await waitFor(() => out.split('\n').filter(Boolean).length >= 2 || undefined, 'two snapshots', 20_000);
+    } finally {
+      child.kill('SIGTERM');
+      await child;
+    }
+    const lines = out.split('\n').filter(Boolean);
+    const [a, b] = lines.map((l) => JSON.parse(l));
+    expect(await validateAgainstSchema('status', b)).toEqual([]);
+    expect(new Date(b.generatedAt).getTime() - new Date(a.generatedAt).getTime()).toBeGreaterThanOrEqual(1900);
+  });
+});
+
 describe('status exit codes for certificate files (no Vault configured)', () => {
   it('exit 8 inside the warning window, 0 outside it, 9 when the key does not match or the chain is foreign', async () => {
     const dir = path.join(work, 'certs');

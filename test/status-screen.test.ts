@@ -63,7 +63,7 @@ function fits(screen: string): void {
 describe('status screen in a real terminal (tmux, 80x24, NO_COLOR)', () => {
   it('shows every section, moves with tab and arrows, opens details with enter, quits with q', async () => {
     const dev = bao.server();
-    session = await TmuxSession.start(['node', BIN, 'status', '--env', 'scr', '--cert-dir', certDir, '--interval', '30'], { env: termEnv({ VAULT_ADDR: dev.addr, VAULT_TOKEN: dev.token }) });
+    session = await TmuxSession.start(['node', BIN, 'status', '--env', 'scr', '--cert-dir', certDir, '--interval', '30', '--select', `cw5-none=${process.pid}`], { env: termEnv({ VAULT_ADDR: dev.addr, VAULT_TOKEN: dev.token }) });
     let s = await session.waitFor(/WARNING/);
     expect(s).toMatch(/certwright status · scr · ! WARNING/);
     expect(s).toMatch(/\[Vault !\] +PKI ✓ +Agents \? +Containers \? +Certs ! +CA \? +Events ✓/);
@@ -117,7 +117,7 @@ describe('status screen in a real terminal (tmux, 80x24, NO_COLOR)', () => {
     const closed = await freePort();
     const env = termEnv({ VAULT_ADDR: `http://127.0.0.1:${closed}` });
     delete env.NO_COLOR;
-    session = await TmuxSession.start(['node', BIN, 'status', '--env', 'scr', '--interval', '2'], { env });
+    session = await TmuxSession.start(['node', BIN, 'status', '--env', 'scr', '--interval', '2', '--select', `cw5-none=${process.pid}`], { env });
     let s = await session.waitFor('backing off ×2');
     expect(s).toMatch(/✗ FAILING/);
     expect(await withEscapes(session)).toMatch(COLOUR);
