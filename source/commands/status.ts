@@ -48,7 +48,7 @@ export const command: CommandSpec = {
     { name: 'watch', type: 'boolean', description: 'keep refreshing (a TTY shows the live screen anyway; without one, one snapshot per interval)' },
     { name: 'format', type: 'string', value: 'FORMAT', description: 'json (default without a terminal), prometheus (node_exporter textfile collector) or text' },
     { name: 'interval', type: 'string', value: 'SECONDS', description: `seconds between refreshes (default 10, at least ${MIN_INTERVAL_S}); doubles while Vault is unreachable, up to 5 minutes` },
-    { name: 'out', type: 'string', value: 'FILE', description: 'write each snapshot to FILE atomically instead of stdout (e.g. /var/lib/node_exporter/textfile/certwright.prom)' },
+    { name: 'out', type: 'string', value: 'FILE', env: 'CERTWRIGHT_STATUS_OUT', description: 'write each snapshot to FILE atomically instead of stdout (e.g. /var/lib/node_exporter/textfile/certwright.prom)' },
     ...inspectFlags,
   ],
   async run(ctx) {

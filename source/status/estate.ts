@@ -51,6 +51,15 @@ export function selectEnv(env: string | undefined, home: HomeOptions): EnvSelect
   validateEnvName(name);
   const p = envPaths(name, home);
   const state = readStateReadOnly(p.stateFile);
+  if (!state.state && !fs.existsSync(p.dir)) {
+    let known: string[] = [];
+    try {
+      known = fs.readdirSync(envsDir(home));
+    } catch {
+      known = [];
+    }
+    state.reason = `environment "${name}" has no state under ${envsDir(home)}${known.length ? ` (known: ${known.join(', ')})` : ''}`;
+  }
   return { env: name, state: state.state, stateFile: p.stateFile, ...(state.reason ? { stateReason: state.reason } : {}), eventsFile: p.events };
 }
 

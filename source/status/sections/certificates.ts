@@ -32,7 +32,10 @@ function targets(ctx: StatusContext, readAgentConfig: typeof ReadAgentConfig | u
   for (const a of ctx.agents) {
     if (a.tlsDir) {
       const cfg = readAgentConfig!(a.config);
-      const render = cfg.ok ? cfg.config.templates.find((t) => t.rendersKey && t.destination)?.destination : undefined;
+      // The template that renders the key is the agent's last write (issue 4: leaf-cache.pem); when its
+      // source cannot be read, an app agent's first destination is that file.
+      const templates = cfg.ok ? cfg.config.templates : [];
+      const render = (templates.find((t) => t.rendersKey && t.destination) ?? (a.kind === 'app' ? templates.find((t) => t.destination) : undefined))?.destination;
       const source = `agent-${a.kind}/${a.name}`;
       list.push({ path: path.join(a.tlsDir, 'cert.pem'), source, keyFile: path.join(a.tlsDir, 'key.pem'), ...(render ? { agentRender: render } : {}), workload: `${a.kind}/${a.name}` });
       list.push({ path: path.join(a.tlsDir, 'chain.pem'), source });
