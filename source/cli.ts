@@ -37,6 +37,8 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   'agent proxy': () => import('./commands/agent-proxy.js'),
   hook: () => import('./commands/hook.js'),
   'distribute-ca': () => import('./commands/distribute-ca.js'),
+  status: () => import('./commands/status.js'),
+  doctor: () => import('./commands/doctor.js'),
 };
 
 const SUMMARIES: Array<[string, string]> = [
@@ -68,6 +70,8 @@ const SUMMARIES: Array<[string, string]> = [
   ['agent proxy', 'policy + AppRole + agent config + systemd user unit for a proxy\'s CA chain'],
   ['hook', 'what the agent runs: check, swap key+cert+chain together, reload tls=true containers'],
   ['distribute-ca', 'copy a CA file into each service user\'s trust path (0644 in a 0700 dir)'],
+  ['status', 'live view of Vault, PKI, agents, containers, certificates (JSON / Prometheus without a TTY)'],
+  ['doctor', 'find the known failure modes and print each with the exact fix'],
 ];
 
 export function helpText(): string {

@@ -1,0 +1,118 @@
+import React, { useEffect, useState } from 'react';
+import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import { SectionTabs } from './components/SectionTabs.js';
+import { RowList } from './components/RowList.js';
+import { DetailPane } from './components/DetailPane.js';
+import { EventPane } from './components/EventPane.js';
+import { LevelMark } from './components/LevelMark.js';
+import { useSnapshotPoll, type LoadSnapshot } from './hooks/useSnapshotPoll.js';
+import { sectionRows } from './status-rows.js';
+import { colour } from './theme.js';
+import { SECTION_ORDER, SECTION_TITLE, type SectionName } from '../source/status/types.js';
+
+export interface StatusScreenProps {
+  /** Collects a snapshot; the screen never touches Vault, processes or files itself. */
+  load: LoadSnapshot;
+  intervalMs: number;
+  env?: string | undefined;
+}
+
+/**
+ * The live status screen: section tabs, the current section's rows, the selected row's details
+ * on enter, the newest events in a log pane. Keys: q quits, tab / shift-tab / ← → change section,
+ * ↑ ↓ select, enter shows details (esc or enter closes), r refreshes now.
+ */
+export function StatusScreen({ load, intervalMs, env }: StatusScreenProps) {
+  const { exit } = useApp();
+  const { stdout } = useStdout();
+  const poll = useSnapshotPoll(load, intervalMs);
+  const [section, setSection] = useState<SectionName>('vault');
+  const [selected, setSelected] = useState(0);
+  const [details, setDetails] = useState(false);
+  const [, tick] = useState(0);
+  const rowsTotal = stdout?.rows ?? 24;
+
+  // Once a second, so "next in Ns" counts down.
+  useEffect(() => {
+    const t = setInterval(() => tick((n) => n + 1), 1000);
+    return () => clearInterval(t);
+  }, []);
+
+  const rows = poll.snapshot ? sectionRows(poll.snapshot, section) : [];
+  const move = (delta: number) => {
+    const i = SECTION_ORDER.indexOf(section);
+    setSection(SECTION_ORDER[(i + delta + SECTION_ORDER.length) % SECTION_ORDER.length]!);
+    setSelected(0);
+    setDetails(false);
+  };
+
+  useInput((input, key) => {
+    if (input === 'q' || (key.ctrl && input === 'c')) exit();
+    else if (key.escape) setDetails(false);
+    else if (key.tab && key.shift) move(-1);
+    else if (key.tab || key.rightArrow) move(1);
+    else if (key.leftArrow) move(-1);
+    else if (key.upArrow) setSelected((s) => Math.max(0, s - 1));
+    else if (key.downArrow) setSelected((s) => Math.min(Math.max(0, rows.length - 1), s + 1));
+    else if (key.return) setDetails((d) => !d && rows.length > 0);
+    else if (input === 'r') poll.refresh();
+  });
+
+  const s = poll.snapshot;
+  const health = s?.health;
+  const next = poll.nextAt ? Math.max(0, Math.round((poll.nextAt - Date.now()) / 1000)) : undefined;
+  const status = poll.refreshing ? 'refreshing…' : next !== undefined ? `next in ${next}s${poll.failures ? ` (backing off ×${2 ** Math.min(poll.failures, 16)})` : ''}` : '';
+  const eventHeight = 3;
+  // header 1, tabs 1, title 1, events 1+3, footer 1 (+1 spare for the error line).
+  const listHeight = Math.max(3, rowsTotal - 9);
+  const current = s?.sections[section];
+  const row = rows[Math.min(selected, Math.max(0, rows.length - 1))];
+
+  return (
+    <Box flexDirection="column">
+      <Box>
+        <Box flexShrink={0}>
+          <Text bold color={colour('cyan')}>
+            certwright status
+          </Text>
+          <Text> · {s?.env ?? env ?? '(no env)'} · </Text>
+          {health ? (
+            <>
+              <LevelMark level={health} />
+              <Text bold> {health === 'ok' ? 'HEALTHY' : health === 'warn' ? 'WARNING' : 'FAILING'}</Text>
+            </>
+          ) : (
+            <Text dimColor>loading…</Text>
+          )}
+        </Box>
+        <Text dimColor wrap="truncate-end">
+          {' '}
+          {s ? `· ${s.generatedAt.slice(11, 19)}Z · ${status}` : ''}
+        </Text>
+      </Box>
+      {s ? <SectionTabs sections={SECTION_ORDER.map((n) => ({ name: n, level: s.sections[n].state }))} current={section} /> : <Text dimColor>collecting the first snapshot…</Text>}
+      <Box>
+        <Box flexShrink={0}>
+          <Text bold>{SECTION_TITLE[section]}</Text>
+        </Box>
+        <Text dimColor wrap="truncate-end">
+          {current?.reason ? ` — ${current.reason}` : ''}
+        </Text>
+      </Box>
+      {details && row ? (
+        <DetailPane row={row} height={listHeight} />
+      ) : (
+        <RowList rows={rows} selected={Math.min(selected, Math.max(0, rows.length - 1))} height={listHeight} empty={current?.state === 'unknown' ? `unknown: ${current.reason ?? ''}` : s ? 'nothing here' : ''} />
+      )}
+      <EventPane events={s?.sections.events.latest ?? []} height={eventHeight} />
+      {poll.error ? (
+        <Text color={colour('red')} wrap="truncate-end">
+          Refresh failed: {poll.error}
+        </Text>
+      ) : null}
+      <Text dimColor wrap="truncate-end">
+        q quit · tab/←→ section · ↑↓ select · enter details · r refresh
+      </Text>
+    </Box>
+  );
+}

@@ -1,0 +1,519 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { StatusContext } from '../status/context.js';
+import type { StatusSnapshot } from '../status/types.js';
+import { readAgentConfig, type AgentConfig } from '../status/agent-config.js';
+import { certificateArtefacts } from '../status/estate.js';
+import { listContainers, inspectContainers, type ContainerDetail, type ContainerInfo } from '../status/podman.js';
+import { handshake, endpointOf } from '../status/handshake.js';
+import { managedTlsDirs } from '../status/sections/containers.js';
+import { readRole } from '../status/vault-reads.js';
+import { userHome } from '../status/users.js';
+import { listeningPorts, processIds } from './listeners.js';
+import type { CheckId, Finding } from './types.js';
+
+/**
+ * Doctor's checks. Each reads the world afresh (files, /proc, podman, Vault) or the status
+ * snapshot, and returns what it found with the exact fix — or why it could not look.
+ */
+export interface CheckOutcome {
+  id: CheckId;
+  findings: Finding[];
+  /** Set when the check could not run at all. */
+  unknown?: string;
+  /** What the check looked at, for the report. */
+  looked?: string;
+}
+
+export interface DoctorInputs {
+  ctx: StatusContext;
+  snapshot: StatusSnapshot;
+  composeFiles: string[];
+  unitFiles: string[];
+}
+
+function lines(file: string): string[] | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------- compose files
+
+export function composeFilesOf(ctx: StatusContext, extra: string[]): string[] {
+  const out = [...extra];
+  if (ctx.facts.outDir) for (const n of ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'podman-compose.yml']) if (fs.existsSync(path.join(ctx.facts.outDir, n))) out.push(path.join(ctx.facts.outDir, n));
+  return [...new Set(out.map((f) => path.resolve(f)))];
+}
+
+export function checkCompose(files: string[]): CheckOutcome[] {
+  const keepId: Finding[] = [];
+  const chown: Finding[] = [];
+  for (const file of files) {
+    const text = lines(file);
+    if (!text) {
+      keepId.push({ check: 'compose-keep-id', level: 'warn', subject: file, message: `${file} cannot be read`, fix: `Check the path (--compose ${file}).`, file });
+      continue;
+    }
+    const all = text.join('\n');
+    const skipChown = /SKIP_CHOWN/.test(all);
+    const vaultImage = /image:\s*["']?[^\s"']*(openbao|vault)/i.test(all);
+    text.forEach((l, i) => {
+      const line = i + 1;
+      if (/^\s*#/.test(l)) return;
+      if (/userns(_mode)?\s*[:=]\s*["']?keep-id/i.test(l) || /--userns[= ]keep-id/.test(l)) {
+        keepId.push({
+          check: 'compose-keep-id',
+          level: 'fail',
+          subject: `${file}:${line}`,
+          message: `${l.trim()} — keep-id applies to rootless Podman only, makes your host UID the container's default user (overriding the image's root or service user) and drops capabilities, so entrypoints that chown or bind low ports fail`,
+          fix: `Remove "${l.trim()}" from ${file} line ${line}; give the mounted files the container user's uid on the host instead (chown UID:GID DIR), or map it explicitly with userns_mode: "keep-id:uid=UID,gid=GID".`,
+          file,
+          line,
+        });
+      }
+      if (/\bchown\b/.test(l) && /(command|entrypoint|^\s*-\s)/.test(l)) {
+        chown.push({ check: 'compose-chown', level: 'fail', subject: `${file}:${line}`, message: `the container runs chown at start (${l.trim()}); on read-only or foreign-owned mounts it fails and the container exits`, fix: `Drop the chown from ${file} line ${line} and set the owner on the host once: chown -R UID:GID SOURCE_DIR (the uid the container runs as).`, file, line });
+      }
+      const vol = /^\s*-\s*["']?([^"'\s:]+):(\/(?:openbao|vault)\/(?:file|logs|data))(:[A-Za-z,]+)?/.exec(l);
+      if (vol && vaultImage && !skipChown) {
+        chown.push({
+          check: 'compose-chown',
+          level: 'fail',
+          subject: `${file}:${line}`,
+          message: `${vol[2]} is mounted from ${vol[1]} and the OpenBao/Vault entrypoint chowns it at start unless SKIP_CHOWN is set; a failed chown aborts the container`,
+          fix: `Add SKIP_CHOWN: "1" to the service's environment in ${file} and make ${vol[1]} writable by the container's uid on the host (chown UID:GID ${vol[1]}).`,
+          file,
+          line,
+        });
+      }
+      const u = /^\s*-\s*["']?[^"'\s:]+:[^"'\s:]+:([A-Za-z,]*\bU\b[A-Za-z,]*)["']?\s*$/.exec(l);
+      if (u) {
+        chown.push({ check: 'compose-chown', level: 'warn', subject: `${file}:${line}`, message: `the volume suffix :${u[1]} makes Podman chown the host directory to the container's uid on every start`, fix: `Remove the U from the suffix in ${file} line ${line} and chown the directory on the host once instead.`, file, line });
+      }
+    });
+  }
+  const looked = files.length ? `${files.length} compose file(s)` : undefined;
+  const none = files.length === 0 ? 'no compose file is known (vault-https writes one; pass --compose FILE)' : undefined;
+  return [
+    { id: 'compose-keep-id', findings: keepId, ...(none ? { unknown: none } : { looked: looked! }) },
+    { id: 'compose-chown', findings: chown, ...(none ? { unknown: none } : { looked: looked! }) },
+  ];
+}
+
+// ---------------------------------------------------------------- user units
+
+export async function unitFilesOf(ctx: StatusContext, extra: string[]): Promise<string[]> {
+  const out = [...extra];
+  for (const a of ctx.agents) {
+    if (a.unit) out.push(path.join(a.outDir, a.unit));
+  }
+  const users = new Set([...ctx.agents.map((a) => a.user).filter((u): u is string => Boolean(u)), ...ctx.options.users]);
+  for (const user of users) {
+    const home = await userHome(user, ctx.signal);
+    if (!home.ok) continue;
+    const dir = path.join(home.home, '.config', 'systemd', 'user');
+    try {
+      for (const f of fs.readdirSync(dir)) if (f.endsWith('.service')) out.push(path.join(dir, f));
+    } catch {
+      /* no user units installed */
+    }
+  }
+  return [...new Set(out.map((f) => path.resolve(f)))].filter((f) => fs.existsSync(f) || extra.includes(f));
+}
+
+const UNIT_DIRECTIVES: Array<[RegExp, string]> = [
+  [/^\s*(CapabilityBoundingSet|AmbientCapabilities)\s*=/, '218/CAPABILITIES: a user manager cannot drop or raise capabilities'],
+  [/^\s*SecureBits\s*=/, '213/SECUREBITS: a user manager cannot set secure bits'],
+  [/^\s*(User|Group)\s*=/, '216/GROUP or 217/USER: a user manager runs units only as its own user'],
+];
+
+export function checkUnits(files: string[]): CheckOutcome {
+  const findings: Finding[] = [];
+  for (const file of files) {
+    const text = lines(file);
+    if (!text) continue;
+    const privateUsers = text.some((l) => /^\s*PrivateUsers\s*=\s*(yes|true|1|on)\s*$/i.test(l));
+    const unit = path.basename(file);
+    text.forEach((l, i) => {
+      for (const [re, why] of UNIT_DIRECTIVES) {
+        if (!re.test(l)) continue;
+        if (privateUsers && /Capabilit/.test(l)) continue;
+        findings.push({
+          check: 'unit-capabilities',
+          level: 'fail',
+          subject: `${file}:${i + 1}`,
+          message: `${l.trim()} in a user unit — the agent dies at start with ${why}`,
+          fix: `Delete line ${i + 1} ("${l.trim()}") from ${file}, then run: systemctl --user daemon-reload && systemctl --user restart ${unit} (as the service user; certwright agent app|proxy never writes it).`,
+          file,
+          line: i + 1,
+        });
+      }
+    });
+  }
+  return files.length ? { id: 'unit-capabilities', findings, looked: `${files.length} user unit file(s)` } : { id: 'unit-capabilities', findings, unknown: 'no user unit file is known (agents record theirs; pass --unit FILE)' };
+}
+
+// ---------------------------------------------------------------- agent configs
+
+export function agentConfigs(ctx: StatusContext): Array<{ name: string; config: AgentConfig | undefined; reason?: string; file: string }> {
+  return ctx.agents.map((a) => {
+    const r = readAgentConfig(a.config);
+    return r.ok ? { name: a.name, config: r.config, file: a.config } : { name: a.name, config: undefined, reason: r.reason, file: a.config };
+  });
+}
+
+export function checkAgentConfigs(configs: ReturnType<typeof agentConfigs>): CheckOutcome[] {
+  const devNull: Finding[] = [];
+  const quoted: Finding[] = [];
+  const perms: Finding[] = [];
+  for (const { config, file } of configs) {
+    if (!config) continue;
+    for (const sink of config.sinks) {
+      if (sink.type === 'file' && sink.path === '/dev/null') {
+        devNull.push({
+          check: 'sink-dev-null',
+          level: 'fail',
+          subject: `${file}:${sink.line}`,
+          message: 'the token sink writes to /dev/null: the sink\'s write check creates a temp file in /dev (permission denied for a service user; as root the device node is replaced by a file)',
+          fix: `Remove the sink block at line ${sink.line} of ${file} (templates need no sink), or point it at a file in a directory the agent's user can write, e.g. path = "${path.join(path.dirname(file), 'agent-token')}" with mode = 0600.`,
+          file,
+          line: sink.line,
+        });
+      }
+      if (sink.mode && sink.mode.type === 'string') {
+        quoted.push({
+          check: 'sink-mode-quoted',
+          level: 'fail',
+          subject: `${file}:${sink.line}`,
+          message: `the sink's mode is the string "${sink.mode.value}": the agent refuses it ("could not parse 'mode' as integer")`,
+          fix: `Write the mode as an unquoted HCL number in ${file}: mode = 0${sink.mode.value.replace(/^0+/, '') || '600'} (octal; 0600 = 384).`,
+          file,
+          line: sink.line,
+        });
+      }
+    }
+    for (const t of config.templates) {
+      const dest = t.destination ?? '(no destination)';
+      if (t.rendersKey && !t.perms) {
+        perms.push({ check: 'template-key-perms', level: 'fail', subject: `${file}:${t.line}`, message: `the template writing ${dest} renders a private key but sets no perms: a new file gets 0644, readable by every user`, fix: `Add perms = "0600" to the template block at line ${t.line} of ${file}, then chmod 600 ${dest}.`, file, line: t.line });
+      } else if (t.rendersKey && t.perms?.type === 'number' && !/^0/.test(t.perms.raw)) {
+        perms.push({ check: 'template-key-perms', level: 'fail', subject: `${file}:${t.line}`, message: `perms = ${t.perms.raw} is a decimal number (mode ${t.perms.value.toString(8)}), not 0${t.perms.raw}`, fix: `Write perms = "0600" (a string, read as octal) in the template block at line ${t.line} of ${file}.`, file, line: t.line });
+      }
+      for (const target of t.keyWritesWithoutPerms) {
+        perms.push({ check: 'template-key-perms', level: 'fail', subject: `${file}:${t.line}`, message: `writeToFile "${target}" writes a key without a perms argument (a new file gets 0644)`, fix: `Give the call its perms: {{ .Key | writeToFile "${target}" "" "" "0600" }} in ${t.source ?? file}.`, file, line: t.line });
+      }
+    }
+  }
+  const unreadable = configs.filter((c) => !c.config).map((c) => c.reason);
+  const none = configs.length === 0 ? 'no agent config is known (agents record theirs; pass --agent-config FILE)' : undefined;
+  const looked = `${configs.length - unreadable.length} agent config(s)${unreadable.length ? `; unreadable: ${unreadable.join('; ')}` : ''}`;
+  return [
+    { id: 'sink-dev-null', findings: devNull, ...(none ? { unknown: none } : { looked }) },
+    { id: 'sink-mode-quoted', findings: quoted, ...(none ? { unknown: none } : { looked }) },
+    { id: 'template-key-perms', findings: perms, ...(none ? { unknown: none } : { looked }) },
+  ];
+}
+
+/** Does each agent's ca_cert verify the certificate Vault actually serves at the agent's address? */
+export async function checkAgentCa(ctx: StatusContext, configs: ReturnType<typeof agentConfigs>): Promise<CheckOutcome> {
+  const findings: Finding[] = [];
+  const unknown: string[] = [];
+  let looked = 0;
+  for (const { name, config, file } of configs) {
+    if (!config) continue;
+    const addr = config.vault.address ?? ctx.vault?.addr;
+    if (!addr || !/^https:/.test(addr)) continue;
+    const ep = endpointOf(addr);
+    if (!ep) continue;
+    let ca: string | undefined;
+    if (config.vault.caCert) {
+      try {
+        ca = fs.readFileSync(config.vault.caCert, 'utf8');
+      } catch (error) {
+        findings.push({ check: 'agent-ca-mismatch', level: 'fail', subject: `agent ${name}`, message: `its ca_cert ${config.vault.caCert} cannot be read (${(error as NodeJS.ErrnoException).code}): the agent cannot verify Vault`, fix: `Distribute the environment's root: certwright distribute-ca --ca ROOT --users USER, and point vault { ca_cert } in ${file} at it.`, file });
+        continue;
+      }
+    }
+    try {
+      const served = await handshake(ep.host, ep.port, { ca, timeoutMs: 4000, signal: ctx.signal });
+      looked += 1;
+      const chainError = served.authorizationError && !/altname|Hostname|IP:/i.test(served.authorizationError);
+      if (!ca || chainError) {
+        findings.push({
+          check: 'agent-ca-mismatch',
+          level: 'fail',
+          subject: `agent ${name}`,
+          message: ca
+            ? `Vault at ${addr} presents a certificate its ca_cert ${config.vault.caCert} does not verify (${served.authorizationError}): the agent fails with "x509: certificate signed by unknown authority"`
+            : `the agent has no ca_cert and Vault at ${addr} is served by a private CA: the agent fails with "certificate signed by unknown authority"`,
+          fix: `Point vault { ca_cert } in ${file} at the environment's root${ctx.root ? ` (${ctx.root.file})` : ''}, distributed with certwright distribute-ca --ca ROOT --users USER, then restart the agent.`,
+          file,
+        });
+      }
+    } catch (error) {
+      unknown.push(`${name}: no handshake with ${addr} (${(error as Error).message})`);
+    }
+  }
+  if (looked === 0 && findings.length === 0) return { id: 'agent-ca-mismatch', findings, unknown: unknown.join('; ') || 'no agent talks to an HTTPS Vault address' };
+  return { id: 'agent-ca-mismatch', findings, looked: `${looked} agent(s) against their Vault${unknown.length ? `; ${unknown.join('; ')}` : ''}` };
+}
+
+// ---------------------------------------------------------------- containers
+
+interface ManagedKey {
+  path: string;
+  real: string;
+  what: string;
+}
+
+function managedKeys(ctx: StatusContext): ManagedKey[] {
+  const out: ManagedKey[] = [];
+  const add = (p: string, what: string) => {
+    try {
+      out.push({ path: p, real: fs.realpathSync(p), what });
+    } catch {
+      /* not there: nothing to read */
+    }
+  };
+  for (const a of ctx.agents) if (a.tlsDir) add(path.join(a.tlsDir, 'key.pem'), `agent ${a.name}'s key`);
+  if (ctx.facts.tlsDir) add(path.join(ctx.facts.tlsDir, 'server.key'), 'Vault\'s server key');
+  for (const s of ctx.state ? Object.values(ctx.state.steps) : []) for (const a of s.artefacts) if (/key/.test(a.kind) && !/root-key/.test(a.kind)) add(a.path, `${s.id}'s ${a.kind}`);
+  for (const f of certificateArtefacts(ctx.state)) if (f.keyFile) add(f.keyFile, `key of ${f.path}`);
+  const seen = new Set<string>();
+  return out.filter((k) => (seen.has(k.real) ? false : (seen.add(k.real), true)));
+}
+
+/** Can uid/gid (+groups) read `file` when `mountRoot` is what the container sees? */
+function readable(file: string, mountRoot: string, who: { uid: number; gid: number; groups: number[] }): { ok: boolean; blocker?: string } {
+  if (who.uid === 0) return { ok: true };
+  const bits = (st: fs.Stats, r: number) => (st.uid === who.uid ? (st.mode >> 6) & r : st.gid === who.gid || who.groups.includes(st.gid) ? (st.mode >> 3) & r : st.mode & r);
+  const rel = path.relative(mountRoot, file);
+  let dir = mountRoot;
+  const dirs = rel === '' ? [] : [mountRoot, ...rel.split(path.sep).slice(0, -1).map((part) => (dir = path.join(dir, part)))];
+  for (const d of dirs) {
+    const st = fs.statSync(d);
+    if (!bits(st, 1)) return { ok: false, blocker: `${d} (${(st.mode & 0o777).toString(8).padStart(4, '0')}, ${st.uid}:${st.gid}) is not searchable` };
+  }
+  const st = fs.statSync(file);
+  if (!bits(st, 4)) return { ok: false, blocker: `${file} is mode ${(st.mode & 0o777).toString(8).padStart(4, '0')} owned by ${st.uid}:${st.gid}` };
+  return { ok: true };
+}
+
+function within(p: string, root: string): boolean {
+  return p === root || p.startsWith(`${root}/`);
+}
+
+export async function checkContainers(ctx: StatusContext): Promise<CheckOutcome[]> {
+  // --select narrows the containers looked at (all running ones by default, labelled or not).
+  const all = await listContainers({ labels: ctx.options.select, signal: ctx.signal });
+  const keys = managedKeys(ctx);
+  const managedDirs = managedTlsDirs(ctx).map((d) => {
+    try {
+      return fs.realpathSync(d.dir);
+    } catch {
+      return d.dir;
+    }
+  });
+  const unreadable: Finding[] = [];
+  const unlabelled: Finding[] = [];
+  let keyLooked = '';
+  // Vault's container user from vault-https (issue 3), even when the container is not running.
+  if (ctx.facts.user && ctx.facts.tlsDir && /^\d+:\d+$/.test(ctx.facts.user)) {
+    const [uid, gid] = ctx.facts.user.split(':').map(Number) as [number, number];
+    const key = path.join(ctx.facts.tlsDir, 'server.key');
+    try {
+      const r = readable(fs.realpathSync(key), fs.realpathSync(ctx.facts.tlsDir), { uid, gid, groups: [] });
+      if (!r.ok) unreadable.push(keyFinding('Vault (vault-https user)', key, { uid, gid }, r.blocker!));
+    } catch {
+      /* no key yet */
+    }
+    keyLooked = 'Vault\'s TLS dir';
+  }
+  if (!all.ok) {
+    return [
+      { id: 'key-unreadable', findings: unreadable, ...(keyLooked ? { looked: `${keyLooked}; containers: ${all.reason}` } : { unknown: all.reason }) },
+      { id: 'container-tls-unlabelled', findings: [], unknown: all.reason },
+    ];
+  }
+  const details = await inspectContainers(all.items.map((c) => c.id), ctx.signal);
+  const byId = new Map<string, ContainerDetail>(details.ok ? details.items.map((d) => [d.id, d]) : []);
+  for (const c of all.items) {
+    const d = byId.get(c.id);
+    if (!d) continue;
+    const ids = processIds(d.pid || c.pid) ?? userFromConfig(d.user);
+    for (const m of d.mounts) {
+      let root: string;
+      try {
+        root = fs.realpathSync(m.source);
+      } catch {
+        continue;
+      }
+      if (ids) {
+        for (const k of keys) {
+          if (!within(k.real, root) && !within(k.path, m.source)) continue;
+          const target = within(k.real, root) ? k.real : k.path;
+          const r = readable(target, within(k.real, root) ? root : m.source, ids);
+          if (!r.ok) unreadable.push(keyFinding(`container ${c.name}`, k.path, ids, r.blocker!, m.destination));
+        }
+      }
+      if (c.labels.tls !== 'true' && managedDirs.some((dir) => within(dir, root) || within(root, dir))) {
+        unlabelled.push({
+          check: 'container-tls-unlabelled',
+          level: 'fail',
+          subject: `container ${c.name}`,
+          message: `it mounts certwright's TLS directory ${m.source} at ${m.destination} but is not labelled tls=true: the hook never reloads it, so it keeps serving the old certificate after each rotation`,
+          fix: `Recreate it with --label tls=true (and --label tls.reload="CMD" if "nginx -s reload" is not its reload), e.g. podman run --label tls=true ... ${c.image}.`,
+        });
+      }
+    }
+    if (c.labels.tls !== 'true' && !unlabelled.some((f) => f.subject === `container ${c.name}`)) {
+      const served = await servesTls(c, d);
+      if (served) {
+        unlabelled.push({
+          check: 'container-tls-unlabelled',
+          level: 'fail',
+          subject: `container ${c.name}`,
+          message: `it serves TLS on ${served} but is not labelled tls=true: certificate rotations will not reload it`,
+          fix: `Recreate it with --label tls=true (and --label tls.check=${served} so status can see what it serves), e.g. podman run --label tls=true --label tls.check=${served} ... ${c.image}.`,
+        });
+      }
+    }
+  }
+  return [
+    { id: 'key-unreadable', findings: unreadable, looked: `${keys.length} managed key(s) in ${all.items.length} running container(s)${keyLooked ? ` and ${keyLooked}` : ''}` },
+    { id: 'container-tls-unlabelled', findings: unlabelled, looked: `${all.items.filter((c) => c.labels.tls !== 'true').length} unlabelled running container(s)` },
+  ];
+}
+
+function userFromConfig(user: string): { uid: number; gid: number; groups: number[] } | undefined {
+  if (user === '') return { uid: 0, gid: 0, groups: [] };
+  const m = /^(\d+)(?::(\d+))?$/.exec(user);
+  return m ? { uid: Number(m[1]), gid: Number(m[2] ?? m[1]), groups: [] } : undefined;
+}
+
+function keyFinding(who: string, key: string, ids: { uid: number; gid: number }, blocker: string, inside?: string): Finding {
+  return {
+    check: 'key-unreadable',
+    level: 'fail',
+    subject: `${who}: ${key}`,
+    message: `${who} runs as ${ids.uid}:${ids.gid} and cannot read ${key}${inside ? ` (mounted at ${inside})` : ''}: ${blocker}`,
+    fix: `Give that user read access without opening the key to others: chgrp ${ids.gid} ${key} && chmod 0640 ${key} (and make its directories searchable for group ${ids.gid}), or run the container as the key's owner (--user UID:GID).`,
+    file: key,
+  };
+}
+
+async function servesTls(c: ContainerInfo, d: ContainerDetail): Promise<string | undefined> {
+  const ports = listeningPorts(d.pid || c.pid);
+  for (const p of ports.slice(0, 8)) {
+    const host = p.address === '0.0.0.0' || p.address === '::' ? '127.0.0.1' : p.address === '::1' ? '::1' : p.address;
+    try {
+      await handshake(host, p.port, { timeoutMs: 1500 });
+      return `${host}:${p.port}`;
+    } catch {
+      /* not TLS, or not reachable from here */
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------- Vault and certificates (from the snapshot)
+
+export function checkAia(snapshot: StatusSnapshot): CheckOutcome {
+  const v = snapshot.sections.vault;
+  if (!v.reachable || v.sealed) return { id: 'aia-crl-http', findings: [], unknown: 'Vault is not reachable or sealed' };
+  const findings: Finding[] = [];
+  for (const m of snapshot.sections.pki.mounts) {
+    if (!m.urls || !m.urls.http || !v.https) continue;
+    const http = [...m.urls.issuingCertificates, ...m.urls.crlDistributionPoints].filter((u) => /^http:/i.test(u));
+    findings.push({
+      check: 'aia-crl-http',
+      level: 'warn',
+      subject: `mount ${m.path}`,
+      message: `Vault serves HTTPS at ${v.addr}, but ${m.path}'s AIA/CRL URLs are still http (${http.join(', ')}); certificates issued now carry them`,
+      fix: `certwright switch-urls --env ${snapshot.env ?? 'ENV'} --mount ${m.path} --base ${v.addr}`,
+    });
+  }
+  return v.https ? { id: 'aia-crl-http', findings, looked: `${snapshot.sections.pki.mounts.length} mount(s)` } : { id: 'aia-crl-http', findings, unknown: 'Vault is not on HTTPS yet' };
+}
+
+export function checkOrphans(snapshot: StatusSnapshot): CheckOutcome {
+  const findings: Finding[] = [];
+  let looked = 0;
+  for (const m of snapshot.sections.pki.mounts) {
+    if (!m.keys) continue;
+    looked += 1;
+    for (const k of m.keys.orphans) {
+      findings.push({
+        check: 'orphan-keys',
+        level: 'warn',
+        subject: `mount ${m.path}: key ${k}`,
+        message: `key ${k} in ${m.path} is used by no issuer (left by a retried intermediate/generate/internal or a replaced issuer)`,
+        fix: `If no pending CSR needs it (certwright state show --env ${snapshot.env ?? 'ENV'} names the key of a request in progress), delete it: bao delete ${m.path}/key/${k}`,
+      });
+    }
+  }
+  return looked ? { id: 'orphan-keys', findings, looked: `${looked} mount(s)` } : { id: 'orphan-keys', findings, unknown: snapshot.sections.pki.reason ?? 'no mount\'s keys could be listed (needs a token)' };
+}
+
+export function checkExpiring(snapshot: StatusSnapshot): CheckOutcome {
+  const findings: Finding[] = [];
+  const w = snapshot.warnDays;
+  const env = snapshot.env ?? 'ENV';
+  for (const c of snapshot.sections.certificates.certificates) {
+    if (c.role === 'root' || !c.notAfter || c.daysLeft >= w) continue;
+    const agent = /^agent-/.test(c.source);
+    const fix = agent
+      ? `The agent re-issues at about 90% of the lifetime: check it runs (certwright status --env ${env}, Agents), and restart it if it is stuck; the hook then swaps ${c.path}.`
+      : /vault-cert/.test(c.source)
+        ? `certwright vault-cert --env ${env} --renew ... then reload Vault (SIGHUP).`
+        : c.role === 'leaf'
+          ? `Re-issue it from its role (bao write MOUNT/issue/ROLE ...) and replace ${c.path} and its key together.`
+          : `Rotate the intermediate: certwright intermediate request/sign/install --env ${env} --mount MOUNT (a new issuer), then make it the default.`;
+    findings.push({ check: 'expiring', level: c.daysLeft < 0 ? 'fail' : 'warn', subject: c.path, message: `${c.role} ${c.subject} ${c.daysLeft < 0 ? 'has expired' : `expires in ${c.daysLeft} days`} (${c.notAfter}), inside the ${w}-day window`, fix, file: c.path });
+  }
+  for (const m of snapshot.sections.pki.mounts) {
+    for (const i of m.issuers) {
+      if (i.isRoot || !i.notAfter || i.daysLeft >= w || (i.daysLeft < 0 && !i.isDefault)) continue;
+      findings.push({ check: 'expiring', level: i.daysLeft < 0 ? 'fail' : 'warn', subject: `mount ${m.path}: issuer ${i.name || i.id}`, message: `intermediate ${i.subject} ${i.daysLeft < 0 ? 'has expired' : `expires in ${i.daysLeft} days`} (${i.notAfter})`, fix: `Rotate it: certwright intermediate request/sign/install --env ${env} --mount ${m.path}, then set the new issuer as the default (leaves cannot outlive their issuer).` });
+    }
+  }
+  const v = snapshot.sections.vault.certificate;
+  if (v && v.daysLeft < w) findings.push({ check: 'expiring', level: v.daysLeft < 0 ? 'fail' : 'warn', subject: `Vault ${snapshot.sections.vault.addr}`, message: `Vault's own certificate ${v.daysLeft < 0 ? 'has expired' : `expires in ${v.daysLeft} days`} (${v.notAfter})`, fix: `certwright vault-cert --env ${env} --renew ... then reload Vault (SIGHUP).` });
+  return { id: 'expiring', findings, looked: `${snapshot.sections.certificates.certificates.length} certificate file(s), ${snapshot.sections.pki.mounts.reduce((n, m) => n + m.issuers.length, 0)} issuer(s)` };
+}
+
+export async function checkMountTtl(ctx: StatusContext, snapshot: StatusSnapshot): Promise<CheckOutcome> {
+  const findings: Finding[] = [];
+  const unknown: string[] = [];
+  let looked = 0;
+  for (const m of snapshot.sections.pki.mounts) {
+    if (m.maxLeaseTtlSeconds === null) {
+      unknown.push(`${m.path}: max TTL unknown`);
+      continue;
+    }
+    looked += 1;
+    const max = m.maxLeaseTtlSeconds;
+    const requests: Array<{ what: string; ttl: number; fix: string }> = [];
+    if (ctx.vault && m.roles) {
+      for (const role of m.roles) {
+        const r = await readRole(ctx.vault, m.path, role);
+        if (!r.ok) continue;
+        for (const field of ['ttl', 'max_ttl'] as const) {
+          const ttl = Number(r.value[field] ?? 0);
+          if (ttl > max) requests.push({ what: `role ${role} ${field} ${ttl}s`, ttl, fix: `bao secrets tune -max-lease-ttl=${ttl}s ${m.path}   (or lower the role: bao write ${m.path}/roles/${role} ${field}=${max}s ...)` });
+        }
+      }
+    }
+    for (const a of ctx.agents) {
+      if (a.mount === m.path && a.ttlSeconds && a.ttlSeconds > max) requests.push({ what: `agent ${a.name}'s leaf TTL ${a.ttlSeconds}s`, ttl: a.ttlSeconds, fix: `bao secrets tune -max-lease-ttl=${a.ttlSeconds}s ${m.path}   (or re-run certwright agent app with a shorter --ttl)` });
+    }
+    for (const r of requests) {
+      findings.push({ check: 'mount-ttl-short', level: 'warn', subject: `mount ${m.path}`, message: `${r.what} is longer than the mount's max lease TTL ${max}s: Vault silently caps it to ${max}s (only a warning in the response)`, fix: r.fix });
+    }
+  }
+  if (looked === 0) return { id: 'mount-ttl-short', findings, unknown: unknown.join('; ') || snapshot.sections.pki.reason || 'no mount to check' };
+  return { id: 'mount-ttl-short', findings, looked: `${looked} mount(s)${unknown.length ? `; ${unknown.join('; ')}` : ''}` };
+}

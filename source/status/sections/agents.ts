@@ -1,0 +1,121 @@
+import fs from 'node:fs';
+import { worst, type AgentEntry, type AgentsSection, type Level } from '../types.js';
+import { clientWith, type StatusContext } from '../context.js';
+import type { ManagedAgent } from '../estate.js';
+import type { AgentProcess } from '../processes.js';
+
+/**
+ * Agents certwright rolled out (issue 4's agent-app-NAME and agent-proxy-NAME records) and --agent-config:
+ * the unit state through the service user's own systemd ("unknown" with systemctl's reason where
+ * no user manager is reachable), the agent process found in /proc by its -config, the last render
+ * (newest template destination's mtime), and the token's TTL when a file sink exists — looked up
+ * with the sink's token itself, which is never printed or kept.
+ */
+export async function agentsSection(ctx: StatusContext): Promise<AgentsSection> {
+  if (ctx.agents.length === 0) return { state: 'unknown', reason: ctx.selection.stateReason ?? 'no agent is recorded for this environment (certwright agent app|proxy records them; or pass --agent-config FILE)', agents: [] };
+  // Loaded only when there are agents to look at: a bare `status --json` stays cheap to start.
+  const deps = await loadDeps();
+  const scan = deps.scanAgentProcesses();
+  const agents = await Promise.all(ctx.agents.map((a) => agentEntry(ctx, deps, a, scan.processes, scan.error)));
+  const bad = agents.filter((a) => a.state === 'fail' || a.state === 'warn');
+  return { state: worst(agents.map((a) => a.state), 'unknown'), ...(bad.length ? { reason: bad.map((a) => `${a.name}: ${a.reason}`).join('; ') } : {}), agents };
+}
+
+async function loadDeps() {
+  const [{ readAgentConfig }, { scanAgentProcesses, processesFor }, { userUnitState }, { lookupSelf }] = await Promise.all([import('../agent-config.js'), import('../processes.js'), import('../systemd.js'), import('../vault-reads.js')]);
+  return { readAgentConfig, scanAgentProcesses, processesFor, userUnitState, lookupSelf };
+}
+type Deps = Awaited<ReturnType<typeof loadDeps>>;
+
+async function agentEntry(ctx: StatusContext, deps: Deps, agent: ManagedAgent, processes: AgentProcess[], scanError: string | undefined): Promise<AgentEntry> {
+  const { readAgentConfig, processesFor, userUnitState } = deps;
+  const levels: Level[] = [];
+  const reasons: string[] = [];
+  const procs = processesFor(agent.config, processes);
+  const unitPromise = agent.unit ? userUnitState(agent.unit, agent.user, ctx.signal) : Promise.resolve({ state: 'unknown' as const, reason: 'no unit is recorded for this agent' });
+  const read = readAgentConfig(agent.config);
+  const entry: AgentEntry = {
+    name: agent.name,
+    kind: agent.kind,
+    mount: agent.mount,
+    user: agent.user,
+    config: agent.config,
+    state: 'unknown',
+    unit: { name: agent.unit, state: 'unknown' },
+    process: { alive: procs.length > 0, pids: procs.map((p) => p.pid), uids: [...new Set(procs.map((p) => p.uid))] },
+    lastRender: null,
+    token: null,
+  };
+  if (procs.length > 0) levels.push('ok');
+  else {
+    levels.push('fail');
+    reasons.push(scanError ? `no agent process found (${scanError})` : `no agent process runs -config=${agent.config}`);
+  }
+  if (!read.ok) {
+    levels.push('fail');
+    reasons.push(read.reason);
+  } else {
+    const cfg = read.config;
+    let newest: { file: string; mtime: number } | undefined;
+    for (const t of cfg.templates) {
+      if (!t.destination) continue;
+      try {
+        const st = fs.statSync(t.destination);
+        if (!newest || st.mtimeMs > newest.mtime) newest = { file: t.destination, mtime: st.mtimeMs };
+      } catch {
+        /* not rendered yet */
+      }
+    }
+    if (newest) entry.lastRender = { file: newest.file, time: new Date(newest.mtime).toISOString(), ageSeconds: Math.max(0, Math.round((ctx.now.getTime() - newest.mtime) / 1000)) };
+    else if (cfg.templates.length) {
+      levels.push('warn');
+      reasons.push('no template destination has been rendered yet');
+    }
+    const sink = cfg.sinks.find((s) => s.type === 'file' && s.path && s.path !== '/dev/null');
+    if (sink?.path) entry.token = await sinkToken(ctx, deps, sink.path, cfg.vault.address, cfg.vault.caCert);
+    if (entry.token && entry.token.state !== 'ok' && entry.token.state !== 'unknown') {
+      levels.push(entry.token.state);
+      reasons.push(`token: ${entry.token.reason}`);
+    }
+  }
+  const unit = await unitPromise;
+  entry.unit = { name: agent.unit, state: unit.state, ...(unit.reason ? { reason: unit.reason } : {}) };
+  if (unit.state === 'failed') {
+    levels.push('fail');
+    reasons.push(`unit ${agent.unit} failed${'result' in unit && unit.result ? ` (${unit.result})` : ''}`);
+  }
+  entry.state = worst(levels, 'unknown');
+  if (reasons.length) entry.reason = reasons.join('; ');
+  return entry;
+}
+
+async function sinkToken(ctx: StatusContext, deps: Deps, file: string, addr: string | undefined, caFile: string | undefined): Promise<NonNullable<AgentEntry['token']>> {
+  let token: string;
+  try {
+    token = fs.readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { state: code === 'ENOENT' ? 'warn' : 'unknown', reason: code === 'ENOENT' ? `the sink ${file} has not been written yet` : `the sink ${file} cannot be read (${code})` };
+  }
+  if (!token) return { state: 'warn', reason: `the sink ${file} is empty` };
+  let ca: string | undefined;
+  if (caFile) {
+    try {
+      ca = fs.readFileSync(caFile, 'utf8');
+    } catch {
+      ca = undefined;
+    }
+  }
+  try {
+    const client = await clientWith(ctx, { token, ...(addr ? { addr } : {}), ...(ca ? { ca, caSource: caFile } : {}) });
+    const res = await deps.lookupSelf(client);
+    if (!res.ok) return { state: 'fail', reason: `lookup-self with the sink's token failed: ${res.reason}` };
+    const ttl = res.value.ttlSeconds;
+    const level: Level = ttl === 0 && res.value.expireTime === null ? 'ok' : ttl < 60 ? 'warn' : 'ok';
+    return { state: level, ttlSeconds: ttl, expireTime: res.value.expireTime, renewable: res.value.renewable, ...(level !== 'ok' ? { reason: `the token expires in ${ttl} s` } : {}) };
+  } catch (error) {
+    return { state: 'unknown', reason: (error as Error).message };
+  } finally {
+    token = '';
+  }
+}
