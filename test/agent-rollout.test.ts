@@ -284,6 +284,38 @@ describe('agent app / agent proxy', () => {
     console.info(`[agent-rollout.test] latency from the agent rendering a new leaf to nginx serving it: ${latencies.map((l) => `${Math.round(l)} ms`).join(', ')} (reload details: ${events.filter((e) => e.event === 'reloaded').map((e) => e.detail).join(' | ')})`);
   });
 
+  it('status and doctor read this estate as certwright rolled it out (integration of issues 4 and 5)', async () => {
+    const d = dirs();
+    const s = vault.server();
+    const base = ['--env', 'test', '--state-dir', home, '--vault-ca', s.caFile, '--select', `certwright.test=agent-${RUN}`, '--json'];
+    const status = await cli(['status', ...base], { env: { VAULT_TOKEN: s.token } });
+    const snap = JSON.parse(status.stdout);
+    const agentsByName = Object.fromEntries(snap.sections.agents.agents.map((a: { name: string }) => [a.name, a]));
+    // The running agents are found by their -config in /proc; their configs are the generated ones
+    expect(agentsByName.web.kind).toBe('app');
+    expect(agentsByName.web.process.alive).toBe(true);
+    expect(agentsByName.web.config).toBe(path.join(d.web.out, 'agent.hcl'));
+    expect(agentsByName.edge.kind).toBe('proxy');
+    expect(agentsByName.edge.process.alive).toBe(true);
+    // The leaf the hook swapped in: key matches, chain verifies to the environment's root
+    const leaf = snap.sections.certificates.certificates.find((c: { path: string }) => c.path.startsWith(d.web.tls));
+    expect(leaf, JSON.stringify(snap.sections.certificates.certificates.map((c: { path: string }) => c.path))).toBeDefined();
+    expect(leaf.keyMatches).toBe(true);
+    expect(leaf.chainVerifies).toBe(true);
+    expect(leaf.fingerprint).toBe(fp(currentCert(d.web.tls)));
+    // The hook's events are counted
+    expect(snap.sections.events.counts.issued).toBeGreaterThanOrEqual(1);
+    if (podman.ok) {
+      const c = snap.sections.containers.containers.find((x: { name: string }) => x.name === `cw-agent-web-${RUN}`);
+      expect(c.reload).toMatch(/nginx .* -s reload/);
+      expect(snap.sections.events.counts.reloaded).toBeGreaterThanOrEqual(2);
+    }
+    // Doctor finds none of the agent pitfalls in what certwright generated
+    const doctor = JSON.parse((await cli(['doctor', ...base], { env: { VAULT_TOKEN: s.token } })).stdout);
+    const byId = Object.fromEntries(doctor.checks.map((c: { id: string }) => [c.id, c]));
+    for (const id of ['sink-dev-null', 'sink-mode-quoted', 'template-key-perms', 'unit-capabilities']) expect(byId[id].findings, id).toBe(0);
+  });
+
   it.skipIf(podman.ok)('renews the short-TTL leaf by itself (no container to reload here)', async () => {
     const d = dirs();
     const before = fp(currentCert(d.web.tls));

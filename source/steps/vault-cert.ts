@@ -14,6 +14,7 @@ import { assertReloadTarget, describeTarget, sendReload, waitForFingerprint, typ
 import { recordedRootFile } from '../vault/trust.js';
 import { humanDuration, vaultDuration } from '../duration.js';
 import { OperatorError, ExternalError } from '../errors.js';
+import { appendEvent } from '../status/events.js';
 import { completeStep } from '../../state/transitions.js';
 import type { EnvSession, Plan, Reporter } from './context.js';
 import { emptyPlan } from './context.js';
@@ -286,6 +287,7 @@ export async function applyVaultCert(session: EnvSession, vault: VaultClient, in
     { kind: 'vault-fullchain', path: p.fullchain, sha256: sha256Hex(bundle.fullchain) },
     { kind: 'vault-ca-chain', path: p.caChain, sha256: sha256Hex(bundle.caChain), fingerprint: fingerprint(bundle.root) },
   ];
+  const previousSerial = session.state.steps[STEP_ID]?.facts.serial;
   session.commit(
     completeStep(session.state, STEP_ID, undefined, new Date(), artefacts, {
       mount: input.mount,
@@ -301,10 +303,13 @@ export async function applyVaultCert(session: EnvSession, vault: VaultClient, in
       rootFingerprint: fingerprint(bundle.root),
     }),
   );
+  // The status screen's event log: the first certificate is "issued", a replacement "rotated".
+  appendEvent(session.paths.events, session.env, previousSerial ? 'rotated' : 'issued', { workload: 'vault/server', serial: issued.serialNumber, fingerprint: fp, notAfter: new Date(leaf.validTo).toISOString() });
   let onWire: string | undefined;
   if (input.reload) {
     await sendReload(input.reload);
     report.done(`Sent SIGHUP to ${describeTarget(input.reload)}`);
+    appendEvent(session.paths.events, session.env, 'reloaded', { workload: 'vault/server', container: describeTarget(input.reload), serial: issued.serialNumber });
     const addr = input.checkAddr ?? recordedHttpsAddr(session);
     if (addr) {
       report.progress(`Waiting for ${addr} to present the new certificate`);
