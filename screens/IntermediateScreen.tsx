@@ -3,7 +3,8 @@ import { Box, Text, useInput } from 'ink';
 import { Question } from './components/Question.js';
 import { PlanView } from './components/PlanView.js';
 import { TaskView } from './components/TaskView.js';
-import { ErrorView, toViewError } from './components/ErrorView.js';
+import { toViewError } from './components/ErrorView.js';
+import { StepFrame } from './components/StepFrame.js';
 import { useTask } from './hooks/useTask.js';
 import { colour } from './theme.js';
 import type { WizardController, IntermediateForm } from '../source/wizard/controller.js';
@@ -74,22 +75,8 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
     }
   });
 
-  const header = (
-    <Text bold color={colour('cyan')}>
-      Intermediate CA · environment {env}
-    </Text>
-  );
-  if (phase === 'error' && error) {
-    return (
-      <Box flexDirection="column">
-        {header}
-        <ErrorView error={error} onBack={onExit} />
-      </Box>
-    );
-  }
   return (
-    <Box flexDirection="column">
-      {header}
+    <StepFrame title="Intermediate CA" env={env} error={phase === 'error' ? error : undefined} onBack={onExit}>
       {phase === 'mount' && (
         <Question label="PKI mount for the intermediate" defaultValue={defaults.mount} error={hint} onSubmit={(v) => { const bad = controller.validateMount(v); if (bad) { setHint(bad); return; } setHint(undefined); setForm({ ...form, mount: v }); setPhase(next('mount')); }} />
       )}
@@ -109,6 +96,6 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
           <Text dimColor>Enter: back to the steps</Text>
         </Box>
       )}
-    </Box>
+    </StepFrame>
   );
 }

@@ -4,7 +4,8 @@ import { Select } from '@inkjs/ui';
 import { Question } from './components/Question.js';
 import { PlanView } from './components/PlanView.js';
 import { TaskView } from './components/TaskView.js';
-import { ErrorView, toViewError } from './components/ErrorView.js';
+import { toViewError } from './components/ErrorView.js';
+import { StepFrame } from './components/StepFrame.js';
 import { useTask } from './hooks/useTask.js';
 import { colour } from './theme.js';
 import type { WizardController, RootForm } from '../source/wizard/controller.js';
@@ -83,24 +84,8 @@ export function RootCeremonyScreen({ controller, env, onExit }: { controller: Wi
     }
   });
 
-  const header = (
-    <Text bold color={colour('cyan')}>
-      Root ceremony · environment {env}
-    </Text>
-  );
-
-  if (phase === 'error' && error) {
-    return (
-      <Box flexDirection="column">
-        {header}
-        <ErrorView error={error} onBack={onExit} />
-      </Box>
-    );
-  }
-
   return (
-    <Box flexDirection="column">
-      {header}
+    <StepFrame title="Root ceremony" env={env} error={phase === 'error' ? error : undefined} onBack={onExit}>
       {phase === 'cn' && (
         <Question label="Root CA name (CN)" defaultValue={defaults.commonName} onSubmit={(v) => { setForm({ ...form, commonName: v }); setPhase(next('cn')); }} />
       )}
@@ -149,6 +134,6 @@ export function RootCeremonyScreen({ controller, env, onExit }: { controller: Wi
           <Text dimColor>Enter: back to the steps</Text>
         </Box>
       )}
-    </Box>
+    </StepFrame>
   );
 }

@@ -3,7 +3,8 @@ import { Box, Text, useInput } from 'ink';
 import { Question } from './components/Question.js';
 import { PlanView } from './components/PlanView.js';
 import { TaskView } from './components/TaskView.js';
-import { ErrorView, toViewError } from './components/ErrorView.js';
+import { toViewError } from './components/ErrorView.js';
+import { StepFrame } from './components/StepFrame.js';
 import { useTask } from './hooks/useTask.js';
 import { colour } from './theme.js';
 import type { WizardController } from '../source/wizard/controller.js';
@@ -53,22 +54,8 @@ export function SwitchUrlsScreen({ controller, env, onExit }: { controller: Wiza
     } else if ((phase === 'plan' && (key.escape || input === 'q')) || (phase === 'done' && (key.return || input === 'q'))) onExit();
   });
 
-  const header = (
-    <Text bold color={colour('cyan')}>
-      AIA/CRL URLs over HTTPS · environment {env}
-    </Text>
-  );
-  if (phase === 'error' && error) {
-    return (
-      <Box flexDirection="column">
-        {header}
-        <ErrorView error={error} onBack={onExit} />
-      </Box>
-    );
-  }
   return (
-    <Box flexDirection="column">
-      {header}
+    <StepFrame title="AIA/CRL URLs over HTTPS" env={env} error={phase === 'error' ? error : undefined} onBack={onExit}>
       {phase === 'mount' && <Question label="PKI mount" defaultValue={defaults.mount} onSubmit={(v) => { setMount(v); setPhase('base'); }} />}
       {phase === 'base' && <Question label="HTTPS base URL" defaultValue={defaults.base} onSubmit={(v) => { setBase(v); setPhase('planning'); }} />}
       {phase === 'planning' && <TaskView activity={task.activity} lines={[]} running />}
@@ -76,6 +63,6 @@ export function SwitchUrlsScreen({ controller, env, onExit }: { controller: Wiza
       {phase === 'plan' && <Text dimColor>{plan && plan.actions.length === 0 ? 'Enter: back to the steps' : 'Enter: apply · Esc: back'}</Text>}
       {(phase === 'running' || phase === 'done') && <TaskView activity={task.activity} lines={task.lines} running={phase === 'running'} />}
       {phase === 'done' && <Text dimColor>Enter: back to the steps</Text>}
-    </Box>
+    </StepFrame>
   );
 }

@@ -3,7 +3,8 @@ import { Box, Text, useInput } from 'ink';
 import { Question } from './components/Question.js';
 import { PlanView } from './components/PlanView.js';
 import { TaskView } from './components/TaskView.js';
-import { ErrorView, toViewError } from './components/ErrorView.js';
+import { toViewError } from './components/ErrorView.js';
+import { StepFrame } from './components/StepFrame.js';
 import { useTask } from './hooks/useTask.js';
 import { colour } from './theme.js';
 import type { WizardController, VaultServerForm } from '../source/wizard/controller.js';
@@ -55,22 +56,8 @@ export function VaultHttpsScreen({ controller, env, onExit }: { controller: Wiza
     else if ((phase === 'plan' && (key.escape || input === 'q')) || (phase === 'done' && (key.return || input === 'q'))) onExit();
   });
 
-  const header = (
-    <Text bold color={colour('cyan')}>
-      Vault over HTTPS · environment {env}
-    </Text>
-  );
-  if (phase === 'error' && error) {
-    return (
-      <Box flexDirection="column">
-        {header}
-        <ErrorView error={error} onBack={onExit} />
-      </Box>
-    );
-  }
   return (
-    <Box flexDirection="column">
-      {header}
+    <StepFrame title="Vault over HTTPS" env={env} error={phase === 'error' ? error : undefined} onBack={onExit}>
       {phase === 'dns' && <Question label="DNS names on Vault's certificate" hint="comma-separated; the first is the common name" defaultValue={defaults.dns} onSubmit={(v) => { setForm({ ...form, dns: v }); setPhase('ip'); }} />}
       {phase === 'ip' && <Question label="IP addresses on the certificate" hint="comma-separated" defaultValue={defaults.ip} onSubmit={(v) => { setForm({ ...form, ip: v }); setPhase('listen'); }} />}
       {phase === 'listen' && <Question label="Listen on (HOST:PORT)" defaultValue={defaults.listen} onSubmit={(v) => { setForm({ ...form, listen: v }); setPhase('owner'); }} />}
@@ -86,6 +73,6 @@ export function VaultHttpsScreen({ controller, env, onExit }: { controller: Wiza
           <Text dimColor>Next: initialise and unseal. Enter: back to the steps</Text>
         </Box>
       )}
-    </Box>
+    </StepFrame>
   );
 }

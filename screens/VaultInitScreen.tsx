@@ -2,7 +2,8 @@ import React, { useEffect, useState } from 'react';
 import { Box, Text, useInput } from 'ink';
 import { Question } from './components/Question.js';
 import { TaskView } from './components/TaskView.js';
-import { ErrorView, toViewError } from './components/ErrorView.js';
+import { toViewError } from './components/ErrorView.js';
+import { StepFrame } from './components/StepFrame.js';
 import { useTask } from './hooks/useTask.js';
 import { colour } from './theme.js';
 import type { WizardController } from '../source/wizard/controller.js';
@@ -73,22 +74,8 @@ export function VaultInitScreen({ controller, env, onExit }: { controller: Wizar
     else if (phase === 'unseal' && key.escape) onExit();
   });
 
-  const header = (
-    <Text bold color={colour('cyan')}>
-      Initialise and unseal · environment {env}
-    </Text>
-  );
-  if (phase === 'error' && error) {
-    return (
-      <Box flexDirection="column">
-        {header}
-        <ErrorView error={error} onBack={onExit} />
-      </Box>
-    );
-  }
   return (
-    <Box flexDirection="column">
-      {header}
+    <StepFrame title="Initialise and unseal" env={env} error={phase === 'error' ? error : undefined} onBack={onExit}>
       {(phase === 'checking' || phase === 'running') && <TaskView activity={task.activity} lines={task.lines} running />}
       {phase === 'shares' && <Question label="Unseal key shares" defaultValue="5" onSubmit={(v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > 10) { setHint('Give a number from 1 to 10.'); return; } setHint(undefined); setShares(n); setPhase('threshold'); }} error={hint} />}
       {phase === 'threshold' && <Question label="Shares needed to unseal" defaultValue={String(Math.min(3, shares))} onSubmit={(v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > shares || (shares > 1 && n < 2)) { setHint(`Give a number from ${shares > 1 ? 2 : 1} to ${shares}.`); return; } setHint(undefined); void init(n); }} error={hint} />}
@@ -119,6 +106,6 @@ export function VaultInitScreen({ controller, env, onExit }: { controller: Wizar
           <Text dimColor>Enter: back to the steps</Text>
         </Box>
       )}
-    </Box>
+    </StepFrame>
   );
 }
