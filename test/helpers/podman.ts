@@ -75,7 +75,7 @@ export interface NginxContainer {
  * is mounted as a directory (never single files: a rename would not reach a file bind mount).
  * `defaultConf` puts the config at /etc/nginx/nginx.conf, so a bare `nginx -s reload` works.
  */
-export async function startNginx(options: { name: string; tlsDir: string; port: number; labels: Record<string, string>; work: string; defaultConf?: boolean }): Promise<NginxContainer> {
+export async function startNginx(options: { name: string; tlsDir: string; port: number; labels: Record<string, string>; work: string; defaultConf?: boolean; certPath?: string; keyPath?: string }): Promise<NginxContainer> {
   const dir = path.join(options.work, `ngx-${options.name}`);
   for (const d of ['conf', 'logs', 'varlib']) fs.mkdirSync(path.join(dir, d), { recursive: true });
   fs.writeFileSync(
@@ -94,8 +94,8 @@ http {
   scgi_temp_path /ngx/varlib/scgi;
   server {
     listen 127.0.0.1:${options.port} ssl;
-    ssl_certificate /tls/current/fullchain.pem;
-    ssl_certificate_key /tls/current/key.pem;
+    ssl_certificate ${options.certPath ?? '/tls/current/fullchain.pem'};
+    ssl_certificate_key ${options.keyPath ?? '/tls/current/key.pem'};
     location / { return 200 "ok\\n"; }
   }
 }
