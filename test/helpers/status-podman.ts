@@ -1,9 +1,4 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { execa } from 'execa';
-import { handshake } from '../../source/status/handshake.js';
 
 /**
  * Real rootful Podman for the status and doctor tests. The busybox image, the podman probe and the
