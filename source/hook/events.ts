@@ -36,9 +36,9 @@ export class EventLog {
     readonly workload: string,
   ) {}
 
-  append(event: HookEventName, fields: Omit<HookEvent, 'time' | 'env' | 'workload' | 'event'> = {}): void {
+  append(event: HookEventName, fields: Omit<HookEvent, 'time' | 'env' | 'workload' | 'event'> = {}, now = new Date()): void {
     if (!this.file) return;
-    const line: HookEvent = { time: new Date().toISOString(), env: this.env, workload: this.workload, event, ...fields };
+    const line: HookEvent = { time: now.toISOString(), env: this.env, workload: this.workload, event, ...fields };
     try {
       assertNoSecrets(line, this.file);
     } catch {

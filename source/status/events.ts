@@ -1,6 +1,5 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import { assertNoSecrets } from '../../state/schema.js';
+import { EventLog, type HookEventName } from '../hook/events.js';
 import type { EventEntry } from './types.js';
 
 /**
@@ -28,22 +27,10 @@ export interface EventFields {
   detail?: string;
 }
 
-/** Appends one event (used by steps that have no log of their own; the hook has its own writer). */
-export function appendEvent(file: string, env: string, event: string, fields: EventFields = {}, now = new Date()): void {
-  const line: Record<string, string> = { time: now.toISOString(), env, event };
-  for (const [k, v] of Object.entries(fields)) if (typeof v === 'string') line[k] = v;
-  try {
-    assertNoSecrets(line, file);
-  } catch {
-    line.detail = '(detail withheld: it looked like a secret)';
-  }
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
-  try {
-    fs.writeSync(fd, `${JSON.stringify(line)}\n`);
-  } finally {
-    fs.closeSync(fd);
-  }
+/** Appends one event for a step that is not the hook (vault-cert, ...): the hook's writer, one format. */
+export function appendEvent(file: string, env: string, event: HookEventName, fields: EventFields = {}, now = new Date()): void {
+  const { workload = '-', ...rest } = fields;
+  new EventLog(file, env, workload).append(event, rest, now);
 }
 
 export interface EventTally {
