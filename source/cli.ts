@@ -138,11 +138,13 @@ let signalsInstalled = false;
 function installSignalHandlers(): void {
   if (signalsInstalled) return;
   signalsInstalled = true;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  const codes = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
-      // Exit handlers remove temp files and release the lock; state is only ever written whole.
+      // Exit handlers remove temp files, release the lock and stop child servers; state is only
+      // ever written whole. (SIGHUP: the terminal or SSH session went away.)
       process.stderr.write(`\nInterrupted (${signal}). Nothing half-written was left; run the same command again to resume.\n`);
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      process.exit(codes[signal]);
     });
   }
 }

@@ -15,8 +15,15 @@ export async function runLab(ctx: CommandContext): Promise<number> {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'certwright-lab-'));
   fs.chmodSync(workspace, 0o700);
   const server = await startDevServer({ logFile: path.join(workspace, 'openbao.log') });
+  // However this process ends (q, Ctrl-C, SIGTERM, the terminal closing), the lab server ends too:
+  // 'exit' handlers run on process.exit, where the finally below would not.
+  const killOnExit = () => {
+    if (server.process.exitCode === null) server.process.kill('SIGTERM');
+  };
+  process.on('exit', killOnExit);
   const stop = async () => {
     await server.stop();
+    process.removeListener('exit', killOnExit);
   };
   try {
     // The lab's token is a throwaway dev-server token; it lives in the workspace, mode 0600.
