@@ -1,4 +1,4 @@
-import React, { useEffect, useState } from 'react';
+import React, { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
 import { Select } from '@inkjs/ui';
 import { Question } from './components/Question.js';
@@ -6,6 +6,7 @@ import { PlanView } from './components/PlanView.js';
 import { TaskView } from './components/TaskView.js';
 import { ErrorView, toViewError } from './components/ErrorView.js';
 import { useTask } from './hooks/useTask.js';
+import { useLoadWhen } from './hooks/useLoadWhen.js';
 import { colour, SYMBOL } from './theme.js';
 import type { AgentRolloutController, AgentForm, PlannedAgent, AppliedAgent } from '../source/wizard/agent-rollout.js';
 
@@ -47,20 +48,21 @@ export function AgentRolloutScreen({ agents, env, onExit }: { agents: AgentRollo
   const task = useTask();
   const existing = agents.list(env);
 
-  useEffect(() => {
-    if (phase !== 'planning') return;
-    task.setActivity('Reading Vault and the agent directories');
-    agents
-      .plan(env, queue)
-      .then((p) => {
-        setPlanned(p);
-        setPhase('plan');
-      })
-      .catch((e) => {
-        setError(toViewError(e));
-        setPhase('error');
-      });
-  }, [phase]);
+  useLoadWhen(
+    phase === 'planning',
+    () => {
+      task.setActivity('Reading Vault and the agent directories');
+      return agents.plan(env, queue);
+    },
+    (p) => {
+      setPlanned(p);
+      setPhase('plan');
+    },
+    (e) => {
+      setError(toViewError(e));
+      setPhase('error');
+    },
+  );
 
   const applyAll = async () => {
     setPhase('running');

@@ -1,4 +1,4 @@
-import React, { useEffect, useState } from 'react';
+import React, { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
 import { Question } from './components/Question.js';
 import { PlanView } from './components/PlanView.js';
@@ -6,6 +6,7 @@ import { TaskView } from './components/TaskView.js';
 import { toViewError } from './components/ErrorView.js';
 import { StepFrame } from './components/StepFrame.js';
 import { useTask } from './hooks/useTask.js';
+import { useLoadWhen } from './hooks/useLoadWhen.js';
 import { colour } from './theme.js';
 import type { WizardController, IntermediateForm } from '../source/wizard/controller.js';
 import type { Plan } from '../source/steps/context.js';
@@ -31,20 +32,21 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
   const [result, setResult] = useState<{ issuerId: string; fingerprint: string; alreadyInstalled: boolean }>();
   const task = useTask();
 
-  useEffect(() => {
-    if (phase !== 'planning') return;
-    task.setActivity('Checking Vault and the mount');
-    controller
-      .planIntermediate(env, form)
-      .then((p) => {
-        setPlan(p);
-        setPhase('plan');
-      })
-      .catch((e) => {
-        setError(toViewError(e));
-        setPhase('error');
-      });
-  }, [phase]);
+  useLoadWhen(
+    phase === 'planning',
+    () => {
+      task.setActivity('Checking Vault and the mount');
+      return controller.planIntermediate(env, form);
+    },
+    (p) => {
+      setPlan(p);
+      setPhase('plan');
+    },
+    (e) => {
+      setError(toViewError(e));
+      setPhase('error');
+    },
+  );
 
   const run = async (pass: Buffer) => {
     setPhase('running');

@@ -1,4 +1,4 @@
-import React, { useEffect, useState } from 'react';
+import React, { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
 import { Select } from '@inkjs/ui';
 import { Question } from './components/Question.js';
@@ -7,6 +7,7 @@ import { TaskView } from './components/TaskView.js';
 import { toViewError } from './components/ErrorView.js';
 import { StepFrame } from './components/StepFrame.js';
 import { useTask } from './hooks/useTask.js';
+import { useLoadWhen } from './hooks/useLoadWhen.js';
 import { colour } from './theme.js';
 import type { WizardController, RootForm } from '../source/wizard/controller.js';
 import type { Plan } from '../source/steps/context.js';
@@ -38,19 +39,18 @@ export function RootCeremonyScreen({ controller, env, onExit }: { controller: Wi
   const [result, setResult] = useState<{ fingerprint: string; certFile: string; notAfter: string }>();
   const task = useTask();
 
-  useEffect(() => {
-    if (phase !== 'planning') return;
-    controller
-      .planRoot(form)
-      .then((p) => {
-        setPlan(p);
-        setPhase('plan');
-      })
-      .catch((e) => {
-        setError(toViewError(e));
-        setPhase('error');
-      });
-  }, [phase]);
+  useLoadWhen(
+    phase === 'planning',
+    () => controller.planRoot(form),
+    (p) => {
+      setPlan(p);
+      setPhase('plan');
+    },
+    (e) => {
+      setError(toViewError(e));
+      setPhase('error');
+    },
+  );
 
   const run = async (pass: Buffer) => {
     setPhase('running');

@@ -1,4 +1,4 @@
-import React, { useEffect, useState } from 'react';
+import React, { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
 import { Question } from './components/Question.js';
 import { PlanView } from './components/PlanView.js';
@@ -6,6 +6,7 @@ import { TaskView } from './components/TaskView.js';
 import { toViewError } from './components/ErrorView.js';
 import { StepFrame } from './components/StepFrame.js';
 import { useTask } from './hooks/useTask.js';
+import { useLoadWhen } from './hooks/useLoadWhen.js';
 import { colour } from './theme.js';
 import type { WizardController } from '../source/wizard/controller.js';
 import type { Plan } from '../source/steps/context.js';
@@ -22,20 +23,21 @@ export function SwitchUrlsScreen({ controller, env, onExit }: { controller: Wiza
   const [error, setError] = useState<{ message: string; fix?: string }>();
   const task = useTask();
 
-  useEffect(() => {
-    if (phase !== 'planning') return;
-    task.setActivity(`Fetching CA and CRL from ${base} over HTTPS`);
-    controller
-      .planSwitchUrls(env, mount, base)
-      .then((p) => {
-        setPlan(p);
-        setPhase('plan');
-      })
-      .catch((e) => {
-        setError(toViewError(e));
-        setPhase('error');
-      });
-  }, [phase]);
+  useLoadWhen(
+    phase === 'planning',
+    () => {
+      task.setActivity(`Fetching CA and CRL from ${base} over HTTPS`);
+      return controller.planSwitchUrls(env, mount, base);
+    },
+    (p) => {
+      setPlan(p);
+      setPhase('plan');
+    },
+    (e) => {
+      setError(toViewError(e));
+      setPhase('error');
+    },
+  );
 
   useInput((input, key) => {
     if (phase === 'plan' && key.return) {
