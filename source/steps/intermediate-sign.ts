@@ -147,20 +147,21 @@ export async function applyIntermediateSign(input: IntermediateSignInput, passph
   if (session) {
     // Scope the record by mount, or by the CSR when no mount is known (the offline machine), so a
     // second signing in the same environment never overwrites the first one's record.
-    const scope = input.mount ?? `csr-${sha256Hex(await fsp.readFile(input.csrFile)).slice(0, 12)}`;
+    const csrSha256 = sha256Hex(await fsp.readFile(input.csrFile));
+    const scope = input.mount ?? `csr-${csrSha256.slice(0, 12)}`;
     session.commit(
       completeStep(session.state, STEP_ID, scope, new Date(), [{ kind: 'intermediate-certificate', path: result.certFile, sha256: sha256Hex(pem), fingerprint: result.fingerprint }], {
         serial: result.serial,
         notAfter: result.notAfter,
         pathLen: input.pathLen,
-        csrSha256: sha256Hex(await fsp.readFile(input.csrFile)),
+        csrSha256,
       }),
     );
     appendTranscript(session.paths.transcript, 'intermediate-sign', {
       env: session.env,
       subject: plan.csr.subject,
       key: plan.csr.keyDescription,
-      csrSha256: sha256Hex(await fsp.readFile(input.csrFile)),
+      csrSha256,
       serial: result.serial,
       notAfter: result.notAfter,
       pathLen: input.pathLen,
