@@ -1,7 +1,7 @@
 import type { CommandSpec } from '../command.js';
 import { runCrossSignPipeline } from '../steps/cross-sign-pipeline.js';
 import { verifyCompleted } from '../steps/intermediate-pipeline.js';
-import { failed } from '../pki/verify.js';
+import { failed } from '../pki/checks.js';
 import { DriftError } from '../errors.js';
 import { cliReporter, printJson } from '../output.js';
 import { obtainPassphrase, openSession, requireMount, vaultFor } from './common.js';

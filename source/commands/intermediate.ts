@@ -7,7 +7,7 @@ import { stepKey } from '../../state/schema.js';
 import { ensureDir, exists } from '../system/files.js';
 import { DriftError } from '../errors.js';
 import { cliReporter, printJson } from '../output.js';
-import { failed } from '../pki/verify.js';
+import { failed } from '../pki/checks.js';
 import { runIntermediatePipeline, verifyCompleted } from '../steps/intermediate-pipeline.js';
 import { openSession, requireMount, vaultFor, obtainPassphrase } from './common.js';
 import { requestFlags, DEFAULT_MOUNT_MAX_TTL } from './intermediate-request.js';

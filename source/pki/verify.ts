@@ -1,15 +1,10 @@
 import { X509Certificate } from 'node:crypto';
 import { caFacts } from './certs.js';
 
-export interface Check {
-  name: string;
-  ok: boolean;
-  detail: string;
-}
+import { check, type Check } from './checks.js';
 
-export function check(name: string, ok: boolean, detail: string): Check {
-  return { name, ok, detail };
-}
+// Named checks live in ./checks.js (no certificate library behind them); re-exported for callers.
+export { check, allOk, failed, type Check } from './checks.js';
 
 /**
  * Verifies leaf -> intermediates -> root with Node's X509Certificate: issuer names, signatures,
@@ -54,10 +49,3 @@ export function cn(cert: X509Certificate): string {
   return m ? m[1]! : cert.subject.replace(/\n/g, ', ');
 }
 
-export function allOk(checks: Check[]): boolean {
-  return checks.every((c) => c.ok);
-}
-
-export function failed(checks: Check[]): Check[] {
-  return checks.filter((c) => !c.ok);
-}

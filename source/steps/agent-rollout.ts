@@ -15,7 +15,7 @@ import { completeStep } from '../../state/transitions.js';
 import { stepKey } from '../../state/schema.js';
 import { agentPaths, renderAgentHcl, renderTemplate, renderUnit, renderInstallScript, installCommands, type AgentKind, type AgentSpec } from '../agent/render.js';
 import { emptyPlan, type EnvSession, type Plan, type Reporter } from './context.js';
-import type { Check } from '../pki/verify.js';
+import type { Check } from '../pki/checks.js';
 import { DEFAULT_TRUST_PATH } from './distribute-ca.js';
 
 /**

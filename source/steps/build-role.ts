@@ -4,7 +4,7 @@ import { VaultClient } from '../vault/client.js';
 import * as pki from '../vault/pki.js';
 import * as approle from '../vault/approle.js';
 import { vaultKeyParams, type KeyType } from '../pki/keys.js';
-import { check, type Check } from '../pki/verify.js';
+import { check, type Check } from '../pki/checks.js';
 import { writeFileAtomic, exists } from '../system/files.js';
 import { OperatorError } from '../errors.js';
 import { humanDuration } from '../duration.js';

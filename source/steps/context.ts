@@ -4,7 +4,7 @@ import { acquireLock, LockHeldError, type Lock } from '../../state/lock.js';
 import { StateFileError, type EnvState } from '../../state/schema.js';
 import { LockedError, OperatorError } from '../errors.js';
 import { ensureDir } from '../system/files.js';
-import type { Check } from '../pki/verify.js';
+import type { Check } from '../pki/checks.js';
 
 /** What a step reports while it works; the CLI prints it, the wizard shows it. */
 export interface Reporter {

@@ -5,7 +5,7 @@ import * as pki from '../vault/pki.js';
 import { readCsr, caFacts, type CsrInfo } from '../pki/certs.js';
 import { parseCertificates, fingerprint } from '../pki/pem.js';
 import { certificateName, nameAttributes, sameName } from '../pki/subject-hash.js';
-import { check, type Check } from '../pki/verify.js';
+import { check, type Check } from '../pki/checks.js';
 import { writeFileAtomic, assertWritableDir, sha256Hex, exists, readTextFile, fileSha256 } from '../system/files.js';
 import { OperatorError, ExternalError } from '../errors.js';
 import { beginStep, completeStep } from '../../state/transitions.js';

@@ -6,7 +6,7 @@ import { parseCertificates } from '../pki/pem.js';
 import { readTextFile, writeFileAtomic, sha256Hex } from '../system/files.js';
 import { lookupUser, type LocalUser } from '../system/users.js';
 import { emptyPlan, type Plan, type Reporter } from './context.js';
-import type { Check } from '../pki/verify.js';
+import type { Check } from '../pki/checks.js';
 
 /**
  * distribute-ca — the CA file each service user's agent trusts for Vault's HTTPS.

@@ -13,7 +13,7 @@ import type { EventLog } from '../hook/events.js';
 import type { Plan, Reporter } from './context.js';
 
 const emptyPlan = (): Plan => ({ actions: [], facts: [], warnings: [] });
-import type { Check } from '../pki/verify.js';
+import type { Check } from '../pki/checks.js';
 
 // Not verify.ts's check(): that module loads @peculiar/x509, and the hook must start fast.
 const check = (name: string, ok: boolean, detail: string): Check => ({ name, ok, detail });

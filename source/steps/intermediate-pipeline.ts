@@ -2,7 +2,7 @@ import { VaultClient } from '../vault/client.js';
 import { stepKey } from '../../state/schema.js';
 import { exists } from '../system/files.js';
 import type { KeyType } from '../pki/keys.js';
-import type { Check } from '../pki/verify.js';
+import type { Check } from '../pki/checks.js';
 import type { EnvSession, Reporter } from './context.js';
 import { applyIntermediateRequest, verifyIntermediateRequest, STEP_ID as REQUEST } from './intermediate-request.js';
 import { applyIntermediateSign } from './intermediate-sign.js';

@@ -4,7 +4,7 @@ import * as pki from '../vault/pki.js';
 import { readCsr } from '../pki/certs.js';
 import { vaultKeyParams, type KeyType } from '../pki/keys.js';
 import { writeFileAtomic, assertWritableDir, sha256Hex, fileSha256, exists } from '../system/files.js';
-import { check, type Check } from '../pki/verify.js';
+import { check, type Check } from '../pki/checks.js';
 import { humanDuration } from '../duration.js';
 import { OperatorError, ExternalError } from '../errors.js';
 import { beginStep, completeStep, setMount, setVault } from '../../state/transitions.js';

@@ -5,7 +5,7 @@ import { createRootCertificate } from '../pki/certs.js';
 import { generateKeyPair, encryptPkcs8, decryptPrivateKey, describeKey, ROOT_KEY_PBKDF2_ITERATIONS, type KeyType } from '../pki/keys.js';
 import { certPem, fingerprint } from '../pki/pem.js';
 import { caFacts } from '../pki/certs.js';
-import { check, type Check } from '../pki/verify.js';
+import { check, type Check } from '../pki/checks.js';
 import { rootPaths } from '../paths.js';
 import { writeFileAtomic, assertWritableDir, exists, sha256Hex, fileSha256 } from '../system/files.js';
 import { OperatorError } from '../errors.js';

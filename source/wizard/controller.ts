@@ -11,6 +11,7 @@ import { VaultClient } from '../vault/client.js';
 import { resolveConnection } from '../vault/connection.js';
 import { emptyPlan } from '../steps/context.js';
 import { readPrivateFile } from '../system/secrets.js';
+import { failed } from '../pki/checks.js';
 import { presets, evaluateTree, renderTree, remainingSteps } from './ca-trees.js';
 import { DriftError, OperatorError } from '../errors.js';
 import type { VaultCertInput } from '../steps/vault-cert.js';
@@ -39,10 +40,6 @@ const load = {
 };
 
 const VAULT_CERT = 'vault-cert';
-
-function failedChecks<T extends { ok: boolean }>(checks: T[]): T[] {
-  return checks.filter((c) => !c.ok);
-}
 
 /**
  * Everything the wizard screens may do, as plain async functions: the screens never touch Vault,
@@ -162,7 +159,7 @@ export class WizardController {
     if (root?.status === 'done') {
       const { verifyRootCreate } = await load.rootCreate();
       const checks = await this.withSession(env, 'wizard', (s) => verifyRootCreate(s));
-      const bad = failedChecks(checks);
+      const bad = failed(checks);
       steps.push({ id: 'root-create', title: 'Offline root CA', state: bad.length ? 'drift' : 'done', detail: bad.length ? bad.map((c) => c.detail).join('; ') : `${root.facts.commonName} · until ${String(root.facts.notAfter).slice(0, 10)}` });
     } else {
       steps.push({ id: 'root-create', title: 'Offline root CA', state: 'todo', detail: 'not created yet' });
@@ -229,7 +226,7 @@ export class WizardController {
       const vault = this.vault(session);
       const { verifyCompleted } = await load.pipeline();
       const checks = await verifyCompleted(session, vault, form.mount);
-      const bad = failedChecks(checks);
+      const bad = failed(checks);
       if (bad.length) throw new DriftError(`What was done before has changed: ${bad.map((c) => c.detail).join('; ')}.`, 'Find out what changed before going on.');
       await vault.assertReady();
       const plan = emptyPlan();
