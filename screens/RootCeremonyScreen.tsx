@@ -41,7 +41,7 @@ export function RootCeremonyScreen({ controller, env, onExit }: { controller: Wi
 
   useLoadWhen(
     phase === 'planning',
-    () => controller.planRoot(form),
+    () => controller.planRoot(env, form),
     (p) => {
       setPlan(p);
       setPhase('plan');

@@ -3,43 +3,40 @@ import { VERSION } from './version.js';
 import { GLOBAL_FLAGS, Flags, envVarFor, type FlagSpec, type FlagValues } from './flags.js';
 import { formatError, exitCodeOf, UsageError } from './errors.js';
 import type { CommandSpec, CommandContext } from './command.js';
+import { STEPS } from './steps/index.js';
 
 /**
  * argv -> subcommand. Commands are imported lazily, one module each, so a non-interactive command
  * never loads React or Ink; only the wizard and the live status screen do.
  */
-const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
-  'root create': () => import('./commands/root-create.js'),
-  'intermediate request': () => import('./commands/intermediate-request.js'),
-  'intermediate sign': () => import('./commands/intermediate-sign.js'),
-  'intermediate install': () => import('./commands/intermediate-install.js'),
-  intermediate: () => import('./commands/intermediate.js'),
+/** Commands that are not pipeline steps: they read, report or open a screen. */
+const READ_ONLY_COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   lab: () => import('./commands/lab.js'),
   wizard: () => import('./commands/wizard.js'),
   'state show': () => import('./commands/state-show.js'),
   'transcript verify': () => import('./commands/transcript-verify.js'),
-  'build-role': () => import('./commands/build-role.js'),
-  'build-cert': () => import('./commands/build-cert.js'),
-  'cross-sign request': () => import('./commands/cross-sign-request.js'),
-  'cross-sign sign': () => import('./commands/cross-sign-sign.js'),
-  'cross-sign install': () => import('./commands/cross-sign-install.js'),
-  'cross-sign': () => import('./commands/cross-sign.js'),
   'verify-tls': () => import('./commands/verify-tls.js'),
-  hashdir: () => import('./commands/hashdir.js'),
-  revoke: () => import('./commands/revoke.js'),
   tree: () => import('./commands/tree.js'),
-  'vault-cert': () => import('./commands/vault-cert.js'),
-  'vault-https': () => import('./commands/vault-https.js'),
-  'vault-init': () => import('./commands/vault-init.js'),
-  'vault-unseal': () => import('./commands/vault-unseal.js'),
-  'switch-urls': () => import('./commands/switch-urls.js'),
-  'agent app': () => import('./commands/agent-app.js'),
-  'agent proxy': () => import('./commands/agent-proxy.js'),
-  hook: () => import('./commands/hook.js'),
-  'distribute-ca': () => import('./commands/distribute-ca.js'),
   status: () => import('./commands/status.js'),
   doctor: () => import('./commands/doctor.js'),
 };
+
+/** Every step of the registry is a command; the rest are the read-only commands above. */
+const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
+  ...Object.fromEntries(
+    STEPS.map((s) => [
+      s.command,
+      async () => {
+        const [step, { commandFor }] = await Promise.all([s.load(), import('./commands/step-command.js')]);
+        return { command: commandFor(step) };
+      },
+    ]),
+  ),
+  ...READ_ONLY_COMMANDS,
+};
+
+export const commandNames = (): string[] => Object.keys(COMMANDS);
+export const readOnlyCommandNames = (): string[] => Object.keys(READ_ONLY_COMMANDS);
 
 const SUMMARIES: Array<[string, string]> = [
   ['(no command)', 'open the wizard (offers the rehearsal lab when no environment exists)'],

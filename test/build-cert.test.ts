@@ -185,7 +185,7 @@ describe('build-cert', () => {
     });
     expect(result.exitCode, String(result.stderr)).toBe(0);
     const loaded = fs.readFileSync(log, 'utf8');
-    expect(loaded).toMatch(/commands\/build-cert\.js/);
+    expect(loaded).toMatch(/steps\/defs\/build\.js/);
     expect(loaded).not.toMatch(/node_modules\/(react|ink|@inkjs|react-reconciler|@inquirer)\//);
     expect(loaded).not.toMatch(/node_modules\/(@peculiar|conf)\//);
   });

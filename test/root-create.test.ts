@@ -126,9 +126,15 @@ describe('root create', () => {
     expect(badKey.stderr).toMatch(/Use one of: ec-p384, ec-p256, rsa-4096, rsa-3072/);
     const badTtl = await cli([...base, '--env', 't', '--ttl', 'ten years'], { env });
     expect(badTtl.stderr).toMatch(/is not a duration/);
-    const noDir = await cli(['root', 'create', '--env', 't', '--out', path.join(work, 'missing'), '--cn', 'X', '--passphrase-file', pass], { env });
-    expect(noDir.exitCode).toBe(1);
-    expect(noDir.stderr).toMatch(/does not exist[\s\S]*mkdir -p/);
+    // Nothing of the refused runs reached the disk: no state directory for "t" either.
+    expect(fs.existsSync(path.join(work, 'home', 'envs', 't'))).toBe(false);
+    // A missing output directory is created 0700 (parents 0755), and the plan says so first.
+    const missing = path.join(work, 'missing', 'root');
+    const noDir = await cli(['root', 'create', '--env', 't', '--out', missing, '--cn', 'X', '--passphrase-file', pass], { env });
+    expect(noDir.exitCode, noDir.stderr).toBe(0);
+    expect(noDir.stderr).toContain(`Create ${missing} (mode 0700; missing parents 0755)`);
+    expect(fs.statSync(missing).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.dirname(missing)).mode & 0o777).toBe(0o755);
     const unknownFlag = await cli([...base, '--env', 't', '--colour'], { env });
     expect(unknownFlag.exitCode).toBe(2);
     expect(unknownFlag.stderr).toMatch(/Unknown option '--colour'/);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { CommandSpec, CommandContext } from '../command.js';
 import { startDevServer } from '../system/openbao.js';
 import { WizardController } from '../wizard/controller.js';
-import { wizardDefaults, wizardFlags, runWizard } from './wizard.js';
+import { wizardDefaults, wizardFlags, runWizard } from '../wizard/launch.js';
 import { writeFileAtomic } from '../system/files.js';
 
 /**

@@ -1,53 +1,7 @@
-import type { CommandSpec, CommandContext } from '../command.js';
-import { UsageError } from '../errors.js';
-import { WizardController, type WizardDefaults } from '../wizard/controller.js';
+import type { CommandSpec } from '../command.js';
+import { WizardController } from '../wizard/controller.js';
 import { validateEnvName } from '../paths.js';
-
-export const wizardFlags: CommandSpec['flags'] = [
-  { name: 'out', type: 'string', value: 'DIR', description: 'root ceremony directory' },
-  { name: 'cn', type: 'string', value: 'NAME', description: 'root CA name' },
-  { name: 'key-type', type: 'string', value: 'TYPE', description: 'root key type' },
-  { name: 'ttl', type: 'string', value: 'DURATION', description: 'root validity' },
-  { name: 'path-len', type: 'string', value: 'N', description: 'root pathlen' },
-  { name: 'passphrase-file', type: 'string', value: 'FILE', description: 'root key passphrase file (else typed, hidden)' },
-  { name: 'mount', type: 'string', value: 'PATH', description: 'intermediate PKI mount' },
-  { name: 'intermediate-cn', type: 'string', value: 'NAME', description: 'intermediate CA name' },
-  { name: 'root-dir', type: 'string', value: 'DIR', description: 'offline root directory for signing' },
-];
-
-export function wizardDefaults(ctx: CommandContext): WizardDefaults {
-  const f = ctx.flags;
-  return {
-    env: f.string('env'),
-    outDir: f.string('out'),
-    commonName: f.string('cn'),
-    keyType: f.string('key-type'),
-    ttl: f.string('ttl'),
-    pathLen: f.string('path-len'),
-    passphraseFile: f.string('passphrase-file'),
-    mount: f.string('mount'),
-    intermediateCn: f.string('intermediate-cn'),
-    rootDir: f.string('root-dir'),
-    vaultAddr: f.string('vault-addr'),
-    vaultCa: f.string('vault-ca'),
-  };
-}
-
-/** Renders the Ink wizard; the only path (with status) that loads React. */
-export async function runWizard(controller: WizardController, env: string | undefined, onStartLab?: () => void): Promise<void> {
-  const [{ render }, React, { App }] = await Promise.all([import('ink'), import('react'), import('../../screens/App.js')]);
-  const app = render(React.createElement(App, { controller, env, onStartLab }), { exitOnCtrlC: true });
-  await app.waitUntilExit();
-}
-
-export function requireTerminal(ctx: CommandContext): void {
-  if (!ctx.tty) {
-    throw new UsageError(
-      'The wizard needs a terminal, and none is attached.',
-      'Run the steps as commands instead, with every answer as a flag: certwright root create --env E --out DIR --cn NAME --passphrase-file FILE (see certwright --help).',
-    );
-  }
-}
+import { wizardDefaults, wizardFlags, runWizard, requireTerminal } from '../wizard/launch.js';
 
 export const command: CommandSpec = {
   name: 'wizard',

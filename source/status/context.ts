@@ -31,7 +31,7 @@ export interface StatusOptions {
   now?: () => Date;
 }
 
-export const DEFAULT_TRUST_PATH = '.config/certwright/ca.pem';
+export { DEFAULT_TRUST_PATH } from '../defaults.js';
 
 export interface EnvRoot {
   file: string;

@@ -62,30 +62,9 @@ export function stepIdFor(kind: AgentKind, name: string): string {
   return `agent-${kind}-${name}`;
 }
 
-const NAME_RE = /^[a-z0-9][a-z0-9_-]{0,40}$/;
-export function validateWorkloadName(name: string): string {
-  if (!NAME_RE.test(name)) throw new OperatorError(`--name "${name}" is not a valid workload name.`, 'Use lower-case letters, digits, "-" and "_" (at most 41), for example --name web.');
-  return name;
-}
+import { validateWorkloadName, splitNames } from './inputs.js';
 
-const HOST_RE = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
-export function splitNames(commonName: string, altNames: string[]): { dns: string[]; ips: string[] } {
-  const dns: string[] = [];
-  const ips: string[] = [];
-  for (const raw of [commonName, ...altNames]) {
-    const name = raw.trim().toLowerCase();
-    if (!name) continue;
-    if (net.isIP(name)) {
-      if (!ips.includes(name)) ips.push(name);
-    } else if (name.includes('*')) {
-      throw new OperatorError(`"${raw}" is a wildcard; agents get certificates for the exact names they serve.`, 'List each name in --alt-names instead of a wildcard.');
-    } else if (!HOST_RE.test(name)) {
-      throw new OperatorError(`"${raw}" is not a host name or IP address.`, 'Pass DNS names (web.example.com) or IP addresses in --common-name and --alt-names.');
-    } else if (!dns.includes(name)) dns.push(name);
-  }
-  if (!HOST_RE.test(commonName.trim()) || net.isIP(commonName.trim())) throw new OperatorError(`--common-name "${commonName}" is not a DNS name.`, 'Pass the main DNS name of the app as --common-name; IP addresses go in --alt-names.');
-  return { dns, ips };
-}
+export { validateWorkloadName, splitNames };
 
 export function policyName(env: string, kind: AgentKind, name: string): string {
   return `certwright-${env}-${kind}-${name}`;

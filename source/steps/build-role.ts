@@ -5,7 +5,7 @@ import * as pki from '../vault/pki.js';
 import * as approle from '../vault/approle.js';
 import { vaultKeyParams, type KeyType } from '../pki/keys.js';
 import { check, type Check } from '../pki/checks.js';
-import { writeFileAtomic, exists } from '../system/files.js';
+import { writeFileAtomic, exists, planOutputDir, ensureOutputDir } from '../system/files.js';
 import { OperatorError } from '../errors.js';
 import { humanDuration } from '../duration.js';
 import { completeStep } from '../../state/transitions.js';
@@ -210,6 +210,10 @@ export async function planBuildRole(vault: VaultClient, input: BuildRoleInput): 
   if (!s.authMounted) plan.actions.push(`Enable AppRole at auth/${input.approleMount}/`);
   if (!s.approle) plan.actions.push(`Create the AppRole ${s.approleName} (batch tokens with only ${s.policyName})`);
   else if (s.approleDiff.length) plan.actions.push(`Update the AppRole ${s.approleName} (${s.approleDiff.join(', ')})`);
+  for (const [file, flag] of [[input.roleIdOut, '--role-id-out'], [input.secretIdOut, '--secret-id-out']] as const) {
+    const createDir = file ? await planOutputDir(path.dirname(file), `${flag} directory`) : undefined;
+    if (createDir && !plan.actions.includes(createDir)) plan.actions.push(createDir);
+  }
   if (input.roleIdOut) {
     const current = (await exists(input.roleIdOut)) ? (await fsp.readFile(input.roleIdOut, 'utf8')).trim() : undefined;
     const roleId = s.approle ? await approle.readRoleId(vault, input.approleMount, s.approleName) : undefined;
@@ -265,6 +269,7 @@ export async function applyBuildRole(session: EnvSession, vault: VaultClient, in
   if (input.roleIdOut) {
     const current = (await exists(input.roleIdOut)) ? (await fsp.readFile(input.roleIdOut, 'utf8')).trim() : undefined;
     if (current !== roleId) {
+      await ensureOutputDir(path.dirname(path.resolve(input.roleIdOut)));
       await writeFileAtomic(path.resolve(input.roleIdOut), `${roleId}\n`, { mode: 0o600 });
       changed.push('role-id-file');
       report.done(`role_id written to ${input.roleIdOut}`);
@@ -272,6 +277,7 @@ export async function applyBuildRole(session: EnvSession, vault: VaultClient, in
   }
   let secretIdCreated = false;
   if (input.secretIdOut && !(await secretIdFileValid(vault, input, s.approleName))) {
+    await ensureOutputDir(path.dirname(path.resolve(input.secretIdOut)));
     const { secretId, accessor } = await approle.createSecretId(vault, input.approleMount, s.approleName, { created_by: 'certwright build-role', env: session.env });
     await writeFileAtomic(path.resolve(input.secretIdOut), `${secretId}\n`, { mode: 0o600 });
     secretIdCreated = true;

@@ -1,8 +1,9 @@
 import { envPaths, type EnvPaths, type HomeOptions } from '../paths.js';
 import { StateStore } from '../../state/store.js';
 import { acquireLock, LockHeldError, type Lock } from '../../state/lock.js';
-import { StateFileError, type EnvState } from '../../state/schema.js';
-import { LockedError, OperatorError } from '../errors.js';
+import { StateFileError, emptyState, type EnvState } from '../../state/schema.js';
+import fs from 'node:fs';
+import { BugError, LockedError, OperatorError } from '../errors.js';
 import { ensureDir } from '../system/files.js';
 import type { Check } from '../pki/checks.js';
 
@@ -41,21 +42,28 @@ export class EnvSession {
   private constructor(
     readonly env: string,
     readonly paths: EnvPaths,
-    readonly store: StateStore,
-    private readonly lock: Lock,
+    readonly store: StateStore | undefined,
+    private readonly lock: Lock | undefined,
+    /** A dry run's session: it reads state and refuses to write it. */
+    readonly readOnly = false,
   ) {
     try {
-      this.current = store.read();
+      this.current = store ? store.read() : emptyState(env, new Date());
     } catch (error) {
-      lock.release();
+      lock?.release();
       if (error instanceof StateFileError) throw new OperatorError(error.message, error.fix);
       throw error;
     }
-    this.recoveredLock = lock.recoveredFrom;
+    this.recoveredLock = lock?.recoveredFrom;
   }
 
-  static async open(env: string, home: HomeOptions, command: string): Promise<EnvSession> {
+  /**
+   * Opens the environment for a run and takes its lock. With dryRun, an environment that does not
+   * exist yet is not created (its state is the empty one) and the session refuses every write.
+   */
+  static async open(env: string, home: HomeOptions, command: string, options: { dryRun?: boolean; lazy?: boolean } = {}): Promise<EnvSession> {
     const paths = envPaths(env, home);
+    if ((options.dryRun || options.lazy) && !fs.existsSync(paths.dir)) return new EnvSession(env, paths, undefined, undefined, true);
     try {
       await ensureDir(paths.dir, 0o700);
     } catch (error) {
@@ -81,7 +89,7 @@ export class EnvSession {
       if (error instanceof StateFileError) throw new OperatorError(error.message, error.fix);
       throw error;
     }
-    return new EnvSession(env, paths, store, lock);
+    return new EnvSession(env, paths, store, lock, options.dryRun ?? false);
   }
 
   get state(): EnvState {
@@ -89,12 +97,13 @@ export class EnvSession {
   }
 
   commit(next: EnvState): void {
+    if (this.readOnly || !this.store) throw new BugError(`a dry run tried to write the state of environment "${this.env}"`);
     this.store.write(next);
     this.current = next;
   }
 
   close(): void {
-    this.lock.release();
+    this.lock?.release();
   }
 }
 

@@ -6,7 +6,7 @@ import { readCsr, caFacts, type CsrInfo } from '../pki/certs.js';
 import { parseCertificates, fingerprint } from '../pki/pem.js';
 import { certificateName, nameAttributes, sameName } from '../pki/subject-hash.js';
 import { check, type Check } from '../pki/checks.js';
-import { writeFileAtomic, assertWritableDir, sha256Hex, exists, readTextFile, fileSha256 } from '../system/files.js';
+import { writeFileAtomic, planOutputDir, ensureOutputDir, sha256Hex, exists, readTextFile, fileSha256 } from '../system/files.js';
 import { OperatorError, ExternalError } from '../errors.js';
 import { beginStep, completeStep } from '../../state/transitions.js';
 import { stepKey } from '../../state/schema.js';
@@ -96,7 +96,7 @@ export function csrMatches(csr: CsrInfo, original: Original): { key: boolean; su
 }
 
 export async function planCrossSignRequest(vault: VaultClient, input: CrossSignRequestInput): Promise<Plan & { original: Original; reuse: boolean }> {
-  await assertWritableDir(path.dirname(path.resolve(input.csrOut)), '--csr-out');
+  const createDir = await planOutputDir(path.dirname(path.resolve(input.csrOut)), '--csr-out directory');
   await vault.assertReady();
   const original = await readOriginal(vault, input.mount, input.issuerRef);
   const fields = subjectFieldsOf(original.cert);
@@ -120,6 +120,7 @@ export async function planCrossSignRequest(vault: VaultClient, input: CrossSignR
     }
     throw new OperatorError(`${input.csrOut} already exists and is not a cross-sign CSR for this intermediate.`, 'Move it away or choose another --csr-out.');
   }
+  if (createDir) plan.actions.push(createDir);
   plan.actions.push(`Make a CSR in ${input.mount}/ for key ${original.keyId} with subject ${original.subject} (${Object.keys(fields).join(', ')}) and write it to ${input.csrOut}`);
   return plan;
 }
@@ -139,6 +140,7 @@ export async function applyCrossSignRequest(session: EnvSession, vault: VaultCli
   const plan = await planCrossSignRequest(vault, input);
   const { original } = plan;
   const csrFile = path.resolve(input.csrOut);
+  await ensureOutputDir(path.dirname(csrFile));
   let pem: string;
   if (plan.reuse) {
     pem = await readTextFile(csrFile, '--csr-out');

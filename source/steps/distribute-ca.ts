@@ -17,7 +17,9 @@ import type { Check } from '../pki/checks.js';
  * verify reads: each user's file afresh (content, owner, mode) and its directory (owner, 0700).
  */
 export const STEP_ID = 'distribute-ca';
-export const DEFAULT_TRUST_PATH = '.config/certwright/ca.pem';
+import { DEFAULT_TRUST_PATH } from '../defaults.js';
+
+export { DEFAULT_TRUST_PATH };
 
 export interface DistributeInput {
   caFile: string;

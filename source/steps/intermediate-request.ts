@@ -3,7 +3,7 @@ import { VaultClient } from '../vault/client.js';
 import * as pki from '../vault/pki.js';
 import { readCsr } from '../pki/certs.js';
 import { vaultKeyParams, type KeyType } from '../pki/keys.js';
-import { writeFileAtomic, assertWritableDir, sha256Hex, fileSha256, exists } from '../system/files.js';
+import { writeFileAtomic, planOutputDir, ensureOutputDir, sha256Hex, fileSha256, exists } from '../system/files.js';
 import { check, type Check } from '../pki/checks.js';
 import { humanDuration } from '../duration.js';
 import { OperatorError, ExternalError } from '../errors.js';
@@ -56,7 +56,7 @@ async function situation(vault: VaultClient, env: string, mount: string): Promis
 }
 
 export async function planIntermediateRequest(session: EnvSession, vault: VaultClient, input: IntermediateRequestInput): Promise<Plan> {
-  await assertWritableDir(path.dirname(path.resolve(input.csrOut)), '--csr-out');
+  const createDir = await planOutputDir(path.dirname(path.resolve(input.csrOut)), '--csr-out directory');
   await vault.assertReady();
   const s = await situation(vault, session.env, input.mount);
   const plan = emptyPlan();
@@ -66,6 +66,7 @@ export async function planIntermediateRequest(session: EnvSession, vault: VaultC
   if (s.keyHasIssuer) {
     throw new OperatorError(`The intermediate key of environment "${session.env}" in ${input.mount}/ already has an installed certificate.`, `Nothing to request. Check it with \`certwright intermediate install\` or use another --mount.`);
   }
+  if (createDir) plan.actions.push(createDir);
   if (s.key) plan.actions.push(`Reuse the pending key ${s.key.keyName} (${s.key.keyId}) and write its CSR to ${input.csrOut}`);
   else plan.actions.push(`Generate a ${input.keyType} key inside Vault and write its CSR to ${input.csrOut}`);
   return plan;
@@ -113,6 +114,7 @@ export async function applyIntermediateRequest(session: EnvSession, vault: Vault
   // Record the key id before anything else can fail, so a resumed run reuses it.
   session.commit(beginStep(session.state, STEP_ID, input.mount, now(), { keyId: generated.keyId, keyName, commonName: input.commonName, keyType: input.keyType }));
   const info = await readCsr(generated.csr, 'the CSR from Vault');
+  await ensureOutputDir(path.dirname(path.resolve(input.csrOut)));
   await writeFileAtomic(path.resolve(input.csrOut), generated.csr, { mode: 0o644 });
   const csrSha256 = sha256Hex(generated.csr);
   report.done(`CSR written to ${input.csrOut} (sha256 ${csrSha256})`);

@@ -7,7 +7,7 @@ import { decryptPrivateKey } from '../pki/keys.js';
 import { parseCertificate, certPem, fingerprint, samePublicKey } from '../pki/pem.js';
 import { verifyChain, allOk, failed, cn } from '../pki/verify.js';
 import { rootPaths } from '../paths.js';
-import { writeFileAtomic, readTextFile, assertWritableDir, sha256Hex, exists } from '../system/files.js';
+import { writeFileAtomic, readTextFile, planOutputDir, ensureOutputDir, sha256Hex, exists } from '../system/files.js';
 import { OperatorError, UsageError } from '../errors.js';
 import { humanDuration } from '../duration.js';
 import { completeStep } from '../../state/transitions.js';
@@ -98,7 +98,8 @@ export async function planIntermediateSign(input: IntermediateSignInput, now = n
     ['Path length', String(input.pathLen)],
   );
   if (input.permittedDns?.length) plan.facts.push(['Permitted DNS', input.permittedDns.join(', ')]);
-  await assertWritableDir(path.dirname(path.resolve(input.outFile)), '--out');
+  const createDir = await planOutputDir(path.dirname(path.resolve(input.outFile)), '--out directory');
+  if (createDir) plan.actions.push(createDir);
   if (await exists(input.outFile)) {
     const current = parseCertificate(await readTextFile(input.outFile, '--out'), input.outFile);
     const sameKey = current.publicKey.export({ type: 'spki', format: 'der' }).equals(csr.spkiDer);
@@ -127,6 +128,7 @@ export async function applyIntermediateSign(input: IntermediateSignInput, passph
     return { certFile: path.resolve(input.outFile), fingerprint: fingerprint(plan.existing), serial: plan.existing.serialNumber, notAfter: new Date(plan.existing.validTo).toISOString(), alreadySigned: true };
   }
   const root = await readRoot(input.rootDir);
+  await ensureOutputDir(path.dirname(path.resolve(input.outFile)));
   report.progress('Opening the root key');
   const rootKey = decryptPrivateKey(await readTextFile(root.keyFile, '--root-dir'), passphrase, root.keyFile);
   if (!root.cert.checkPrivateKey(rootKey)) {

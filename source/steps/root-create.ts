@@ -7,7 +7,7 @@ import { certPem, fingerprint } from '../pki/pem.js';
 import { caFacts } from '../pki/certs.js';
 import { check, type Check } from '../pki/checks.js';
 import { rootPaths } from '../paths.js';
-import { writeFileAtomic, assertWritableDir, exists, sha256Hex, fileSha256 } from '../system/files.js';
+import { writeFileAtomic, planOutputDir, ensureOutputDir, exists, sha256Hex, fileSha256 } from '../system/files.js';
 import { OperatorError } from '../errors.js';
 import { humanDuration } from '../duration.js';
 import { completeStep } from '../../state/transitions.js';
@@ -33,7 +33,7 @@ export interface RootCreateInput {
 
 export async function planRootCreate(input: RootCreateInput): Promise<Plan> {
   const files = rootPaths(input.outDir);
-  await assertWritableDir(files.dir, '--out');
+  const createDir = await planOutputDir(files.dir, '--out');
   for (const file of [files.key, files.cert]) {
     if (await exists(file)) {
       throw new OperatorError(`${file} already exists; certwright never overwrites a root key or certificate.`, 'Use that root as it is, or choose an empty directory with --out for a new root.');
@@ -41,6 +41,7 @@ export async function planRootCreate(input: RootCreateInput): Promise<Plan> {
   }
   const plan = emptyPlan();
   plan.facts.push(['Subject', `CN=${input.commonName}`], ['Key', input.keyType], ['Validity', humanDuration(input.ttlSeconds)], ['Path length', input.pathLen === undefined ? 'unlimited' : String(input.pathLen)], ['Directory', files.dir]);
+  if (createDir) plan.actions.push(createDir);
   plan.actions.push(`Generate a ${input.keyType} key and write it encrypted (AES-256, PBKDF2-HMAC-SHA256 x ${ROOT_KEY_PBKDF2_ITERATIONS.toLocaleString('en')}) to ${files.key} (mode 0600)`);
   plan.actions.push(`Self-sign the root certificate CN=${input.commonName} and write it to ${files.cert} (mode 0644)`);
   return plan;
@@ -57,6 +58,7 @@ export interface RootCreateResult {
 export async function applyRootCreate(session: EnvSession, input: RootCreateInput, passphrase: Buffer, report: Reporter): Promise<RootCreateResult> {
   await planRootCreate(input);
   const files = rootPaths(input.outDir);
+  await ensureOutputDir(files.dir);
   report.progress(`Generating the ${input.keyType} root key`);
   const { privateKey, publicKey } = await generateKeyPair(input.keyType);
   const now = new Date();

@@ -22,17 +22,7 @@ x509.cryptoProvider.set(crypto.webcrypto as unknown as Crypto);
  */
 export const STEP_ID = 'switch-urls';
 
-export function parseHttpsBase(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new UsageError(`--base "${value}" is not a URL.`, 'Pass the HTTPS address clients reach Vault at, e.g. --base https://vault.example:8200.');
-  }
-  if (url.protocol !== 'https:') throw new UsageError(`--base ${value} is not https.`, 'switch-urls moves the URLs to HTTPS: pass --base https://HOST:PORT (serve it first with certwright vault-https).');
-  if (url.pathname !== '/' || url.search) throw new UsageError(`--base ${value} has a path; certwright adds /v1/MOUNT/ca and /v1/MOUNT/crl itself.`, `Pass just the origin, e.g. --base ${url.origin}.`);
-  return url.origin;
-}
+export { parseHttpsBase } from './inputs.js';
 
 export interface SwitchUrlsInput {
   mount: string;

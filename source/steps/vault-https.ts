@@ -56,7 +56,7 @@ export interface VaultHttpsInput {
   caFile?: string | undefined;
 }
 
-export const DEFAULT_IMAGE = 'quay.io/openbao/openbao:2.7.2';
+export { DEFAULT_IMAGE } from '../defaults.js';
 
 interface TlsMaterial {
   leaf: X509Certificate;

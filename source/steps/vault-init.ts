@@ -3,7 +3,7 @@ import path from 'node:path';
 import { VaultClient } from '../vault/client.js';
 import { sealStatus } from '../vault/pki.js';
 import { withTrustDiagnosis } from '../vault/trust.js';
-import { writeFileAtomic, assertWritableDir } from '../system/files.js';
+import { writeFileAtomic, planOutputDir, ensureOutputDir } from '../system/files.js';
 import { OperatorError, ExternalError } from '../errors.js';
 import { completeStep, setVault } from '../../state/transitions.js';
 import { appendTranscript } from '../../state/transcript.js';
@@ -38,12 +38,15 @@ export interface InitSecrets {
 export async function planVaultInit(vault: VaultClient, input: VaultInitInput): Promise<Plan & { initialized: boolean; sealed: boolean }> {
   if (input.threshold > input.shares) throw new OperatorError(`--key-threshold ${input.threshold} is larger than --key-shares ${input.shares}.`, 'Pass a threshold no larger than the number of shares (e.g. --key-shares 5 --key-threshold 3).');
   if (input.shares > 1 && input.threshold < 2) throw new OperatorError(`--key-threshold 1 with ${input.shares} shares lets any single holder unseal.`, 'Use a threshold of at least 2 with several shares, or --key-shares 1 --key-threshold 1 for a lab.');
+  let keysDirAction: string | undefined;
   if (input.keysOut) {
     if (fs.existsSync(input.keysOut)) throw new OperatorError(`--keys-out ${input.keysOut} already exists; certwright never overwrites unseal keys.`, 'Name a new file.');
-    await assertWritableDir(path.dirname(path.resolve(input.keysOut)), '--keys-out directory');
+    const createDir = await planOutputDir(path.dirname(path.resolve(input.keysOut)), '--keys-out directory');
+    if (createDir) keysDirAction = createDir;
   }
   const status = await withTrustDiagnosis(vault, () => sealStatus(vault));
   const plan = { ...emptyPlan(), initialized: status.initialized, sealed: status.sealed };
+  if (keysDirAction && !status.initialized) plan.actions.push(keysDirAction);
   plan.facts.push(['Vault', `${vault.addr} (${status.version})`], ['Trusting', input.caFile], ['Key shares', `${input.shares}, threshold ${input.threshold}`]);
   if (!status.initialized) {
     plan.actions.push(`Initialise Vault: ${input.shares} unseal key share(s), ${input.threshold} needed to unseal`);
@@ -68,6 +71,7 @@ export async function applyVaultInit(session: EnvSession, vault: VaultClient, in
   let keysFile: string | undefined;
   if (input.keysOut) {
     try {
+      await ensureOutputDir(path.dirname(path.resolve(input.keysOut)));
       await writeFileAtomic(path.resolve(input.keysOut), keysFileContent(secrets), { mode: 0o600, noClobber: true });
       keysFile = path.resolve(input.keysOut);
       report.done(`Unseal keys and root token written to ${keysFile} (0600)`);

@@ -143,6 +143,35 @@ export async function assertWritableDir(dir: string, flag: string): Promise<void
   }
 }
 
+/**
+ * For a plan: an output directory that exists must be writable; one that does not will be created
+ * (0700, missing parents 0755) by ensureOutputDir, and the returned sentence says so. Nothing is
+ * created here.
+ */
+export async function planOutputDir(dir: string, flag: string): Promise<string | undefined> {
+  const target = path.resolve(dir);
+  if (fs.existsSync(target)) {
+    await assertWritableDir(target, flag);
+    return undefined;
+  }
+  let parent = path.dirname(target);
+  while (!fs.existsSync(parent) && path.dirname(parent) !== parent) parent = path.dirname(parent);
+  await assertWritableDir(parent, `${flag} (its nearest existing parent)`);
+  return `Create ${target} (mode 0700${path.dirname(target) !== parent ? '; missing parents 0755' : ''})`;
+}
+
+/** Creates an output directory as planOutputDir announced: the directory 0700, missing parents 0755. */
+export async function ensureOutputDir(dir: string): Promise<void> {
+  const target = path.resolve(dir);
+  if (fs.existsSync(target)) return;
+  await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
+  try {
+    await fsp.mkdir(target, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw explainFsError(error as NodeJS.ErrnoException, target);
+  }
+}
+
 export async function ensureDir(dir: string, mode = 0o700): Promise<void> {
   await fsp.mkdir(dir, { recursive: true, mode });
 }

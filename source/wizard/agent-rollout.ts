@@ -1,14 +1,16 @@
 import path from 'node:path';
 import { envPaths } from '../paths.js';
 import { StateStore } from '../../state/store.js';
-import { EnvSession, type Plan, type Reporter } from '../steps/context.js';
-import { VaultClient } from '../vault/client.js';
-import { resolveConnection } from '../vault/connection.js';
+import type { Plan, Reporter } from '../steps/context.js';
 import { parseDuration } from '../duration.js';
-import { findBao } from '../system/openbao.js';
-import { applyAgentRollout, planAgentRollout, defaultCertwrightCommand, validateWorkloadName, splitNames, verifyAgentRollout, type AgentRolloutInput, type AgentRolloutResult } from '../steps/agent-rollout.js';
+import { validateWorkloadName, splitNames } from '../steps/inputs.js';
+import { agentApp, agentProxy } from '../steps/defs/agent.js';
+import { defaultOf } from '../steps/step.js';
+import { DEFAULT_MOUNT } from '../defaults.js';
+import type { FlagValues } from '../flags.js';
 import type { AgentKind } from '../agent/render.js';
-import type { WizardController, PipelineStep } from './controller.js';
+import type { AgentRolloutResult } from '../steps/agent-rollout.js';
+import type { WizardHost, PipelineStep } from './context.js';
 
 /**
  * What the agent-rollout screens may do: list the agents already set up, plan and apply new ones.
@@ -52,11 +54,11 @@ function viewError(error: unknown): { message: string; fix?: string } {
 }
 
 export class AgentRolloutController {
-  constructor(private readonly wizard: WizardController) {}
+  constructor(private readonly wizard: WizardHost) {}
 
   private mountFor(env: string): string {
     const state = new StateStore(env, envPaths(env, this.wizard.home).stateFile).read();
-    return this.wizard.defaults.mount ?? Object.keys(state.mounts)[0] ?? 'pki_int';
+    return this.wizard.defaults.mount ?? Object.keys(state.mounts)[0] ?? DEFAULT_MOUNT;
   }
 
   /** Agents recorded in the environment's state. */
@@ -86,7 +88,7 @@ export class AgentRolloutController {
 
   defaults(env: string, kind: AgentKind): AgentForm {
     const base = path.join(envPaths(env, this.wizard.home).dir, 'agents');
-    return { kind, name: '', commonName: '', altNames: '', ttl: '72h', tlsDir: '', caOut: '', outDir: base, user: '' };
+    return { kind, name: '', commonName: '', altNames: '', ttl: defaultOf(agentApp, 'ttl')!, tlsDir: '', caOut: '', outDir: base, user: '' };
   }
 
   /** Fills the paths that depend on the name. */
@@ -127,88 +129,49 @@ export class AgentRolloutController {
     }
   }
 
-  private input(env: string, form: AgentForm): AgentRolloutInput {
-    let bao = '/usr/local/bin/bao';
-    try {
-      bao = findBao();
-    } catch {
-      /* the plan warns that the path does not exist here */
-    }
+  /** The form as step inputs: the same names as `certwright agent app|proxy` flags. */
+  private values(env: string, form: AgentForm): FlagValues {
     return {
-      kind: form.kind,
       mount: this.mountFor(env),
       name: form.name,
-      commonName: form.kind === 'app' ? form.commonName : undefined,
-      altNames: form.altNames.split(',').map((s) => s.trim()).filter(Boolean),
-      ttlSeconds: form.kind === 'app' ? parseDuration(form.ttl) : 0,
-      tlsDir: form.kind === 'app' ? form.tlsDir : undefined,
-      caOut: form.kind === 'proxy' ? form.caOut : undefined,
-      outDir: form.outDir,
-      user: form.user || undefined,
-      caFile: undefined,
-      allowHttp: this.wizard.lab !== undefined,
-      tokenPeriodSeconds: 86_400,
-      wrapTtlSeconds: 86_400,
-      persistentSecretId: false,
-      newSecretId: false,
-      tokenSink: false,
-      approleMount: 'approle',
-      baoPath: path.resolve(bao),
-      certwright: defaultCertwrightCommand(),
-      select: [],
+      out: form.outDir,
+      ...(form.user ? { user: form.user } : {}),
+      ...(form.kind === 'app' ? { 'common-name': form.commonName, 'alt-names': form.altNames, ttl: form.ttl, 'tls-dir': form.tlsDir } : { 'ca-out': form.caOut }),
+      // The lab's throwaway dev server speaks plain HTTP.
+      ...(this.wizard.lab ? { 'allow-http': true } : {}),
     };
   }
 
-  private vault(session: EnvSession): VaultClient {
-    const d = this.wizard.defaults;
-    return new VaultClient(resolveConnection({ vaultAddr: d.vaultAddr, vaultCa: d.vaultCa, stateAddr: session.state.vault?.addr, stateCa: session.state.vault?.caFile }));
-  }
-
-  private async withSession<T>(env: string, fn: (s: EnvSession) => Promise<T>): Promise<T> {
-    const session = await EnvSession.open(env, this.wizard.home, 'wizard: agents');
-    try {
-      return await fn(session);
-    } finally {
-      session.close();
-    }
+  private step(kind: AgentKind) {
+    return kind === 'app' ? agentApp : agentProxy;
   }
 
   /** Plans every queued agent; one agent's error does not hide the others' plans. */
   async plan(env: string, forms: AgentForm[]): Promise<PlannedAgent[]> {
-    return this.withSession(env, async (session) => {
-      const vault = this.vault(session);
-      const out: PlannedAgent[] = [];
-      for (const form of forms) {
-        try {
-          out.push({ form, plan: await planAgentRollout(session, vault, this.input(env, form)) });
-        } catch (error) {
-          out.push({ form, error: viewError(error) });
-        }
+    const out: PlannedAgent[] = [];
+    for (const form of forms) {
+      try {
+        out.push({ form, plan: await this.wizard.planStep(this.step(form.kind), env, this.values(env, form)) });
+      } catch (error) {
+        out.push({ form, error: viewError(error) });
       }
-      return out;
-    });
+    }
+    return out;
   }
 
   /** Applies each agent in turn and reports each one's result. */
   async apply(env: string, forms: AgentForm[], report: Reporter): Promise<AppliedAgent[]> {
-    return this.withSession(env, async (session) => {
-      const vault = this.vault(session);
-      const out: AppliedAgent[] = [];
-      for (const form of forms) {
-        report.progress(`Setting up the agent for ${form.kind} ${form.name}`);
-        try {
-          out.push({ form, result: await applyAgentRollout(session, vault, this.input(env, form), report) });
-          report.done(`Agent for ${form.kind} ${form.name} ready`);
-        } catch (error) {
-          out.push({ form, error: viewError(error) });
-          report.warn(`Agent for ${form.kind} ${form.name} failed: ${(error as Error).message}`);
-        }
+    const out: AppliedAgent[] = [];
+    for (const form of forms) {
+      report.progress(`Setting up the agent for ${form.kind} ${form.name}`);
+      try {
+        out.push({ form, result: await this.wizard.runStep(this.step(form.kind), env, this.values(env, form), report) });
+        report.done(`Agent for ${form.kind} ${form.name} ready`);
+      } catch (error) {
+        out.push({ form, error: viewError(error) });
+        report.warn(`Agent for ${form.kind} ${form.name} failed: ${(error as Error).message}`);
       }
-      return out;
-    });
-  }
-
-  async verify(env: string, form: AgentForm) {
-    return this.withSession(env, (session) => verifyAgentRollout(session, this.vault(session), this.input(env, form)));
+    }
+    return out;
   }
 }

@@ -1,73 +1,44 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { envPaths, envsDir, rootPaths, validateEnvName, validateMountPath, type HomeOptions } from '../paths.js';
+import { envPaths, envsDir, validateEnvName, validateMountPath, type HomeOptions } from '../paths.js';
 import { StateStore } from '../../state/store.js';
 import { stepKey } from '../../state/schema.js';
 import { EnvSession, type Plan, type Reporter } from '../steps/context.js';
-import type { RootCreateInput, RootCreateResult } from '../steps/root-create.js';
+import type { RootCreateResult } from '../steps/root-create.js';
 import { parsePassphrase, type KeyType } from '../pki/keys.js';
-import { parseDuration } from '../duration.js';
-import { VaultClient } from '../vault/client.js';
-import { resolveConnection } from '../vault/connection.js';
 import { emptyPlan } from '../steps/context.js';
 import { readPrivateFile } from '../system/secrets.js';
 import { failed } from '../pki/checks.js';
 import { presets, evaluateTree, renderTree, remainingSteps } from './ca-trees.js';
-import { DriftError, OperatorError } from '../errors.js';
-import type { VaultCertInput } from '../steps/vault-cert.js';
-import type { VaultHttpsInput, Runtime } from '../steps/vault-https.js';
+import { defaultsFor } from '../steps/step.js';
+import { rootCreate } from '../steps/defs/root-create.js';
+import { intermediate } from '../steps/defs/intermediate.js';
+import { vaultCert } from '../steps/defs/vault-cert.js';
+import { vaultHttps } from '../steps/defs/vault-https.js';
+import { vaultInit } from '../steps/defs/vault-init.js';
+import { vaultUnseal } from '../steps/defs/vault-unseal.js';
+import { switchUrls } from '../steps/defs/switch-urls.js';
+import { DEFAULT_MOUNT } from '../defaults.js';
+import type { Runtime } from '../steps/vault-https.js';
 import type { InitSecrets } from '../steps/vault-init.js';
 import type { SealStatus } from '../vault/pki.js';
 import { AgentRolloutController } from './agent-rollout.js';
+import { WizardHost, withPassphrase, type PipelineStep, type WizardDefaults } from './context.js';
+
+export type { PipelineStep, StepState, WizardDefaults } from './context.js';
 
 /**
- * Step modules are loaded when a screen first needs them, not when the wizard starts: they pull in
- * the certificate libraries, and the first frame should not wait for those.
+ * Step implementations are loaded when a screen first needs them, not when the wizard starts:
+ * they pull in the certificate libraries, and the first frame should not wait for those.
  */
 const load = {
   rootCreate: () => import('../steps/root-create.js'),
-  pipeline: () => import('../steps/intermediate-pipeline.js'),
-  sign: () => import('../steps/intermediate-sign.js'),
   vaultCert: () => import('../steps/vault-cert.js'),
-  vaultHttps: () => import('../steps/vault-https.js'),
-  vaultInit: () => import('../steps/vault-init.js'),
   vaultUnseal: () => import('../steps/vault-unseal.js'),
-  switchUrls: () => import('../steps/switch-urls.js'),
-  serverCert: () => import('../pki/server-cert.js'),
-  ownership: () => import('../system/ownership.js'),
-  ports: () => import('../system/ports.js'),
   trust: () => import('../vault/trust.js'),
 };
 
 const VAULT_CERT = 'vault-cert';
-
-/**
- * Everything the wizard screens may do, as plain async functions: the screens never touch Vault,
- * processes or files themselves. Each call runs the same step code as the subcommands.
- */
-export type StepState = 'done' | 'pending' | 'todo' | 'drift' | 'unavailable';
-
-export interface PipelineStep {
-  id: string;
-  title: string;
-  state: StepState;
-  detail: string;
-}
-
-export interface WizardDefaults {
-  env?: string | undefined;
-  outDir?: string | undefined;
-  commonName?: string | undefined;
-  keyType?: string | undefined;
-  ttl?: string | undefined;
-  pathLen?: string | undefined;
-  passphraseFile?: string | undefined;
-  mount?: string | undefined;
-  intermediateCn?: string | undefined;
-  rootDir?: string | undefined;
-  vaultAddr?: string | undefined;
-  vaultCa?: string | undefined;
-}
 
 export interface RootForm {
   outDir: string;
@@ -95,12 +66,14 @@ export interface VaultServerForm {
   runtime: Runtime;
 }
 
-export class WizardController {
-  constructor(
-    readonly home: HomeOptions,
-    readonly defaults: WizardDefaults,
-    readonly lab?: { addr: string; workspace: string },
-  ) {}
+/**
+ * Everything the wizard screens may do, as plain async functions: the screens never touch Vault,
+ * processes or files themselves. Each call runs a step of the registry, the same as the CLI.
+ */
+export class WizardController extends WizardHost {
+  constructor(home: HomeOptions, defaults: WizardDefaults, lab?: { addr: string; workspace: string }) {
+    super(home, defaults, lab);
+  }
 
   private agentController?: AgentRolloutController;
   /** The agent-rollout screens' calls (issue 4). */
@@ -144,16 +117,12 @@ export class WizardController {
     }
   }
 
-  private vault(session?: EnvSession): VaultClient {
-    return new VaultClient(resolveConnection({ vaultAddr: this.defaults.vaultAddr, vaultCa: this.defaults.vaultCa, stateAddr: session?.state.vault?.addr, stateCa: session?.state.vault?.caFile }));
-  }
-
   /** The pipeline with each step's status, re-verified from the world (resume shows drift). */
   async overview(env: string): Promise<PipelineStep[]> {
     const paths = envPaths(env, this.home);
     const store = new StateStore(env, paths.stateFile);
     const state = store.read();
-    const mount = this.defaults.mount ?? Object.keys(state.mounts)[0] ?? 'pki_int';
+    const mount = this.defaults.mount ?? Object.keys(state.mounts)[0] ?? DEFAULT_MOUNT;
     const steps: PipelineStep[] = [];
     const root = state.steps['root-create'];
     if (root?.status === 'done') {
@@ -179,25 +148,24 @@ export class WizardController {
     return steps;
   }
 
+  /** The root ceremony's questions, pre-filled with the step's own defaults (or the flags given). */
   rootDefaults(env: string): RootForm {
+    const d = defaultsFor(rootCreate, { env, home: this.home });
     return {
-      outDir: this.defaults.outDir ?? path.join(envPaths(env, this.home).dir, 'offline-root'),
-      commonName: this.defaults.commonName ?? `${env} Root CA`,
-      keyType: (this.defaults.keyType as KeyType | undefined) ?? 'ec-p384',
-      ttl: this.defaults.ttl ?? '10y',
-      pathLen: this.defaults.pathLen ?? '1',
+      outDir: this.defaults.outDir ?? d.out!,
+      commonName: this.defaults.commonName ?? d.cn!,
+      keyType: (this.defaults.keyType ?? d['key-type']) as KeyType,
+      ttl: this.defaults.ttl ?? d.ttl!,
+      pathLen: this.defaults.pathLen ?? d['path-len'] ?? '',
     };
   }
 
-  private rootInput(form: RootForm): RootCreateInput {
-    const pathLen = form.pathLen.trim() === '' ? undefined : Number(form.pathLen);
-    return { outDir: form.outDir, commonName: form.commonName, keyType: form.keyType, ttlSeconds: parseDuration(form.ttl), pathLen };
+  private rootValues(form: RootForm) {
+    return { out: form.outDir, cn: form.commonName, 'key-type': form.keyType, ttl: form.ttl, 'path-len': form.pathLen };
   }
 
-  async planRoot(form: RootForm): Promise<Plan> {
-    fs.mkdirSync(form.outDir, { recursive: true, mode: 0o700 });
-    const { planRootCreate } = await load.rootCreate();
-    return planRootCreate(this.rootInput(form));
+  async planRoot(env: string, form: RootForm): Promise<Plan> {
+    return this.planStep(rootCreate, env, this.rootValues(form));
   }
 
   /** The passphrase from --passphrase-file, when one was given; else the screen asks. */
@@ -208,8 +176,7 @@ export class WizardController {
 
   async applyRoot(env: string, form: RootForm, passphrase: Buffer, report: Reporter): Promise<RootCreateResult> {
     try {
-      const { applyRootCreate } = await load.rootCreate();
-      return await this.withSession(env, 'wizard: root create', (s) => applyRootCreate(s, this.rootInput(form), passphrase, report));
+      return await this.runStep(rootCreate, env, this.rootValues(form), report, withPassphrase(passphrase));
     } finally {
       passphrase.fill(0);
     }
@@ -217,68 +184,33 @@ export class WizardController {
 
   intermediateDefaults(env: string): IntermediateForm {
     const state = new StateStore(env, envPaths(env, this.home).stateFile).read();
-    const rootDir = this.defaults.rootDir ?? (state.steps['root-create']?.facts.rootDir as string | undefined) ?? path.join(envPaths(env, this.home).dir, 'offline-root');
-    return { mount: this.defaults.mount ?? 'pki_int', commonName: this.defaults.intermediateCn ?? `${env} Intermediate CA`, rootDir };
+    const d = defaultsFor(intermediate, { env, home: this.home, state });
+    const rootDir = this.defaults.rootDir ?? d['root-dir'] ?? defaultsFor(rootCreate, { env, home: this.home }).out!;
+    return { mount: this.defaults.mount ?? d.mount!, commonName: this.defaults.intermediateCn ?? d.cn!, rootDir };
+  }
+
+  private intermediateValues(form: IntermediateForm) {
+    return { mount: form.mount, cn: form.commonName, 'root-dir': form.rootDir };
   }
 
   async planIntermediate(env: string, form: IntermediateForm): Promise<Plan> {
-    return this.withSession(env, 'wizard: plan intermediate', async (session) => {
-      const vault = this.vault(session);
-      const { verifyCompleted } = await load.pipeline();
-      const checks = await verifyCompleted(session, vault, form.mount);
-      const bad = failed(checks);
-      if (bad.length) throw new DriftError(`What was done before has changed: ${bad.map((c) => c.detail).join('; ')}.`, 'Find out what changed before going on.');
-      await vault.assertReady();
-      const plan = emptyPlan();
-      plan.facts.push(['Vault', vault.addr], ['Mount', form.mount], ['Subject', `CN=${form.commonName}`], ['Root', rootPaths(form.rootDir).cert]);
-      const slug = form.mount.replace(/\//g, '_');
-      const csrFile = path.join(session.paths.artefacts, `${slug}-intermediate.csr`);
-      if (session.state.steps[stepKey('intermediate-install', form.mount)]?.status === 'done') {
-        return plan;
-      }
-      if (session.state.steps[stepKey('intermediate-request', form.mount)]?.status === 'done' && fs.existsSync(csrFile)) {
-        const { planIntermediateSign } = await load.sign();
-        const sign = await planIntermediateSign({ rootDir: form.rootDir, csrFile, outFile: path.join(session.paths.artefacts, `${slug}-intermediate.pem`), pathLen: 0 });
-        plan.facts.push(...sign.facts.filter(([k]) => k === 'Key' || k === 'Valid'));
-        plan.actions.push('Reuse the pending CSR (no new key in Vault)');
-      } else {
-        plan.actions.push(`Enable and tune ${form.mount}/ if needed, generate the intermediate key and CSR inside Vault`);
-      }
-      plan.actions.push('Sign the CSR with the offline root (pathlen 0)', 'Import intermediate + root, make it the default issuer, set AIA/CRL URLs', 'Verify the chain');
-      return plan;
-    });
+    return this.planStep(intermediate, env, this.intermediateValues(form));
   }
 
   async applyIntermediate(env: string, form: IntermediateForm, passphrase: Buffer, report: Reporter) {
     try {
-      return await this.withSession(env, 'wizard: intermediate', async (session) => {
-        const vault = this.vault(session);
-        const slug = form.mount.replace(/\//g, '_');
-        fs.mkdirSync(session.paths.artefacts, { recursive: true, mode: 0o700 });
-        const { runIntermediatePipeline } = await load.pipeline();
-        return runIntermediatePipeline(session, vault, {
-          mount: form.mount,
-          commonName: form.commonName,
-          keyType: 'ec-p256',
-          maxTtlSeconds: parseDuration('43800h'),
-          rootDir: form.rootDir,
-          rootFile: rootPaths(form.rootDir).cert,
-          csrFile: path.join(session.paths.artefacts, `${slug}-intermediate.csr`),
-          certFile: path.join(session.paths.artefacts, `${slug}-intermediate.pem`),
-          pathLen: 0,
-        }, passphrase, report);
-      });
+      return await this.runStep(intermediate, env, this.intermediateValues(form), report, withPassphrase(passphrase));
     } finally {
       passphrase.fill(0);
     }
   }
 
   caTreePresets(env: string): Array<{ id: string; title: string }> {
-    return presets({ env, mount: this.defaults.mount ?? 'pki_int' }).map((p) => ({ id: p.id, title: p.title }));
+    return presets({ env, mount: this.defaults.mount ?? DEFAULT_MOUNT }).map((p) => ({ id: p.id, title: p.title }));
   }
 
   caTree(env: string, id: string): { title: string; summary: string; lines: string[]; steps: string[] } {
-    const preset = presets({ env, mount: this.defaults.mount ?? 'pki_int' }).find((p) => p.id === id)!;
+    const preset = presets({ env, mount: this.defaults.mount ?? DEFAULT_MOUNT }).find((p) => p.id === id)!;
     const tree = evaluateTree(preset.tree, this.home);
     return { title: preset.title, summary: preset.summary, lines: renderTree(tree), steps: remainingSteps(tree) };
   }
@@ -305,117 +237,98 @@ export class WizardController {
     const paths = envPaths(env, this.home);
     const state = new StateStore(env, paths.stateFile).read();
     const cert = state.steps[VAULT_CERT]?.facts;
-    const mount = this.defaults.mount ?? (typeof cert?.mount === 'string' ? cert.mount : Object.keys(state.mounts)[0] ?? 'pki_int');
+    const https = state.steps['vault-https']?.facts;
+    const dc = defaultsFor(vaultCert, { env, home: this.home, state });
+    const dh = defaultsFor(vaultHttps, { env, home: this.home, state });
+    const mount = this.defaults.mount ?? (typeof cert?.mount === 'string' ? cert.mount : Object.keys(state.mounts)[0] ?? dc.mount!);
     return {
       mount,
-      dns: Array.isArray(cert?.dns) ? cert.dns.join(',') : 'localhost',
-      ip: Array.isArray(cert?.ips) ? cert.ips.join(',') : '127.0.0.1',
-      tlsDir: typeof cert?.outDir === 'string' ? cert.outDir : path.join(paths.dir, 'vault-tls'),
+      dns: Array.isArray(cert?.dns) ? cert.dns.join(',') : dc.dns!,
+      ip: Array.isArray(cert?.ips) ? cert.ips.join(',') : dc.ip!,
+      tlsDir: typeof cert?.outDir === 'string' ? cert.outDir : dc.out!,
       owner: typeof cert?.owner === 'string' ? cert.owner : '',
-      outDir: typeof state.steps['vault-https']?.facts.outDir === 'string' ? String(state.steps['vault-https']!.facts.outDir) : path.join(paths.dir, 'vault-server'),
-      listen: typeof state.steps['vault-https']?.facts.listen === 'string' ? String(state.steps['vault-https']!.facts.listen) : '127.0.0.1:8200',
-      runtime: this.lab ? 'process' : 'podman',
+      outDir: typeof https?.outDir === 'string' ? String(https.outDir) : dh.out!,
+      listen: typeof https?.listen === 'string' ? String(https.listen) : dh.listen!,
+      runtime: this.lab ? 'process' : (dh.runtime as Runtime),
     };
   }
 
-  private async certInput(form: VaultServerForm): Promise<VaultCertInput> {
-    const [{ parseServerNames }, { parseOwner }] = await Promise.all([load.serverCert(), load.ownership()]);
-    return { mount: validateMountPath(form.mount), role: 'vault-server', names: parseServerNames(form.dns.split(','), form.ip.split(',').filter((x) => x.trim())), outDir: form.tlsDir, owner: form.owner ? parseOwner(form.owner) : undefined, ttlSeconds: parseDuration('90d'), renew: false, keyType: 'ec-p256' };
+  private certValues(form: VaultServerForm) {
+    return { mount: form.mount, dns: form.dns.split(','), ip: form.ip.split(',').filter((x) => x.trim()), out: form.tlsDir, ...(form.owner ? { owner: form.owner } : {}) };
   }
 
-  private async httpsInput(session: EnvSession, form: VaultServerForm): Promise<VaultHttpsInput> {
-    const [{ resolveCaFile }, { rootPemFromTlsDir, DEFAULT_IMAGE }, { parseListen }] = await Promise.all([load.trust(), load.vaultHttps(), load.ports()]);
-    const caFile = resolveCaFile(session.state, { vaultCa: this.defaults.vaultCa });
-    const ca = caFile ? fs.readFileSync(caFile, 'utf8') : rootPemFromTlsDir(form.tlsDir);
-    return { tlsDir: form.tlsDir, outDir: form.outDir, listen: parseListen(form.listen), storage: 'raft', image: DEFAULT_IMAGE, containerName: `certwright-vault-${session.env}`, network: 'bridge', start: true, runtime: form.runtime, waitSeconds: 60, ca, caFile };
+  private httpsValues(form: VaultServerForm) {
+    return { 'tls-dir': form.tlsDir, out: form.outDir, listen: form.listen, runtime: form.runtime, start: true };
   }
 
   /** Plan of the server certificate, and of the config + start when the certificate exists. */
   async planVaultServer(env: string, form: VaultServerForm): Promise<Plan> {
-    const [{ planVaultCert, tlsPaths }, { planVaultHttps }] = await Promise.all([load.vaultCert(), load.vaultHttps()]);
-    return this.withSession(env, 'wizard: plan vault-https', async (session) => {
-      const certPlan = await planVaultCert(session, this.vault(session), await this.certInput(form));
-      const plan = { ...emptyPlan(), facts: [...certPlan.facts], actions: [...certPlan.actions], warnings: [...certPlan.warnings] };
-      if (fs.existsSync(tlsPaths(form.tlsDir).fullchain) && !certPlan.issue) {
-        const https = await planVaultHttps(session, await this.httpsInput(session, form));
-        plan.facts.push(...https.facts.filter(([k]) => k !== 'Certificate'));
-        plan.actions.push(...https.actions);
-        plan.warnings.push(...https.warnings);
-      } else {
-        plan.actions.push(`Render ${form.outDir}/config/vault.hcl and compose.yaml, start Vault (${form.runtime}) on ${form.listen} and wait until it answers over HTTPS`);
-      }
-      return plan;
-    });
+    const certPlan = await this.planStep(vaultCert, env, this.certValues(form));
+    const plan = { ...emptyPlan(), facts: [...certPlan.facts], actions: [...certPlan.actions], warnings: [...certPlan.warnings] };
+    const { tlsPaths } = await load.vaultCert();
+    if (fs.existsSync(tlsPaths(form.tlsDir).fullchain) && !certPlan.issue) {
+      const https = await this.planStep(vaultHttps, env, this.httpsValues(form));
+      plan.facts.push(...https.facts.filter(([k]) => k !== 'Certificate'));
+      plan.actions.push(...https.actions);
+      plan.warnings.push(...https.warnings);
+    } else {
+      plan.actions.push(`Render ${form.outDir}/config/vault.hcl and compose.yaml, start Vault (${form.runtime}) on ${form.listen} and wait until it answers over HTTPS`);
+    }
+    return plan;
   }
 
   async applyVaultServer(env: string, form: VaultServerForm, report: Reporter): Promise<{ apiAddr: string; fingerprint: string }> {
-    const [{ applyVaultCert }, { applyVaultHttps }] = await Promise.all([load.vaultCert(), load.vaultHttps()]);
-    return this.withSession(env, 'wizard: vault-https', async (session) => {
-      await applyVaultCert(session, this.vault(session), await this.certInput(form), report);
-      const result = await applyVaultHttps(session, await this.httpsInput(session, form), report);
-      return { apiAddr: result.apiAddr, fingerprint: result.fingerprint };
-    });
+    await this.runStep(vaultCert, env, this.certValues(form), report);
+    const result = await this.runStep(vaultHttps, env, this.httpsValues(form), report);
+    return { apiAddr: result.apiAddr, fingerprint: result.fingerprint };
   }
 
   /** Initialises over HTTPS; the secrets go to the screen, which shows them once. */
   async initVault(env: string, shares: number, threshold: number, report: Reporter): Promise<{ secrets?: InitSecrets; addr: string }> {
-    const [{ httpsVault }, { applyVaultInit }] = await Promise.all([load.trust(), load.vaultInit()]);
-    return this.withSession(env, 'wizard: vault-init', async (session) => {
-      const { vault, caFile } = httpsVault(session.state, { vaultAddr: this.httpsAddr(session), vaultCa: this.defaults.vaultCa });
-      const result = await applyVaultInit(session, vault, { shares, threshold, caFile }, report);
-      return { ...(result.secrets ? { secrets: result.secrets } : {}), addr: vault.addr };
-    });
+    const addr = await this.httpsAddrOf(env);
+    const result = await this.runStep(vaultInit, env, { 'key-shares': String(shares), 'key-threshold': String(threshold), ...(addr ? { 'vault-addr': addr } : {}) }, report);
+    return { ...(result.secrets ? { secrets: result.secrets } : {}), addr: result.addr };
   }
 
   async sealStatus(env: string): Promise<SealStatus> {
     const [{ httpsVault }, { currentSeal }] = await Promise.all([load.trust(), load.vaultUnseal()]);
-    return this.withSession(env, 'wizard: seal status', async (session) => {
-      const { vault } = httpsVault(session.state, { vaultAddr: this.httpsAddr(session), vaultCa: this.defaults.vaultCa });
-      return currentSeal(vault);
-    });
+    const addr = await this.httpsAddrOf(env);
+    return this.withSession(env, 'wizard: seal status', async (session) => currentSeal(httpsVault(session.state, { vaultAddr: addr, vaultCa: this.defaults.vaultCa }).vault));
   }
 
   /** One share, typed hidden on the screen; records the unseal in state when it completes. */
   async unsealShare(env: string, share: string, report: Reporter): Promise<SealStatus> {
-    const [{ httpsVault }, { currentSeal, unsealWith }] = await Promise.all([load.trust(), load.vaultUnseal()]);
-    return this.withSession(env, 'wizard: vault-unseal', async (session) => {
-      const { vault, caFile } = httpsVault(session.state, { vaultAddr: this.httpsAddr(session), vaultCa: this.defaults.vaultCa });
-      let given = false;
-      const result = await unsealWith(session, vault, caFile, async () => (given ? undefined : ((given = true), share)), report).catch(async (error: unknown) => {
-        // "still sealed" after one share is progress, not a failure, for the screen
-        if (error instanceof Error && /still sealed/.test(error.message)) return { status: await currentSeal(vault) };
-        throw error;
-      });
-      return result.status;
-    });
+    const addr = await this.httpsAddrOf(env);
+    let given = false;
+    const interact = { ...withPassphrase(Buffer.alloc(0)), unsealShare: async () => (given ? undefined : ((given = true), share)) };
+    try {
+      await this.runStep(vaultUnseal, env, addr ? { 'vault-addr': addr } : {}, report, interact);
+    } catch (error) {
+      // "still sealed" after one share is progress, not a failure, for the screen
+      if (!(error instanceof Error && /still sealed/.test(error.message))) throw error;
+    }
+    return this.sealStatus(env);
   }
 
   switchUrlsDefaults(env: string): { mount: string; base: string } {
     const state = new StateStore(env, envPaths(env, this.home).stateFile).read();
-    const api = state.steps['vault-https']?.facts.apiAddr;
-    return { mount: this.defaults.mount ?? Object.keys(state.mounts)[0] ?? 'pki_int', base: typeof api === 'string' ? api : (state.vault?.addr ?? 'https://127.0.0.1:8200') };
-  }
-
-  private async switchInput(session: EnvSession, mount: string, base: string) {
-    const [{ resolveCaFile }, { parseHttpsBase }] = await Promise.all([load.trust(), load.switchUrls()]);
-    const caFile = resolveCaFile(session.state, { vaultCa: this.defaults.vaultCa });
-    if (!caFile) throw new OperatorError('No CA is known to check the HTTPS endpoint with.', 'Start the wizard with --vault-ca ROOT.pem.');
-    return { mount: validateMountPath(mount), base: parseHttpsBase(base), ca: fs.readFileSync(caFile, 'utf8'), caFile };
+    const d = defaultsFor(switchUrls, { env, home: this.home, state });
+    return { mount: this.defaults.mount ?? Object.keys(state.mounts)[0] ?? d.mount!, base: d.base ?? state.vault?.addr ?? 'https://127.0.0.1:8200' };
   }
 
   async planSwitchUrls(env: string, mount: string, base: string): Promise<Plan> {
-    const { planSwitchUrls } = await load.switchUrls();
-    return this.withSession(env, 'wizard: plan switch-urls', async (session) => planSwitchUrls(this.vault(session), await this.switchInput(session, mount, base)));
+    validateMountPath(mount);
+    return this.planStep(switchUrls, env, { mount, base });
   }
 
   async applySwitchUrls(env: string, mount: string, base: string, report: Reporter): Promise<{ changed: boolean }> {
-    const { applySwitchUrls } = await load.switchUrls();
-    return this.withSession(env, 'wizard: switch-urls', async (session) => applySwitchUrls(session, this.vault(session), await this.switchInput(session, mount, base), report));
+    return this.runStep(switchUrls, env, { mount, base }, report);
   }
 
-  private httpsAddr(session: EnvSession): string | undefined {
+  private async httpsAddrOf(env: string): Promise<string | undefined> {
     if (this.defaults.vaultAddr?.startsWith('https:')) return this.defaults.vaultAddr;
-    const api = session.state.steps['vault-https']?.facts.apiAddr;
+    const state = new StateStore(env, envPaths(env, this.home).stateFile).read();
+    const api = state.steps['vault-https']?.facts.apiAddr;
     return typeof api === 'string' ? api : undefined;
   }
 }

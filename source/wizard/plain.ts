@@ -60,7 +60,7 @@ async function plainRoot(controller: WizardController, env: string, prompts: Pro
     ttl: g.ttl ?? (await ask(prompts.input({ message: 'Validity', default: d.ttl }))),
     pathLen: g.pathLen ?? (await ask(prompts.input({ message: 'Path length (empty = unlimited)', default: d.pathLen }))),
   };
-  const plan = await controller.planRoot(form);
+  const plan = await controller.planRoot(env, form);
   process.stdout.write(`${formatPlan('offline root', plan)}\n`);
   let passphrase = await controller.passphraseFromFile(12);
   if (!passphrase) {

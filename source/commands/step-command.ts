@@ -1,0 +1,104 @@
+import type { CommandContext, CommandSpec } from '../command.js';
+import type { FlagSpec } from '../flags.js';
+import { Cancelled, OperatorError, UsageError } from '../errors.js';
+import { cliReporter, formatPlan, printJson } from '../output.js';
+import { parsePassphrase } from '../pki/keys.js';
+import { readPrivateFile } from '../system/secrets.js';
+import { runStep, type PlanView } from '../steps/run.js';
+import type { Interaction, StepDefinition, StepInput } from '../steps/step.js';
+import type { Flags } from '../flags.js';
+
+/**
+ * A step as a CLI command: its inputs are the flags (with their defaults shown in help), and
+ * `run` hands them to the one step runner. No command enforces --dry-run itself.
+ */
+export function commandFor(step: StepDefinition): CommandSpec {
+  return {
+    name: step.command,
+    summary: step.summary,
+    usage: step.usage,
+    flags: step.inputs.map(flagOf),
+    run: (ctx) => runStepCommand(step, ctx),
+  };
+}
+
+function flagOf(input: StepInput): FlagSpec {
+  const shown = input.defaultText ?? input.default;
+  const description = shown !== undefined && !/\(default/.test(input.description) ? `${input.description} (default: ${shown === '' ? 'none' : shown})` : input.description;
+  const { default: _d, defaultText: _t, suggest: _s, required: _r, ...flag } = input;
+  return { ...flag, description };
+}
+
+export async function runStepCommand(step: StepDefinition, ctx: CommandContext): Promise<number> {
+  const json = ctx.flags.bool('json');
+  for (const input of step.inputs) {
+    if (input.required === undefined) continue;
+    const v = ctx.flags.values[input.name];
+    if (v === undefined || v === '' || (Array.isArray(v) && v.length === 0)) ctx.flags.require(input.name, input.required === true ? undefined : input.required);
+  }
+  const outcome = await runStep(step, {
+    values: ctx.flags.values,
+    positionals: ctx.positionals,
+    home: ctx.home,
+    report: cliReporter({ quiet: json }),
+    interact: cliInteraction(ctx.flags, ctx.tty),
+    dryRun: ctx.flags.bool('dry-run'),
+    tty: ctx.tty,
+  }, cliPlanView);
+  if (outcome.status !== 'applied') return 0;
+  if (json) printJson(step.json ? step.json(outcome.result, outcome.input) : outcome.result);
+  else {
+    const text = await step.present(outcome.result, outcome.input, outcome.run);
+    if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+  return step.exitCode ? step.exitCode(outcome.result) : 0;
+}
+
+export const cliPlanView: PlanView = {
+  plan: (title, plan) => process.stderr.write(`${formatPlan(title, plan)}\n`),
+  dryRun: () => process.stderr.write('Dry run: nothing was changed.\n'),
+};
+
+/**
+ * The CLI's answers to a step's questions: --passphrase-file, else hidden prompts in a terminal;
+ * typed confirmations in a terminal even with --yes; unseal shares typed hidden.
+ */
+export function cliInteraction(flags: Flags, tty: boolean): Interaction {
+  return {
+    async passphrase(purpose) {
+      const file = flags.string('passphrase-file');
+      const minLength = purpose === 'new' ? 12 : 1;
+      if (file) return parsePassphrase(await readPrivateFile(file, '--passphrase-file'), file, { minLength });
+      if (!tty) {
+        throw new UsageError('--passphrase-file is required when no terminal is attached.', 'Pass --passphrase-file FILE (a file only you can read: `install -m 0600 /dev/null FILE`, then write the passphrase into it) or run in a terminal to type it.');
+      }
+      const { password } = await import('@inquirer/prompts');
+      const first = await password({ message: purpose === 'new' ? `New root key passphrase (at least ${minLength} characters):` : 'Root key passphrase:', mask: '*' }).catch(() => {
+        throw new Cancelled();
+      });
+      if (purpose === 'new') {
+        const second = await password({ message: 'Type it again:', mask: '*' }).catch(() => {
+          throw new Cancelled();
+        });
+        if (first !== second) throw new OperatorError('The two passphrases differ.', 'Run the command again and type the same passphrase twice.');
+      }
+      return parsePassphrase(Buffer.from(first, 'utf8'), 'the typed passphrase', { minLength });
+    },
+    async confirmName(expected, what) {
+      if (!tty) return;
+      const { input } = await import('@inquirer/prompts');
+      const typed = await input({ message: `Type the CA name "${expected}" to ${what}:` }).catch(() => {
+        throw new Cancelled();
+      });
+      if (typed.trim() !== expected) throw new Cancelled(`The name typed does not match "${expected}". Nothing was changed.`);
+    },
+    async unsealShare(status) {
+      if (!tty) return undefined;
+      const { password } = await import('@inquirer/prompts');
+      const share = await password({ message: `Unseal key share (${status.progress} of ${status.t} given; input hidden, empty to stop):` }).catch(() => {
+        throw new Cancelled();
+      });
+      return share.trim() === '' ? undefined : share;
+    },
+  };
+}

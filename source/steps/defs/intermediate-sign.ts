@@ -1,0 +1,80 @@
+import path from 'node:path';
+import { parseDuration } from '../../duration.js';
+import { validateEnvName } from '../../paths.js';
+import { parseDomains } from '../inputs.js';
+import { defineStep, type StepDefinition, type StepInput } from '../step.js';
+import type { IntermediateSignInput, SignPlan, SignResult } from '../intermediate-sign.js';
+
+const impl = () => import('../intermediate-sign.js');
+
+export const signInputs: StepInput[] = [
+  { name: 'root-dir', type: 'string', value: 'DIR', description: 'the offline root directory (root-ca.key, root-ca.pem)', required: true },
+  { name: 'passphrase-file', type: 'string', value: 'FILE', description: 'file holding the root key passphrase (mode 0600); typed when absent in a terminal' },
+  { name: 'path-len', type: 'string', value: 'N', description: 'pathlen of the intermediate', default: '0' },
+  { name: 'permitted-dns', type: 'string', value: 'DOMAINS', description: 'comma-separated DNS name constraints (critical)' },
+  { name: 'ttl', type: 'string', value: 'DURATION', description: 'validity', defaultText: '5y, cut to the root\'s end' },
+];
+
+function signer(id: string, command: string, title: string, summary: string): StepDefinition<IntermediateSignInput, SignPlan, SignResult> {
+  return defineStep<IntermediateSignInput, SignPlan, SignResult>({
+    id,
+    command,
+    title,
+    summary,
+    usage: `${command} --root-dir DIR --passphrase-file FILE --csr FILE --out FILE [--ttl DURATION] [--path-len N] [--permitted-dns DOMAINS]`,
+    mutates: true,
+    where: 'offline',
+    session: 'optional',
+    inputs: [
+      ...signInputs,
+      { name: 'csr', type: 'string', value: 'FILE', description: id === 'intermediate-sign' ? 'the CSR from `intermediate request`' : 'the CSR from `cross-sign request`', required: true },
+      { name: 'out', type: 'string', value: 'FILE', description: 'where to write the signed certificate', required: true },
+    ],
+    // The transcript belongs to the root's environment (ceremony.json), or to --env.
+    async envFrom(run) {
+      const rootDir = run.flags.string('root-dir');
+      if (!rootDir) return undefined;
+      const root = await (await impl()).readRoot(rootDir).catch(() => undefined);
+      return root?.env ? validateEnvName(root.env) : undefined;
+    },
+    parse(run) {
+      const f = run.flags;
+      const ttl = f.string('ttl');
+      return {
+        rootDir: path.resolve(f.require('root-dir')),
+        csrFile: path.resolve(f.require('csr')),
+        outFile: path.resolve(f.require('out')),
+        ttlSeconds: ttl ? parseDuration(ttl) : undefined,
+        pathLen: f.int('path-len', { min: 0, max: 10 })!,
+        permittedDns: parseDomains(f.csv('permitted-dns')),
+      };
+    },
+    planTitle: () => (id === 'intermediate-sign' ? 'sign the intermediate with the offline root' : 'cross-sign with the second offline root'),
+    async plan(_run, input) {
+      return (await impl()).planIntermediateSign(input);
+    },
+    async apply(run, input, plan) {
+      const passphrase = plan.existing ? Buffer.alloc(0) : await run.interact.passphrase('open');
+      try {
+        const result = await (await impl()).applyIntermediateSign(input, passphrase, run.report, run.hasSession ? run.session : undefined);
+        if (!run.hasSession) run.report.warn('no environment is known for this root, so no transcript entry was written (pass --env).');
+        return result;
+      } finally {
+        passphrase.fill(0);
+      }
+    },
+    present: (result) =>
+      [
+        `${id === 'intermediate-sign' ? 'Intermediate' : 'Cross-signed'} certificate: ${result.certFile}${result.alreadySigned ? ' (already signed)' : ''}`,
+        `SHA-256 fingerprint: ${result.fingerprint}`,
+        `Serial: ${result.serial}`,
+        `Valid until: ${result.notAfter}`,
+        id === 'intermediate-sign' ? 'Carry this certificate and root-ca.pem back, then run `certwright intermediate install`.' : 'Carry it and this root-ca.pem back, then run `certwright cross-sign install`.',
+      ].join('\n'),
+  });
+}
+
+export const intermediateSign = signer('intermediate-sign', 'intermediate sign', 'Intermediate signed offline', 'Offline, no Vault: verifies the CSR signature, shows subject and key, signs it as a CA (pathlen 0 by default) and never lets it outlive the root.');
+
+// The offline half of cross-signing is the intermediate signer itself: a CSR, a root, a pathlen.
+export const crossSignSign = signer('cross-sign-sign', 'cross-sign sign', 'Cross-signed offline', 'Offline, no Vault: the second root signs the cross-sign CSR (the same signer as `intermediate sign`). Use the --path-len and --ttl that `cross-sign request` printed.');

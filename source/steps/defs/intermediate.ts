@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseDuration } from '../../duration.js';
+import { rootPaths } from '../../paths.js';
+import { stepKey } from '../../../state/schema.js';
+import { DriftError } from '../../errors.js';
+import { failed } from '../../pki/checks.js';
+import { parseAiaBase, parseDomains, mountSlug } from '../inputs.js';
+import { defineStep } from '../step.js';
+import { emptyPlan, type EnvSession, type Plan } from '../context.js';
+import { requestInputs, parseRequestBase } from './intermediate-request.js';
+import { signInputs } from './intermediate-sign.js';
+import type { PipelineInput } from '../intermediate-pipeline.js';
+
+const impl = () => import('../intermediate-pipeline.js');
+
+export function intermediateArtefacts(session: EnvSession, mount: string): { csrFile: string; certFile: string } {
+  const slug = mountSlug(mount);
+  return { csrFile: path.join(session.paths.artefacts, `${slug}-intermediate.csr`), certFile: path.join(session.paths.artefacts, `${slug}-intermediate.pem`) };
+}
+
+interface OneGoResult {
+  issuerId: string;
+  fingerprint: string;
+  alreadyInstalled: boolean;
+}
+
+/** request -> sign -> install on one machine (lab, rehearsal); resumable. */
+export const intermediate = defineStep<Omit<PipelineInput, 'csrFile' | 'certFile'>, Plan, OneGoResult>({
+  id: 'intermediate',
+  command: 'intermediate',
+  title: 'Intermediate in Vault',
+  summary: 'Request, sign and install the intermediate on one machine (lab, rehearsal). Resumable: a killed run picks up where it stopped, reusing the pending key.',
+  usage: 'intermediate --env E --mount PATH --cn NAME --root-dir DIR --passphrase-file FILE [--aia-base URL]',
+  mutates: true,
+  where: 'anywhere',
+  session: 'required',
+  inputs: [
+    ...requestInputs,
+    ...signInputs.filter((i) => i.name !== 'root-dir'),
+    { name: 'root-dir', type: 'string', value: 'DIR', description: 'the offline root directory (root-ca.key, root-ca.pem)', required: true, suggest: ({ state }) => (state?.steps['root-create']?.facts.rootDir as string | undefined) },
+    { name: 'aia-base', type: 'string', value: 'URL', description: 'base URL for AIA/CRL URLs', defaultText: 'the Vault address' },
+    { name: 'vault-tls-dir', type: 'string', value: 'DIR', description: 'copy the public root here' },
+  ],
+  parse(run) {
+    const f = run.flags;
+    const ttl = f.string('ttl');
+    const rootDir = path.resolve(f.require('root-dir'));
+    const tlsDir = f.string('vault-tls-dir');
+    return {
+      ...parseRequestBase(run),
+      rootDir,
+      rootFile: rootPaths(rootDir).cert,
+      ttlSeconds: ttl ? parseDuration(ttl) : undefined,
+      pathLen: f.int('path-len', { min: 0, max: 10 })!,
+      permittedDns: parseDomains(f.csv('permitted-dns')),
+      aiaBase: parseAiaBase(f.string('aia-base')),
+      vaultTlsDir: tlsDir ? path.resolve(tlsDir) : undefined,
+    };
+  },
+  planTitle: (input) => `intermediate for ${input.mount} (request, sign, install)`,
+  async plan(run, input) {
+    const session = run.session;
+    const vault = run.vault();
+    const { verifyCompleted } = await impl();
+    const checks = await verifyCompleted(session, vault, input.mount);
+    const bad = failed(checks);
+    if (bad.length > 0) {
+      throw new DriftError(`What was done before has changed: ${bad.map((c) => `${c.name}: ${c.detail}`).join('; ')}.`, `Find out what changed (another operator, a restored backup, a wiped Vault): \`certwright state show --env ${session.env}\` lists what was recorded.`);
+    }
+    if (checks.length > 0) run.report.done(`Re-verified ${checks.length} check(s) of completed steps`);
+    await vault.assertReady();
+    const plan = emptyPlan();
+    plan.facts.push(['Vault', vault.addr], ['Mount', input.mount], ['Subject', `CN=${input.commonName}`], ['Root', input.rootFile]);
+    if (session.state.steps[stepKey('intermediate-install', input.mount)]?.status === 'done') return plan;
+    const { csrFile, certFile } = intermediateArtefacts(session, input.mount);
+    if (session.state.steps[stepKey('intermediate-request', input.mount)]?.status === 'done' && fs.existsSync(csrFile)) {
+      plan.actions.push(`Reuse the pending CSR ${csrFile} (no new key in Vault)`);
+    } else {
+      plan.actions.push(`Enable and tune ${input.mount}/ if needed, generate the intermediate key (${input.keyType}) and CSR inside Vault`);
+    }
+    if (!fs.existsSync(certFile)) plan.actions.push(`Sign the CSR with the offline root in ${input.rootDir} (pathlen ${input.pathLen})`);
+    plan.actions.push('Import intermediate + root, make it the default issuer, set AIA/CRL URLs', 'Verify the chain');
+    return plan;
+  },
+  async apply(run, input) {
+    const session = run.session;
+    const { runIntermediatePipeline } = await impl();
+    const files = intermediateArtefacts(session, input.mount);
+    fs.mkdirSync(session.paths.artefacts, { recursive: true, mode: 0o700 });
+    const installed = session.state.steps[stepKey('intermediate-install', input.mount)]?.status === 'done';
+    const passphrase = installed || fs.existsSync(files.certFile) ? Buffer.alloc(0) : await run.interact.passphrase('open');
+    try {
+      return await runIntermediatePipeline(session, run.vault(), { ...input, ...files }, passphrase, run.report);
+    } finally {
+      passphrase.fill(0);
+    }
+  },
+  async verify(run, input) {
+    return (await impl()).verifyCompleted(run.session, run.vault(), input.mount);
+  },
+  present: (result, input) => `Intermediate ${result.alreadyInstalled ? 'was already installed' : 'installed'} in ${input.mount}/: issuer ${result.issuerId} (${result.fingerprint}).`,
+});

@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { UsageError, OperatorError } from '../../errors.js';
+import { parseListen } from '../../system/ports.js';
+import { parseOwner } from '../../system/ownership.js';
+import { envPaths } from '../../paths.js';
+import { resolveCaFile } from '../../vault/trust.js';
+import { oneOf } from '../inputs.js';
+import { defineStep } from '../step.js';
+import type { Storage } from '../../vault/server-config.js';
+import type { Runtime, VaultHttpsInput, VaultHttpsPlan, VaultHttpsResult } from '../vault-https.js';
+
+const impl = () => import('../vault-https.js');
+
+import { DEFAULT_IMAGE } from '../../defaults.js';
+
+export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttpsResult>({
+  id: 'vault-https',
+  command: 'vault-https',
+  title: 'Vault over HTTPS',
+  summary: 'Renders Vault\'s HTTPS server config (tcp listener with the full chain, TLS 1.2+, api_addr over https, raft or file storage) and a Podman compose file (config and TLS read-only, data read-write, run as the files\' owner: no keep-id, no chown, no capabilities). --start starts it and waits until it answers over HTTPS, trusting only the environment\'s root.',
+  usage: 'vault-https --env E --tls-dir DIR --out DIR [--listen ADDR] [--storage file|raft] [--image IMAGE] [--start [--runtime podman|process]]',
+  mutates: true,
+  where: 'online',
+  session: 'required',
+  inputs: [
+    { name: 'tls-dir', type: 'string', value: 'DIR', description: 'the directory vault-cert wrote (server.key, fullchain.pem, ca-chain.pem)', required: true, suggest: ({ env, home }) => path.join(envPaths(env, home).dir, 'vault-tls') },
+    { name: 'out', type: 'string', value: 'DIR', description: 'where config/vault.hcl, vault-host.hcl, compose.yaml and data/ go', required: true, suggest: ({ env, home }) => path.join(envPaths(env, home).dir, 'vault-server') },
+    { name: 'listen', type: 'string', value: 'ADDR', description: 'listener HOST:PORT', default: '127.0.0.1:8200' },
+    { name: 'storage', type: 'string', value: 'KIND', description: 'raft (single-node integrated storage) or file (Vault, OpenBao < 2.7), under OUT/data', default: 'raft' },
+    { name: 'image', type: 'string', value: 'IMAGE', description: 'container image', default: DEFAULT_IMAGE },
+    { name: 'bao-binary', type: 'string', value: 'FILE', description: 'bind-mount this bao binary into an image that has none (e.g. a minimal busybox image)' },
+    { name: 'user', type: 'string', value: 'UID:GID', description: 'container user', defaultText: 'the owner of server.key, so nothing needs chown' },
+    { name: 'name', type: 'string', value: 'NAME', description: 'container name', defaultText: 'certwright-vault-ENV' },
+    { name: 'network', type: 'string', value: 'MODE', description: 'bridge (the port is published on the listen address) or host (the container shares the host network)', default: 'bridge' },
+    { name: 'api-addr', type: 'string', value: 'URL', description: 'api_addr', defaultText: 'https://LISTEN-HOST:PORT' },
+    { name: 'start', type: 'boolean', description: 'start Vault and wait until it answers over HTTPS' },
+    { name: 'runtime', type: 'string', value: 'KIND', description: 'podman (podman-compose, or the equivalent podman run) or process (bao server on the host)', default: 'podman' },
+    { name: 'wait', type: 'string', value: 'SECONDS', description: 'how long --start waits for HTTPS', default: '60' },
+  ],
+  async parse(run) {
+    const f = run.flags;
+    const tlsDir = path.resolve(f.require('tls-dir'));
+    const outDir = path.resolve(f.require('out'));
+    const listen = parseListen(f.string('listen')!);
+    const storage = oneOf<Storage>(f.string('storage'), ['file', 'raft'], '--storage', 'raft');
+    const runtime = oneOf<Runtime>(f.string('runtime'), ['podman', 'process'], '--runtime', 'podman');
+    const network = oneOf(f.string('network'), ['bridge', 'host'] as const, '--network', 'bridge');
+    const baoBinary = f.string('bao-binary');
+    if (baoBinary && !fs.existsSync(baoBinary)) throw new OperatorError(`--bao-binary ${baoBinary} does not exist.`, 'Pass the path of a bao binary (e.g. .tools/bin/bao).');
+    const apiAddr = f.string('api-addr');
+    if (apiAddr !== undefined && !/^https:\/\/[^/]+/.test(apiAddr)) throw new UsageError(`--api-addr ${apiAddr} is not an https URL.`, 'Pass e.g. --api-addr https://vault.example:8200.');
+    const session = run.session;
+    const caFile = resolveCaFile(session.state, { vaultCa: f.string('vault-ca') });
+    let ca: string;
+    // The environment's root only: ca-chain.pem also holds the intermediates, which are no anchors.
+    try {
+      ca = caFile ? fs.readFileSync(caFile, 'utf8') : (await impl()).rootPemFromTlsDir(tlsDir);
+    } catch {
+      throw new OperatorError(`The CA file ${caFile ?? `${tlsDir}/ca-chain.pem`} cannot be read.`, 'Pass --vault-ca with the environment\'s root-ca.pem.');
+    }
+    const imageGiven = run.flags.values.image !== undefined && run.flags.values.image !== DEFAULT_IMAGE;
+    return {
+      tlsDir,
+      outDir,
+      listen,
+      storage,
+      image: baoBinary && !imageGiven ? 'localhost/certwright-bao-base' : f.string('image')!,
+      baoBinary: baoBinary ? path.resolve(baoBinary) : undefined,
+      user: f.string('user') ? parseOwner(f.string('user')!, '--user') : undefined,
+      containerName: f.string('name') ?? `certwright-vault-${session.env}`,
+      network,
+      apiAddr,
+      start: f.bool('start'),
+      runtime,
+      waitSeconds: f.int('wait', { min: 1, max: 600 })!,
+      ca,
+      caFile,
+    };
+  },
+  planTitle: (input) => `Vault over HTTPS in ${input.outDir}`,
+  async plan(run, input) {
+    return (await impl()).planVaultHttps(run.session, input);
+  },
+  async apply(run, input) {
+    return (await impl()).applyVaultHttps(run.session, input, run.report);
+  },
+  present(result, input, run) {
+    const lines = [`Vault over HTTPS: ${result.apiAddr} (certificate ${result.fingerprint}).`];
+    const files = result.files;
+    if (!input.start) lines.push(`Start it: podman-compose -f ${files.find((f) => f.endsWith('compose.yaml')) ?? 'compose.yaml'} up -d   (or: bao server -config=${files.find((f) => f.endsWith('vault-host.hcl')) ?? 'vault-host.hcl'})`);
+    else if (result.pid) lines.push(`bao server runs as PID ${result.pid}.`);
+    lines.push(`Then: certwright vault-init --env ${run.session.env} (trusts only ${input.caFile ?? 'the root in ca-chain.pem'}).`);
+    return lines.join('\n');
+  },
+});

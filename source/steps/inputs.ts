@@ -1,0 +1,91 @@
+import net from 'node:net';
+import { OperatorError, UsageError } from '../errors.js';
+
+/**
+ * Parsers for step inputs that several steps share. Each refuses bad input with the flag's name
+ * and an example, before any work.
+ */
+
+export function parseDomains(values: string[], flag = '--permitted-dns'): string[] | undefined {
+  if (values.length === 0) return undefined;
+  for (const d of values) {
+    if (!/^\.?([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(d)) {
+      throw new UsageError(`${flag} "${d}" is not a DNS domain.`, `Pass domains such as ${flag} example.com,internal.example.com.`);
+    }
+  }
+  return values;
+}
+
+export function parseAiaBase(value: string | undefined, flag = '--aia-base'): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${flag} "${value}" is not a URL.`, `Pass the base URL clients reach Vault at, e.g. ${flag} https://vault.example:8200.`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`${flag} "${value}" must be http or https.`, `Pass e.g. ${flag} https://vault.example:8200.`);
+  return url.origin;
+}
+
+export function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string, fallback: T): T {
+  if (value === undefined || value === '') return fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} "${value}" is not one of ${allowed.join(', ')}.`, `Pass ${flag} ${allowed.join('|')}.`);
+  return value as T;
+}
+
+export function parseCidrs(values: string[], flag = '--bound-cidrs'): string[] {
+  for (const v of values) {
+    if (!/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+)(\/\d{1,3})?$/.test(v)) throw new UsageError(`${flag} "${v}" is not an IP address or CIDR block.`, `Pass e.g. ${flag} 10.0.4.0/24,127.0.0.1/32.`);
+  }
+  return values;
+}
+
+export function parseSelectors(values: string[]): string[] {
+  return values.map((v) => {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_./-]*=[^\s,]*$/.test(v)) throw new UsageError(`--select "${v}" is not LABEL=VALUE.`, 'Pass --select app=web (ANDed with tls=true); repeat it for more labels.');
+    return v;
+  });
+}
+
+/** The slug a mount path gets in artefact file names (pki/int -> pki_int). */
+export function mountSlug(mount: string): string {
+  return mount.replace(/\//g, '_');
+}
+
+export function parseHttpsBase(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--base "${value}" is not a URL.`, 'Pass the HTTPS address clients reach Vault at, e.g. --base https://vault.example:8200.');
+  }
+  if (url.protocol !== 'https:') throw new UsageError(`--base ${value} is not https.`, 'switch-urls moves the URLs to HTTPS: pass --base https://HOST:PORT (serve it first with certwright vault-https).');
+  if (url.pathname !== '/' || url.search) throw new UsageError(`--base ${value} has a path; certwright adds /v1/MOUNT/ca and /v1/MOUNT/crl itself.`, `Pass just the origin, e.g. --base ${url.origin}.`);
+  return url.origin;
+}
+
+const NAME_RE = /^[a-z0-9][a-z0-9_-]{0,40}$/;
+export function validateWorkloadName(name: string): string {
+  if (!NAME_RE.test(name)) throw new OperatorError(`--name "${name}" is not a valid workload name.`, 'Use lower-case letters, digits, "-" and "_" (at most 41), for example --name web.');
+  return name;
+}
+
+const HOST_RE = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+export function splitNames(commonName: string, altNames: string[]): { dns: string[]; ips: string[] } {
+  const dns: string[] = [];
+  const ips: string[] = [];
+  for (const raw of [commonName, ...altNames]) {
+    const name = raw.trim().toLowerCase();
+    if (!name) continue;
+    if (net.isIP(name)) {
+      if (!ips.includes(name)) ips.push(name);
+    } else if (name.includes('*')) {
+      throw new OperatorError(`"${raw}" is a wildcard; agents get certificates for the exact names they serve.`, 'List each name in --alt-names instead of a wildcard.');
+    } else if (!HOST_RE.test(name)) {
+      throw new OperatorError(`"${raw}" is not a host name or IP address.`, 'Pass DNS names (web.example.com) or IP addresses in --common-name and --alt-names.');
+    } else if (!dns.includes(name)) dns.push(name);
+  }
+  if (!HOST_RE.test(commonName.trim()) || net.isIP(commonName.trim())) throw new OperatorError(`--common-name "${commonName}" is not a DNS name.`, 'Pass the main DNS name of the app as --common-name; IP addresses go in --alt-names.');
+  return { dns, ips };
+}

@@ -1,0 +1,77 @@
+import type { HomeOptions } from '../paths.js';
+import type { FlagValues } from '../flags.js';
+import type { Plan, Reporter } from '../steps/context.js';
+import type { Interaction, StepDefinition } from '../steps/step.js';
+import { planStep, runStep, type PlanView } from '../steps/run.js';
+import { Cancelled } from '../errors.js';
+
+/** The pipeline as the wizard's overview shows it. */
+export type StepState = 'done' | 'pending' | 'todo' | 'drift' | 'unavailable';
+
+export interface PipelineStep {
+  id: string;
+  title: string;
+  state: StepState;
+  detail: string;
+}
+
+/** Answers given as flags when the wizard started; they pre-fill (or skip) its questions. */
+export interface WizardDefaults {
+  env?: string | undefined;
+  outDir?: string | undefined;
+  commonName?: string | undefined;
+  keyType?: string | undefined;
+  ttl?: string | undefined;
+  pathLen?: string | undefined;
+  passphraseFile?: string | undefined;
+  mount?: string | undefined;
+  intermediateCn?: string | undefined;
+  rootDir?: string | undefined;
+  vaultAddr?: string | undefined;
+  vaultCa?: string | undefined;
+}
+
+/**
+ * What the wizard's controllers share: where state lives, the start-up answers, the lab, and the
+ * two ways a screen runs a registry step (plan it; run it). Screens confirm before apply, so the
+ * step runner's own plan display is silent here.
+ */
+export class WizardHost {
+  constructor(
+    readonly home: HomeOptions,
+    readonly defaults: WizardDefaults,
+    readonly lab?: { addr: string; workspace: string },
+  ) {}
+
+  private values(env: string, values: FlagValues): FlagValues {
+    return { env, 'vault-addr': this.defaults.vaultAddr, 'vault-ca': this.defaults.vaultCa, ...values };
+  }
+
+  async planStep<I, P extends Plan, R>(step: StepDefinition<I, P, R>, env: string, values: FlagValues): Promise<P> {
+    const { plan } = await planStep(step, { values: this.values(env, values), home: this.home, report: silent, interact: noQuestions, tty: true, command: `wizard: plan ${step.command}` });
+    return plan;
+  }
+
+  async runStep<I, P extends Plan, R>(step: StepDefinition<I, P, R>, env: string, values: FlagValues, report: Reporter, interact: Interaction = noQuestions): Promise<R> {
+    const outcome = await runStep(step, { values: this.values(env, values), home: this.home, report, interact, dryRun: false, tty: true, command: `wizard: ${step.command}` }, quietView);
+    if (outcome.status !== 'applied') throw new Cancelled();
+    return outcome.result;
+  }
+}
+
+const silent: Reporter = { info() {}, warn() {}, progress() {}, done() {} };
+const quietView: PlanView = { plan() {}, dryRun() {} };
+
+/** The screens ask their questions before a step runs; a step that asks more is a bug here. */
+export const noQuestions: Interaction = {
+  passphrase: async () => {
+    throw new Cancelled('The wizard has no passphrase for this step.');
+  },
+  confirmName: async () => undefined,
+  unsealShare: async () => undefined,
+};
+
+/** The passphrase a screen collected (and the typed confirmation it already asked). */
+export function withPassphrase(passphrase: Buffer): Interaction {
+  return { ...noQuestions, passphrase: async () => Buffer.from(passphrase) };
+}
