@@ -8,6 +8,7 @@ import tls from 'node:tls';
 export interface Served {
   fingerprint: string;
   subject: string;
+  notBefore: string;
   notAfter: string;
   /** The chain verified against `ca` (and the name matched). */
   authorized: boolean;
@@ -51,6 +52,7 @@ export function handshake(host: string, port: number, options: { ca?: string | u
       resolve({
         fingerprint: peer.fingerprint256,
         subject: Object.entries(peer.subject ?? {}).map(([k, v]) => `${k}=${v}`).join(', '),
+        notBefore: new Date(peer.valid_from).toISOString(),
         notAfter: new Date(peer.valid_to).toISOString(),
         authorized: Boolean(options.ca) && authorized,
         ...(authorizationError ? { authorizationError } : {}),

@@ -1,4 +1,4 @@
-import { daysUntil, expiryLevel, worst, type IssuerEntry, type Level, type MountEntry, type PkiSection, type VaultSection } from '../types.js';
+import { daysUntil, expiryLevel, warnAtDays, worst, type IssuerEntry, type Level, type MountEntry, type PkiSection, type VaultSection } from '../types.js';
 import type { StatusContext } from '../context.js';
 import { mountsOf } from '../estate.js';
 import { parsePemCertificates, isSelfSigned, subjectLine } from '../cert-files.js';
@@ -39,7 +39,8 @@ async function mountEntry(ctx: StatusContext, reads: typeof Reads, mount: string
     const cert = parsePemCertificates(pem.value)[0];
     if (!cert) continue;
     const daysLeft = daysUntil(new Date(cert.validTo), ctx.now);
-    const state = expiryLevel(daysLeft, ctx.options.warnDays);
+    const warnAt = warnAtDays(ctx.options.warnDays, cert.validFrom, cert.validTo);
+    const state = expiryLevel(daysLeft, warnAt);
     const isRoot = isSelfSigned(cert);
     const label = `${isRoot ? 'root' : 'issuer'} ${i.name || i.id.slice(0, 8)}`;
     issuers.push({
@@ -48,6 +49,7 @@ async function mountEntry(ctx: StatusContext, reads: typeof Reads, mount: string
       subject: subjectLine(cert),
       notAfter: new Date(cert.validTo).toISOString(),
       daysLeft,
+      warnAtDays: warnAt,
       isRoot,
       isDefault: i.isDefault,
       keyId: i.keyId,
