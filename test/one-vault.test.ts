@@ -10,7 +10,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli, tempDir, writePassphrase } from './helpers/env.js';
-import { freePort } from '../source/system/openbao.js';
+import { freePortPair } from '../source/system/openbao.js';
 import { VaultClient } from '../source/vault/client.js';
 
 const pids: number[] = [];
@@ -23,20 +23,6 @@ afterAll(() => {
     }
   }
 });
-
-/** A free port whose neighbour is free too: raft listens on PORT+1. */
-async function freePortPair(): Promise<number> {
-  const net = await import('node:net');
-  for (;;) {
-    const port = await freePort();
-    const nextFree = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port + 1, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (nextFree) return port;
-  }
-}
 
 describe('one Vault from the root ceremony to AIA/CRL over HTTPS', () => {
   it('vault-server, intermediate, vault-cert, vault-https (the same server moves to TLS), switch-urls', async () => {

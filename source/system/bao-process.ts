@@ -40,6 +40,11 @@ export function configOf(pid: number): string | undefined {
 
 const exited = new Map<number, boolean>();
 
+/** The servers this process started that have not exited: the lab stops them on its way out. */
+export function startedServers(): number[] {
+  return [...exited.entries()].filter(([pid, gone]) => !gone && baoServerAlive(pid)).map(([pid]) => pid);
+}
+
 /** Whether a server this process started has exited (or any other PID is gone). */
 export function hasExited(pid: number): boolean {
   return exited.get(pid) === true || !baoServerAlive(pid);

@@ -137,8 +137,6 @@ export class AgentRolloutController {
       out: form.outDir,
       ...(form.user ? { user: form.user } : {}),
       ...(form.kind === 'app' ? { 'common-name': form.commonName, 'alt-names': form.altNames, ttl: form.ttl, 'tls-dir': form.tlsDir } : { 'ca-out': form.caOut }),
-      // The lab's throwaway dev server speaks plain HTTP.
-      ...(this.wizard.lab ? { 'allow-http': true } : {}),
     };
   }
 

@@ -226,7 +226,9 @@ export class WizardController extends WizardHost {
     if (server?.status === 'done' && cert?.status === 'done') steps.push({ id: 'vault-https', title: 'Vault over HTTPS', state: 'done', detail: `${server.facts.apiAddr} · certificate until ${String(cert.facts.notAfter).slice(0, 10)}` });
     else if (cert?.status === 'done') steps.push({ id: 'vault-https', title: 'Vault over HTTPS', state: 'pending', detail: 'certificate issued: render and start the server' });
     else steps.push({ id: 'vault-https', title: 'Vault over HTTPS', state: 'todo', detail: 'server certificate, config, compose, start' });
-    if (init?.status === 'done' && unseal?.status === 'done') steps.push({ id: 'vault-init', title: 'Initialise and unseal', state: 'done', detail: `${init.facts.shares} shares, threshold ${init.facts.threshold}` });
+    const managed = state.steps['vault-server']?.status === 'done';
+    if (managed && server?.status === 'done') steps.push({ id: 'vault-init', title: 'Initialise and unseal', state: 'done', detail: `initialised by vault-server (${state.steps['vault-server']!.facts.shares} share(s)), unsealed over HTTPS` });
+    else if (init?.status === 'done' && unseal?.status === 'done') steps.push({ id: 'vault-init', title: 'Initialise and unseal', state: 'done', detail: `${init.facts.shares} shares, threshold ${init.facts.threshold}` });
     else if (init?.status === 'done') steps.push({ id: 'vault-init', title: 'Initialise and unseal', state: 'pending', detail: 'initialised: unseal it' });
     else steps.push({ id: 'vault-init', title: 'Initialise and unseal', state: server ? 'todo' : 'unavailable', detail: server ? 'over HTTPS, trusting only the root' : 'serve Vault over HTTPS first' });
     steps.push(switched ? { id: 'switch-urls', title: 'AIA/CRL URLs over HTTPS', state: 'done', detail: `${switched.mount} -> ${switched.facts.base}` } : { id: 'switch-urls', title: 'AIA/CRL URLs over HTTPS', state: server ? 'todo' : 'unavailable', detail: server ? 'check CA and CRL over HTTPS, then switch' : 'serve Vault over HTTPS first' });
@@ -248,7 +250,7 @@ export class WizardController extends WizardHost {
       tlsDir: typeof cert?.outDir === 'string' ? cert.outDir : dc.out!,
       owner: typeof cert?.owner === 'string' ? cert.owner : '',
       outDir: typeof https?.outDir === 'string' ? String(https.outDir) : dh.out!,
-      listen: typeof https?.listen === 'string' ? String(https.listen) : dh.listen!,
+      listen: typeof https?.listen === 'string' ? String(https.listen) : typeof state.steps['vault-server']?.facts.listen === 'string' ? String(state.steps['vault-server']!.facts.listen) : '127.0.0.1:8200',
       runtime: this.lab ? 'process' : (dh.runtime as Runtime),
     };
   }
@@ -258,7 +260,7 @@ export class WizardController extends WizardHost {
   }
 
   private httpsValues(form: VaultServerForm) {
-    return { 'tls-dir': form.tlsDir, out: form.outDir, listen: form.listen, runtime: form.runtime, start: true };
+    return { 'tls-dir': form.tlsDir, out: form.outDir, listen: form.listen, runtime: form.runtime, start: true, ...(this.defaults.keyFile ? { 'key-file': [this.defaults.keyFile] } : {}) };
   }
 
   /** Plan of the server certificate, and of the config + start when the certificate exists. */
