@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CommandSpec, CommandContext } from '../command.js';
 import { freePortPair } from '../system/openbao.js';
-import { runningPid, startedServers, stopBaoServer } from '../system/bao-process.js';
+import { runningPid, startedProcesses, stopBaoServer } from '../system/bao-process.js';
 import { runStep } from '../steps/run.js';
 import { vaultServer } from '../steps/defs/vault-server.js';
 import { WizardController } from '../wizard/controller.js';
@@ -27,7 +27,7 @@ export async function runLab(ctx: CommandContext): Promise<number> {
   // too. vault-https restarts it with a new PID, so the PID is read from its file at the end.
   const killOnExit = () => {
     const recorded = runningPid(pidFile);
-    for (const pid of new Set([...(recorded !== undefined ? [recorded] : []), ...startedServers()])) {
+    for (const pid of new Set([...(recorded !== undefined ? [recorded] : []), ...startedProcesses()])) {
       try {
         process.kill(pid, 'SIGTERM');
       } catch {
@@ -37,6 +37,13 @@ export async function runLab(ctx: CommandContext): Promise<number> {
   };
   process.on('exit', killOnExit);
   const stop = async () => {
+    for (const pid of startedProcesses()) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
     const pid = runningPid(pidFile);
     if (pid !== undefined) await stopBaoServer(pid);
     process.removeListener('exit', killOnExit);

@@ -11,6 +11,10 @@ import { writeFileAtomic } from './files.js';
 
 /** A live bao/vault server process (not a zombie, and really a `server`). */
 export function baoServerAlive(pid: number): boolean {
+  return baoAlive(pid, 'server');
+}
+
+function baoAlive(pid: number, what: 'server' | 'agent'): boolean {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     if (/\) [ZX] /.test(stat)) return false;
@@ -18,7 +22,7 @@ export function baoServerAlive(pid: number): boolean {
     return false;
   }
   const cmd = processCommand(pid);
-  return cmd !== undefined && /\b(bao|vault)\b.*\bserver\b/.test(cmd);
+  return cmd !== undefined && new RegExp(`\\b(bao|vault)\\b.*\\b${what}\\b`).test(cmd);
 }
 
 /** The PID recorded in pidFile when that process still runs, else undefined. */
@@ -40,9 +44,28 @@ export function configOf(pid: number): string | undefined {
 
 const exited = new Map<number, boolean>();
 
-/** The servers this process started that have not exited: the lab stops them on its way out. */
-export function startedServers(): number[] {
-  return [...exited.entries()].filter(([pid, gone]) => !gone && baoServerAlive(pid)).map(([pid]) => pid);
+const agents = new Map<number, boolean>();
+
+/** The servers and agents this process started that have not exited: the lab stops them on its way out. */
+export function startedProcesses(): number[] {
+  return [...[...exited.entries()].filter(([pid, gone]) => !gone && baoAlive(pid, 'server')), ...[...agents.entries()].filter(([pid, gone]) => !gone && baoAlive(pid, 'agent'))].map(([pid]) => pid);
+}
+
+/**
+ * Starts `bao agent -config=CONFIG` as a plain background process (where there is no systemd to
+ * run its unit: the lab), logging to logFile.
+ */
+export function startBaoAgent(bao: string, config: string, logFile: string): number {
+  const log = fs.openSync(logFile, 'a', 0o600);
+  const env = { ...process.env };
+  for (const name of ['BAO_ADDR', 'VAULT_ADDR', 'BAO_TOKEN', 'VAULT_TOKEN']) delete env[name];
+  const child = spawn(bao, ['agent', `-config=${config}`], { detached: true, stdio: ['ignore', log, log], env });
+  fs.closeSync(log);
+  child.unref();
+  const pid = child.pid!;
+  agents.set(pid, false);
+  child.once('exit', () => agents.set(pid, true));
+  return pid;
 }
 
 /** Whether a server this process started has exited (or any other PID is gone). */
