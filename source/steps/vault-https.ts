@@ -190,6 +190,10 @@ export async function planVaultHttps(session: EnvSession, input: VaultHttpsInput
       // The raft cluster port moves with the listener; the storage stays.
       for (const l of ports) await assertPortFree(l);
     }
+    if (input.runtime === 'podman' && (plan.startAction === 'start' || plan.startAction === 'recreate') && !(await imageExists(input.image))) {
+      // Said before anything runs: an air-gapped host has to load the image first (podman load -i FILE).
+      plan.actions.push(`Pull the image ${input.image}: it is not on this machine (offline: podman load -i FILE first, or pass --image LOCAL, or use --runtime process with --bao-binary)`);
+    }
     if (plan.startAction === 'start') plan.actions.push(input.runtime === 'podman' ? `Start container ${input.containerName}` : 'Start bao server as a background process');
     if (plan.startAction === 'recreate') plan.actions.push(`Recreate container ${input.containerName} with the new configuration`);
     if (plan.startAction === 'restart') {
