@@ -15,7 +15,7 @@ import { startBaoServer, runningPid, hasExited, logTail, stopBaoServer, configOf
 import { podmanAvailable, commandExists, inspectContainer, imageExists, containerLogs, removeContainer, runPodman, diagnoseVaultLog } from '../system/podman.js';
 import { findBao, baoVersion, supportsFileStorage } from '../system/openbao.js';
 import { renderHcl, renderCompose, podmanRunArgs, serverPaths, type ServerModel, type Storage } from '../vault/server-config.js';
-import { probeTls, explainProbe } from '../vault/tls-probe.js';
+import { probeTls, explainProbe } from '../vault/tls-diagnosis.js';
 import { tlsPaths } from './vault-cert.js';
 import { OperatorError, ExternalError } from '../errors.js';
 import { completeStep, setVault } from '../../state/transitions.js';

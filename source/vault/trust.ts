@@ -3,7 +3,7 @@ import type { EnvState } from '../../state/schema.js';
 import { ExternalError, OperatorError } from '../errors.js';
 import { VaultClient } from './client.js';
 import { resolveConnection } from './connection.js';
-import { probeTls, explainProbe } from './tls-probe.js';
+import { probeTls, explainProbe } from './tls-diagnosis.js';
 
 /**
  * Trust for the environment's Vault over HTTPS: the environment's root and nothing else (Node's

@@ -34,7 +34,7 @@ export async function vaultSection(ctx: StatusContext): Promise<VaultSection> {
     reasons.push((error as Error).message);
   }
   if (vault.isHttps) {
-    const { handshake, endpointOf } = await import('../handshake.js');
+    const { handshake, endpointOf } = await import('../../system/tls-probe.js');
     const ep = endpointOf(vault.addr);
     if (ep) {
       try {
