@@ -5,6 +5,7 @@ import { UsageError, ExternalError } from '../errors.js';
 import { VaultClient } from '../vault/client.js';
 import { resolveConnection } from '../vault/connection.js';
 import { failed, type Check } from '../pki/checks.js';
+import { checkInputText } from './inputs.js';
 // The state store (conf) loads only for steps that open an environment: build-cert stays light.
 import type { EnvSession, Plan, Reporter } from './context.js';
 const sessions = async () => (await import('./context.js')).EnvSession;
@@ -97,6 +98,8 @@ class Run implements StepRun {
 }
 
 async function openRun(step: StepDefinition, options: RunOptions): Promise<Run> {
+  // Before anything: no value with a control character reaches a step (parse, plan or a file).
+  checkInputText(options.values, step.inputs);
   const flags = stepFlags(step, options.values);
   const given = flags.string('env');
   let env = given === undefined || given === '' ? undefined : validateEnvName(given);
