@@ -108,8 +108,26 @@ function resolveCommand(argv: string[]): { key: string; rest: string[] } | undef
   return undefined;
 }
 
+/**
+ * Flags that were renamed, old spelling -> new. `build-cert --env-file` became --env-out because
+ * Node 20 itself reads --env-file anywhere on its command line: it loads an existing FILE into the
+ * environment (certwright still sees the flag, and says so here) and exits 9 before certwright
+ * starts when FILE does not exist yet. No other certwright flag is a name Node parses.
+ */
+const RENAMED_FLAGS: Record<string, { to: string; why: string }> = {
+  'env-file': { to: 'env-out', why: 'Node itself reads --env-file anywhere on its command line (it loads that file into the environment, or exits when it does not exist)' },
+};
+
 export function parseFlags(spec: CommandSpec | undefined, args: string[], environ: NodeJS.ProcessEnv = process.env): { flags: Flags; positionals: string[] } {
   const specs = [...GLOBAL_FLAGS, ...(spec?.flags ?? [])];
+  for (const arg of args) {
+    if (arg === '--') break;
+    const name = /^--([^=]+)/.exec(arg)?.[1];
+    const renamed = name ? RENAMED_FLAGS[name] : undefined;
+    if (renamed && !specs.some((f) => f.name === name)) {
+      throw new UsageError(`--${name} was renamed --${renamed.to}: ${renamed.why}.`, `Pass --${renamed.to} FILE instead${spec ? ` (\`certwright ${spec.name} --help\`)` : ''}.`);
+    }
+  }
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
   for (const f of specs) options[f.name] = { type: f.type, ...(f.multiple ? { multiple: true } : {}), ...(f.short ? { short: f.short } : {}) };
   let parsed: ReturnType<typeof parseArgs>;

@@ -94,3 +94,81 @@ describe('point 1: the offline root signs documented CA key types only', () => {
     expect(bad.exitCode, bad.stderr).toBe(2);
   });
 });
+
+describe('point 2: one validator refuses control characters in every name, path and prefix', () => {
+  const BUILD = ['build-cert', '--mount', 'pki_build', '--role', 'build', '--app', 'app1', '--git-sha', '4f1c2b8e9d0a7c6b5e4d3c2b1a0f9e8d7c6b5a49'];
+
+  it('refuses a CN with a line break in intermediate request, as root create does (exit 2, no trace)', async () => {
+    const home = path.join(tempDir(), 'home');
+    const csr = path.join(tempDir(), 'int.csr');
+    // No Vault at all: the refusal comes before any work.
+    const env = { CERTWRIGHT_HOME: home, VAULT_ADDR: 'http://127.0.0.1:9', VAULT_TOKEN: 'unused' };
+    const request = await cli(['intermediate', 'request', '--env', 'prod', '--cn', 'Int\nEvil', '--csr-out', csr], { env });
+    expect(request.exitCode, request.stderr).toBe(2);
+    expect(request.stderr).toContain('--cn "Int\\nEvil" contains a control character (\\n at position 4)');
+    const rootCreate = await cli(['root', 'create', '--env', 'prod', '--out', path.join(tempDir(), 'r'), '--cn', 'Int\nEvil', '--passphrase-file', root.pass], { env });
+    expect(rootCreate.exitCode, rootCreate.stderr).toBe(2);
+    expect(fs.existsSync(home)).toBe(false);
+    expect(fs.existsSync(csr)).toBe(false);
+  });
+
+  it('refuses build-cert --install-dir with an injected LD_PRELOAD line, before Vault or a file', async () => {
+    const out = path.join(tempDir(), 'out');
+    const result = await cli([...BUILD, '--out', out, '--install-dir', '/opt/x\nLD_PRELOAD=./evil.so'], { env: { VAULT_ADDR: 'http://127.0.0.1:9', VAULT_TOKEN: 'unused', CERTWRIGHT_HOME: path.join(tempDir(), 'h') } });
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/--install-dir .* contains a control character/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  // Every kind of value that reaches a generated file: names, CNs, alt names, paths, prefixes,
+  // URLs; each control character class (line feed, carriage return, tab, DEL, NEL, LS).
+  const cases: Array<[string, string[]]> = [
+    ['env-prefix', [...BUILD, '--out', '/tmp/cw-never', '--env-prefix', 'APP\rX']],
+    ['out', [...BUILD, '--out', '/tmp/cw-never\tx']],
+    ['trust-path', [...BUILD, '--out', '/tmp/cw-never', '--trust-path', 'vault=/tmp/ca\u007f.pem']],
+    ['common-name', ['agent', 'app', '--env', 'prod', '--name', 'web', '--common-name', 'web.example\u0085x', '--tls-dir', '/tmp/cw-never', '--out', '/tmp/cw-never']],
+    ['alt-names', ['agent', 'app', '--env', 'prod', '--name', 'web', '--common-name', 'web.example', '--alt-names', 'a.example,b\n.example', '--tls-dir', '/tmp/cw-never', '--out', '/tmp/cw-never']],
+    ['tls-dir', ['vault-https', '--env', 'prod', '--tls-dir', '/tmp/tls\n', '--out', '/tmp/cw-never']],
+    ['name', ['vault-https', '--env', 'prod', '--tls-dir', '/tmp/tls', '--out', '/tmp/cw-never', '--name', 'bao\u2028x']],
+    ['aia-base', ['intermediate', 'install', '--env', 'prod', '--cert', '/tmp/c.pem', '--root', '/tmp/r.pem', '--aia-base', 'http://v.example\n:8200']],
+    ['mount', ['switch-urls', '--env', 'prod', '--mount', 'pki\nx', '--base', 'https://v.example:8200']],
+    ['dns', ['vault-cert', '--env', 'prod', '--role', 'vault', '--dns', 'vault.example\r', '--out', '/tmp/cw-never']],
+    ['vault-ca', ['vault-init', '--env', 'prod', '--vault-ca', '/tmp/ca\n.pem']],
+  ];
+  it.each(cases)('refuses a control character in --%s (exit 2, no state)', async (flag, args) => {
+    const home = path.join(tempDir(), 'home');
+    const result = await cli(args, { env: { CERTWRIGHT_HOME: home, VAULT_ADDR: 'http://127.0.0.1:9', VAULT_TOKEN: 'unused' } });
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stderr).toContain(`--${flag} "`);
+    expect(result.stderr).toContain('contains a control character');
+    expect(fs.existsSync(home)).toBe(false);
+    expect(fs.existsSync('/tmp/cw-never')).toBe(false);
+  });
+
+  it('refuses it from an environment variable too', async () => {
+    const home = path.join(tempDir(), 'home');
+    const result = await cli(['intermediate', 'request', '--env', 'prod', '--csr-out', path.join(tempDir(), 'x.csr')], { env: { CERTWRIGHT_HOME: home, CERTWRIGHT_CN: 'Int\nEvil', VAULT_ADDR: 'http://127.0.0.1:9', VAULT_TOKEN: 'unused' } });
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stderr).toContain('contains a control character');
+  });
+});
+
+describe('point 3: build-cert --env-out, never --env-file (Node 20 reads that one itself)', () => {
+  it('names the new spelling when --env-file reaches certwright (an existing FILE: Node loaded it)', async () => {
+    const existing = path.join(tempDir(), 'old.env');
+    fs.writeFileSync(existing, 'X=1\n');
+    for (const args of [['--env-file', existing], [`--env-file=${existing}`]]) {
+      const result = await cli(['build-cert', '--mount', 'pki_build', '--app', 'app1', '--git-sha', 'x', '--out', path.join(tempDir(), 'o'), ...args]);
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toContain('--env-file was renamed --env-out');
+      expect(result.stderr).toContain('Fix: Pass --env-out FILE instead');
+    }
+  });
+
+  it('the help lists --env-out and no flag Node 20 parses', async () => {
+    const help = await cli(['build-cert', '--help']);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain('--env-out FILE');
+    expect(help.stdout).not.toContain('--env-file');
+  });
+});
