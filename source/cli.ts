@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { VERSION } from './version.js';
 import { GLOBAL_FLAGS, Flags, envVarFor, type FlagSpec, type FlagValues } from './flags.js';
-import { formatError, exitCodeOf, UsageError } from './errors.js';
+import { formatError, exitCodeOf, explainSystemError, UsageError } from './errors.js';
 import type { CommandSpec, CommandContext } from './command.js';
 import { STEPS } from './steps/index.js';
 
@@ -190,7 +190,8 @@ export async function main(argv: string[]): Promise<number> {
     const stateDir = flags.string('state-dir');
     const ctx: CommandContext = { flags, positionals, home: stateDir ? { stateDir } : {}, tty, plain: flags.bool('plain') };
     return await command.run(ctx);
-  } catch (error) {
+  } catch (thrown) {
+    const error = explainSystemError(thrown);
     process.stderr.write(`${formatError(error, debug)}\n`);
     return exitCodeOf(error);
   }

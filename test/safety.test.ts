@@ -1,7 +1,9 @@
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, tempDir, openssl, writePassphrase, listing, ROOT } from './helpers/env.js';
+import { explainSystemError, exitCodeOf, formatError } from '../source/errors.js';
+import { cli, tempDir, openssl, writePassphrase, listing, ROOT, BIN } from './helpers/env.js';
 
 /**
  * Issue 12: the holes a fault, bad-input and injection sweep found, each kept fixed here. Fast:
@@ -170,5 +172,79 @@ describe('point 3: build-cert --env-out, never --env-file (Node 20 reads that on
     expect(help.exitCode).toBe(0);
     expect(help.stdout).toContain('--env-out FILE');
     expect(help.stdout).not.toContain('--env-file');
+  });
+});
+
+/** Whether this machine lets us mount a tmpfs in a private mount namespace (root or user namespaces). */
+function canMountTmpfs(): boolean {
+  return spawnSync('unshare', ['-rm', 'sh', '-c', 'd=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs "$d" && umount "$d"; r=$?; rmdir "$d"; exit $r']).status === 0;
+}
+const tmpfs = canMountTmpfs();
+if (!tmpfs) console.warn('SKIPPED: the full-disk lock test needs `unshare -rm` and a tmpfs mount.');
+
+describe('points 6-7: the lock on a full disk and across hosts', () => {
+  it.skipIf(!tmpfs)('a full disk is an operator error with a fix and leaves no lock behind; the next run is not stuck', async () => {
+    // Given CERTWRIGHT_HOME on a 64 KiB tmpfs with the environment directory, then filled up
+    const script = [
+      'set -u',
+      'home=$(mktemp -d)',
+      'mount -t tmpfs -o size=64k tmpfs "$home"',
+      'mkdir -p "$home/envs/prod"',
+      'dd if=/dev/zero of="$home/fill" bs=4k 2>/dev/null',
+      'run() { CERTWRIGHT_HOME="$home" VAULT_ADDR=http://127.0.0.1:9 VAULT_TOKEN=x "$NODE" "$BIN" intermediate request --env prod --cn "Int" --csr-out /nonexistent/int.csr 2>&1; echo "exit=$?"; }',
+      'run',
+      'echo "left=$(ls -A "$home/envs/prod" | tr "\\n" " ")"',
+      // When space comes back, the next run gets past the lock at once (it fails later: no Vault)
+      'rm "$home/fill"',
+      'run',
+      'echo "after=$(ls -A "$home/envs/prod" | tr "\\n" " ")"',
+      'umount "$home"; rmdir "$home"',
+    ].join('\n');
+    const result = spawnSync('unshare', ['-rm', 'sh', '-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: tempDir(), NODE: process.execPath, BIN, NO_COLOR: '1' }, timeout: 60_000 });
+    const out = result.stdout + result.stderr;
+    const [full, next] = out.split(/^left=.*$/m);
+    // Then: exit 1, the cause and a fix, no bug exit, and no lock (nor temp file) left
+    expect(full, out).toMatch(/exit=1\b/);
+    expect(full).toMatch(/no space left on the device/i);
+    expect(full).toMatch(/Fix: Free some space/);
+    expect(full).not.toMatch(/looks like a bug|exit=70/);
+    expect(out).toMatch(/^left= *$/m);
+    // And the next run is not refused by a lock; it reaches Vault (unreachable here: exit 3)
+    expect(next, out).not.toMatch(/lock|bug/i);
+    expect(next).toMatch(/exit=3\b/);
+    expect(out).not.toMatch(/^after=.*lock/m);
+  });
+
+  it('refuses a lock another host holds, naming host and PID; --break-lock takes it over', async () => {
+    const home = path.join(tempDir(), 'home');
+    const envDir = path.join(home, 'envs', 'prod');
+    fs.mkdirSync(envDir, { recursive: true, mode: 0o700 });
+    const foreign = { pid: process.pid, host: 'ceremony-laptop.example', command: 'root create', since: new Date().toISOString() };
+    fs.writeFileSync(path.join(envDir, 'lock'), JSON.stringify(foreign));
+    const args = ['root', 'create', '--env', 'prod', '--out', path.join(tempDir(), 'r'), '--cn', 'Prod Root', '--passphrase-file', root.pass, '--dry-run'];
+    const refused = await cli(args, { env: { CERTWRIGHT_HOME: home } });
+    expect(refused.exitCode, refused.stderr).toBe(5);
+    expect(refused.stderr).toContain(`locked by PID ${process.pid} on host ceremony-laptop.example`);
+    expect(refused.stderr).toContain('--break-lock');
+    expect(JSON.parse(fs.readFileSync(path.join(envDir, 'lock'), 'utf8'))).toEqual(foreign);
+    // No environment variable breaks it: only the flag
+    expect((await cli(args, { env: { CERTWRIGHT_HOME: home, CERTWRIGHT_BREAK_LOCK: '1' } })).exitCode).toBe(5);
+    const broken = await cli([...args, '--break-lock'], { env: { CERTWRIGHT_HOME: home } });
+    expect(broken.exitCode, broken.stderr).toBe(0);
+    expect(broken.stderr).toContain('Breaking the lock of PID');
+    expect(fs.existsSync(path.join(envDir, 'lock'))).toBe(false);
+  });
+});
+
+describe('point 6: ENOSPC anywhere is an operator error', () => {
+  it('maps a raw ENOSPC (or EDQUOT) in the cause chain to exit 1 with a fix, not a bug', () => {
+    const raw = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', path: '/var/lib/x/state.json' });
+    const shown = explainSystemError(new Error('could not save', { cause: raw }));
+    expect(exitCodeOf(shown)).toBe(1);
+    expect(formatError(shown)).toMatch(/No space left on the device \(writing \/var\/lib\/x\/state\.json\)/);
+    expect(formatError(shown)).toMatch(/^Fix: Free some space there/m);
+    expect(exitCodeOf(explainSystemError(Object.assign(new Error('quota'), { code: 'EDQUOT' })))).toBe(1);
+    // Anything else stays what it was
+    expect(exitCodeOf(explainSystemError(new Error('boom')))).toBe(70);
   });
 });
