@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { useTlsOpenBao } from './helpers/https-bao.js';
+import { emptyState } from '../state/schema.js';
+import { completeStep, setVault } from '../state/transitions.js';
 import { explainSystemError, exitCodeOf, formatError } from '../source/errors.js';
 import { cli, tempDir, openssl, writePassphrase, listing, ROOT, BIN } from './helpers/env.js';
 
@@ -246,5 +249,33 @@ describe('point 6: ENOSPC anywhere is an operator error', () => {
     expect(exitCodeOf(explainSystemError(Object.assign(new Error('quota'), { code: 'EDQUOT' })))).toBe(1);
     // Anything else stays what it was
     expect(exitCodeOf(explainSystemError(new Error('boom')))).toBe(70);
+  });
+});
+
+describe('point 9: every path recorded in state is absolute', () => {
+  const tls = useTlsOpenBao();
+
+  it('vault-init --vault-ca root-ca.pem (relative) records the absolute path', async () => {
+    // Given the CA file in the working directory, named relatively
+    const cwd = tempDir();
+    fs.copyFileSync(tls.server().caFile, path.join(cwd, 'root-ca.pem'));
+    const home = path.join(tempDir(), 'home');
+    const init = await cli(['vault-init', '--env', 'prod', '--vault-addr', tls.server().addr, '--vault-ca', 'root-ca.pem'], { cwd, env: { CERTWRIGHT_HOME: home } });
+    expect(init.exitCode, init.stderr).toBe(0);
+    // Then state holds the absolute path, which works from any other directory
+    const state = JSON.parse(fs.readFileSync(path.join(home, 'envs', 'prod', 'state.json'), 'utf8'));
+    expect(state.vault.caFile).toBe(path.join(fs.realpathSync(cwd), 'root-ca.pem'));
+    const again = await cli(['vault-init', '--env', 'prod'], { cwd: tempDir(), env: { CERTWRIGHT_HOME: home } });
+    expect(again.exitCode, again.stderr).toBe(0);
+  });
+
+  it('transitions resolve artefact paths, path facts and the Vault CA file', () => {
+    const now = new Date();
+    let state = emptyState('prod', now);
+    state = setVault(state, 'https://v:8200', 'ca.pem', now);
+    state = completeStep(state, 'x', undefined, now, [{ kind: 'csr', path: 'int.csr', sha256: 'f'.repeat(64) }], { keysFile: 'keys.json', outDir: 'out', serial: '01' });
+    expect(state.vault?.caFile).toBe(path.resolve('ca.pem'));
+    expect(state.steps.x!.artefacts[0]!.path).toBe(path.resolve('int.csr'));
+    expect(state.steps.x!.facts).toMatchObject({ keysFile: path.resolve('keys.json'), outDir: path.resolve('out'), serial: '01' });
   });
 });
