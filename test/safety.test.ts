@@ -279,3 +279,65 @@ describe('point 9: every path recorded in state is absolute', () => {
     expect(state.steps.x!.facts).toMatchObject({ keysFile: path.resolve('keys.json'), outDir: path.resolve('out'), serial: '01' });
   });
 });
+
+describe('point 11: operator input is a usage error with a fix, before anything is written', () => {
+  it('intermediate sign --ttl 0 and --ttl 99999y: exit 2, no certificate, state unchanged', async () => {
+    const csr = await opensslCsr('ok-p256', ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']);
+    const stateFile = path.join(root.home, 'envs', 'safety', 'state.json');
+    const before = fs.readFileSync(stateFile);
+    for (const ttl of ['0', '0s', '99999y', '9'.repeat(400)]) {
+      const out = path.join(tempDir(), 'int.pem');
+      const result = await sign('intermediate', csr, out, ['--ttl', ttl]);
+      expect(result.exitCode, `${ttl}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toMatch(/^Fix: /m);
+      expect(result.stderr).not.toMatch(/bug|failed verification/);
+      expect(fs.existsSync(out)).toBe(false);
+    }
+    expect(fs.readFileSync(stateFile).equals(before)).toBe(true);
+  });
+
+  it('vault-cert --ttl 99999y is a usage error naming the limit, not Vault\'s overflow', async () => {
+    const home = path.join(tempDir(), 'home');
+    const out = path.join(tempDir(), 'tls');
+    const result = await cli(['vault-cert', '--env', 'prod', '--role', 'vault', '--dns', 'vault.example', '--ip', '127.0.0.1', '--out', out, '--ttl', '99999y'], { env: { CERTWRIGHT_HOME: home, VAULT_ADDR: 'http://127.0.0.1:9', VAULT_TOKEN: 'x' } });
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stderr).toContain('--ttl "99999y" is longer than 100y');
+    expect(result.stderr).not.toMatch(/overflow/);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(fs.existsSync(home)).toBe(false);
+  });
+
+  it.each(['.0.0.1:8240', 'a..b:8200', '[nothost]:8200', '256.1.1.1:8200'])('vault-https --listen %s is a usage error before anything is written', async (listen) => {
+    const home = path.join(tempDir(), 'home');
+    const out = path.join(tempDir(), 'server');
+    const result = await cli(['vault-https', '--env', 'prod', '--tls-dir', tempDir(), '--out', out, '--listen', listen], { env: { CERTWRIGHT_HOME: home } });
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/is not an IP address or host name|is not HOST:PORT/);
+    expect(result.stderr).not.toMatch(/Invalid URL|bug/);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(fs.existsSync(home)).toBe(false);
+  });
+});
+
+describe('point 12: the README exit-code table holds', () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const noVault = (extra: Record<string, string> = {}) => ({ env: { CERTWRIGHT_HOME: path.join(tempDir(), 'home'), HOME: tempDir(), ...extra } });
+  const request = (extra: string[] = []) => ['intermediate', 'request', '--env', 'prod', '--cn', 'Int', '--csr-out', path.join(tempDir(), 'x.csr'), ...extra];
+  const rows: Array<[string, () => Promise<{ exitCode: number; stderr: string }>]> = [
+    ['no Vault token', () => cli(request(), noVault({ VAULT_ADDR: 'http://127.0.0.1:9' }))],
+    ['garbage `--vault-addr`', () => cli(request(['--vault-addr', 'notaurl']), noVault())],
+    ['`--ttl 0` or `--ttl 99999y`', async () => sign('intermediate', path.join(ROOT, 'test', 'fixtures', 'rsa-8192.csr'), path.join(tempDir(), 'x.pem'), ['--ttl', '99999y'])],
+    ['`--path-len` above the root\'s', async () => sign('intermediate', path.join(ROOT, 'test', 'fixtures', 'rsa-8192.csr'), path.join(tempDir(), 'x.pem'), ['--path-len', '5'])],
+    ['a CN with a line break', () => cli(['intermediate', 'request', '--env', 'prod', '--cn', 'Int\nEvil', '--csr-out', path.join(tempDir(), 'x.csr')], noVault())],
+    ['`--listen` that is no HOST:PORT', () => cli(['vault-https', '--env', 'prod', '--tls-dir', tempDir(), '--out', path.join(tempDir(), 'o'), '--listen', '.0.0.1:8240'], noVault())],
+    ['unknown flag', () => cli(['intermediate', 'request', '--no-such-flag'], noVault())],
+  ];
+  it.each(rows)('%s exits with the code the README gives', async (name, run) => {
+    const row = readme.split('\n').find((l) => l.startsWith(`| ${name} |`));
+    expect(row, `README has a row for ${name}`).toBeDefined();
+    const code = Number(/\| `?(\d+)`? \|$/.exec(row!.trim())?.[1]);
+    const result = await run();
+    expect(result.exitCode, result.stderr).toBe(code);
+    expect(result.stderr).toMatch(/^Fix: /m);
+  });
+});
