@@ -94,6 +94,9 @@ describe('point 1: the offline root signs documented CA key types only', () => {
     const allowed = await sign('intermediate', rsa1024, widened, ['--allow-key-type', 'ed25519', '--allow-key-type', 'rsa-1024']);
     expect(allowed.exitCode, allowed.stderr).toBe(0);
     expect((await openssl(['x509', '-in', widened, '-noout', '-text'])).stdout).toMatch(/Public-Key: \(1024 bit\)/);
+    // An environment variable does not widen it: only the flag
+    const fromEnv = await cli(['intermediate', 'sign', '--root-dir', root.rootDir, '--passphrase-file', root.pass, '--csr', rsa1024, '--out', path.join(tempDir(), 'int.pem')], { env: { CERTWRIGHT_HOME: root.home, CERTWRIGHT_ALLOW_KEY_TYPE: 'rsa-1024' } });
+    expect(fromEnv.exitCode, fromEnv.stderr).toBe(1);
     // A value that is no key type is a usage error
     const bad = await sign('intermediate', rsa1024, path.join(tempDir(), 'int.pem'), ['--allow-key-type', 'weak']);
     expect(bad.exitCode, bad.stderr).toBe(2);
@@ -269,6 +272,14 @@ describe('point 9: every path recorded in state is absolute', () => {
     expect(again.exitCode, again.stderr).toBe(0);
   });
 
+  it('point 11: --vault-addr http:// at an HTTPS server is an operator error naming the https address', async () => {
+    const httpAddr = tls.server().addr.replace(/^https:/, 'http:');
+    const result = await cli(['intermediate', 'request', '--env', 'prod', '--cn', 'Int', '--csr-out', path.join(tempDir(), 'x.csr'), '--vault-addr', httpAddr], { env: { CERTWRIGHT_HOME: path.join(tempDir(), 'home'), VAULT_TOKEN: tls.server().token } });
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(result.stderr).toContain('speaks HTTPS, not plain HTTP');
+    expect(result.stderr).toContain(`Fix: Use --vault-addr ${tls.server().addr}`);
+  });
+
   it('transitions resolve artefact paths, path facts and the Vault CA file', () => {
     const now = new Date();
     let state = emptyState('prod', now);
@@ -294,6 +305,15 @@ describe('point 11: operator input is a usage error with a fix, before anything 
       expect(fs.existsSync(out)).toBe(false);
     }
     expect(fs.readFileSync(stateFile).equals(before)).toBe(true);
+  });
+
+  it('--permitted-dns with a leading dot is a usage error (validators disagree on it), nothing signed', async () => {
+    const csr = await opensslCsr('ok-p256', ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']);
+    const out = path.join(tempDir(), 'int.pem');
+    const result = await sign('intermediate', csr, out, ['--permitted-dns', '.example.test']);
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stderr).toContain('Fix: Pass --permitted-dns example.test');
+    expect(fs.existsSync(out)).toBe(false);
   });
 
   it('vault-cert --ttl 99999y is a usage error naming the limit, not Vault\'s overflow', async () => {

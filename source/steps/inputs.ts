@@ -57,7 +57,12 @@ export function checkInputText(values: FlagValues, inputs: readonly FlagSpec[]):
 export function parseDomains(values: string[], flag = '--permitted-dns'): string[] | undefined {
   if (values.length === 0) return undefined;
   for (const d of values) {
-    if (!/^\.?([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(d)) {
+    // A leading dot ("subdomains only" to OpenSSL) is read differently by other validators
+    // (Python cryptography rejects the chain): refuse it rather than write an ambiguous constraint.
+    if (d.startsWith('.')) {
+      throw new UsageError(`${flag} "${d}" starts with a dot, which validators read differently.`, `Pass ${flag} ${d.replace(/^\.+/, '')}: a DNS constraint already covers the domain and all its subdomains.`);
+    }
+    if (!/^([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(d)) {
       throw new UsageError(`${flag} "${d}" is not a DNS domain.`, `Pass domains such as ${flag} example.com,internal.example.com.`);
     }
   }

@@ -14,7 +14,8 @@ export const signInputs: StepInput[] = [
   { name: 'path-len', type: 'string', value: 'N', description: 'pathlen of the intermediate', default: '0' },
   { name: 'permitted-dns', type: 'string', value: 'DOMAINS', description: 'comma-separated DNS name constraints (critical)' },
   { name: 'ttl', type: 'string', value: 'DURATION', description: 'validity', defaultText: '5y, cut to the root\'s end' },
-  { name: 'allow-key-type', type: 'string', multiple: true, value: 'TYPE', description: 'also sign a CSR key of this type (rsa-1024, rsa-8192, ed25519, ec-p521 ...); repeatable', defaultText: 'ec-p256, ec-p384, rsa-2048..rsa-4096 only' },
+  // Widening what the offline root signs is asked for on the command line, each time.
+  { name: 'allow-key-type', type: 'string', multiple: true, value: 'TYPE', description: 'also sign a CSR key of this type (rsa-1024, rsa-8192, ed25519, ec-p521 ...); repeatable; a flag only, no environment variable', defaultText: 'ec-p256, ec-p384, rsa-2048..rsa-4096 only', env: '' },
 ];
 
 /** --allow-key-type values: a key type name as certwright spells it (the refusal prints it). */
