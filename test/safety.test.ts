@@ -142,6 +142,7 @@ describe('point 2: one validator refuses control characters in every name, path 
     ['mount', ['switch-urls', '--env', 'prod', '--mount', 'pki\nx', '--base', 'https://v.example:8200']],
     ['dns', ['vault-cert', '--env', 'prod', '--role', 'vault', '--dns', 'vault.example\r', '--out', '/tmp/cw-never']],
     ['vault-ca', ['vault-init', '--env', 'prod', '--vault-ca', '/tmp/ca\n.pem']],
+    ['env', ['root', 'create', '--env', 'prod\n', '--out', '/tmp/cw-never', '--cn', 'R']],
   ];
   it.each(cases)('refuses a control character in --%s (exit 2, no state)', async (flag, args) => {
     const home = path.join(tempDir(), 'home');
@@ -151,6 +152,14 @@ describe('point 2: one validator refuses control characters in every name, path 
     expect(result.stderr).toContain('contains a control character');
     expect(fs.existsSync(home)).toBe(false);
     expect(fs.existsSync('/tmp/cw-never')).toBe(false);
+  });
+
+  it('refuses it in a file argument (hashdir FILES...)', async () => {
+    const out = path.join(tempDir(), 'hash');
+    const result = await cli(['hashdir', '--out', out, '/tmp/a.pem', '/tmp/b\n.pem']);
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stderr).toContain('argument 2 "/tmp/b\\n.pem" contains a control character');
+    expect(fs.existsSync(out)).toBe(false);
   });
 
   it('refuses it from an environment variable too', async () => {

@@ -47,11 +47,12 @@ export function parseCommonName(value: string, flag = '--cn'): string {
  * runner before the environment is opened, so no step can forget a flag and a refused value
  * leaves no trace.
  */
-export function checkInputText(values: FlagValues, inputs: readonly FlagSpec[]): void {
+export function checkInputText(values: FlagValues, inputs: readonly FlagSpec[], positionals: readonly string[] = []): void {
   for (const spec of [...GLOBAL_FLAGS, ...inputs]) {
     const v = values[spec.name];
     for (const item of Array.isArray(v) ? v : typeof v === 'string' ? [v] : []) safeText(item, `--${spec.name}`);
   }
+  positionals.forEach((p, i) => safeText(p, `argument ${i + 1}`));
 }
 
 export function parseDomains(values: string[], flag = '--permitted-dns'): string[] | undefined {

@@ -113,7 +113,7 @@ function breakLockFor(flags: Flags, options: RunOptions): BreakLock | undefined 
 
 async function openRun(step: StepDefinition, options: RunOptions): Promise<Run> {
   // Before anything: no value with a control character reaches a step (parse, plan or a file).
-  checkInputText(options.values, step.inputs);
+  checkInputText(options.values, step.inputs, options.positionals);
   const flags = stepFlags(step, options.values);
   const given = flags.string('env');
   let env = given === undefined || given === '' ? undefined : validateEnvName(given);
