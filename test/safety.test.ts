@@ -230,6 +230,19 @@ describe('points 6-7: the lock on a full disk and across hosts', () => {
     expect(out).not.toMatch(/^after=.*lock/m);
   });
 
+  it('an empty lock (left by an older certwright on a full disk) is recovered at once, with a warning', async () => {
+    const home = path.join(tempDir(), 'home');
+    const envDir = path.join(home, 'envs', 'prod');
+    fs.mkdirSync(envDir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(envDir, 'lock'), '');
+    const started = Date.now();
+    const result = await cli(['root', 'create', '--env', 'prod', '--out', path.join(tempDir(), 'r'), '--cn', 'Prod Root', '--passphrase-file', root.pass, '--dry-run'], { env: { CERTWRIGHT_HOME: home } });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toContain('Recovered an empty or damaged lock file');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(fs.readdirSync(envDir)).toEqual([]);
+  });
+
   it('refuses a lock another host holds, naming host and PID; --break-lock takes it over', async () => {
     const home = path.join(tempDir(), 'home');
     const envDir = path.join(home, 'envs', 'prod');
