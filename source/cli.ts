@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { VERSION } from './version.js';
 import { GLOBAL_FLAGS, Flags, envVarFor, type FlagSpec, type FlagValues } from './flags.js';
-import { formatError, exitCodeOf, UsageError } from './errors.js';
+import { formatError, exitCodeOf, explainSystemError, UsageError } from './errors.js';
 import type { CommandSpec, CommandContext } from './command.js';
 import { STEPS } from './steps/index.js';
 
@@ -108,8 +108,26 @@ function resolveCommand(argv: string[]): { key: string; rest: string[] } | undef
   return undefined;
 }
 
+/**
+ * Flags that were renamed, old spelling -> new. `build-cert --env-file` became --env-out because
+ * Node 20 itself reads --env-file anywhere on its command line: it loads an existing FILE into the
+ * environment (certwright still sees the flag, and says so here) and exits 9 before certwright
+ * starts when FILE does not exist yet. No other certwright flag is a name Node parses.
+ */
+const RENAMED_FLAGS: Record<string, { to: string; why: string }> = {
+  'env-file': { to: 'env-out', why: 'Node itself reads --env-file anywhere on its command line (it loads that file into the environment, or exits when it does not exist)' },
+};
+
 export function parseFlags(spec: CommandSpec | undefined, args: string[], environ: NodeJS.ProcessEnv = process.env): { flags: Flags; positionals: string[] } {
   const specs = [...GLOBAL_FLAGS, ...(spec?.flags ?? [])];
+  for (const arg of args) {
+    if (arg === '--') break;
+    const name = /^--([^=]+)/.exec(arg)?.[1];
+    const renamed = name ? RENAMED_FLAGS[name] : undefined;
+    if (renamed && !specs.some((f) => f.name === name)) {
+      throw new UsageError(`--${name} was renamed --${renamed.to}: ${renamed.why}.`, `Pass --${renamed.to} FILE instead${spec ? ` (\`certwright ${spec.name} --help\`)` : ''}.`);
+    }
+  }
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
   for (const f of specs) options[f.name] = { type: f.type, ...(f.multiple ? { multiple: true } : {}), ...(f.short ? { short: f.short } : {}) };
   let parsed: ReturnType<typeof parseArgs>;
@@ -172,7 +190,8 @@ export async function main(argv: string[]): Promise<number> {
     const stateDir = flags.string('state-dir');
     const ctx: CommandContext = { flags, positionals, home: stateDir ? { stateDir } : {}, tty, plain: flags.bool('plain') };
     return await command.run(ctx);
-  } catch (error) {
+  } catch (thrown) {
+    const error = explainSystemError(thrown);
     process.stderr.write(`${formatError(error, debug)}\n`);
     return exitCodeOf(error);
   }

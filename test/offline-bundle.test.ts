@@ -170,6 +170,21 @@ describe.skipIf(!NETNS)('at the air-gapped machine (unshare -n, only the bundle)
     expect(issuer.trim()).toBe(fs.readFileSync(path.join(ceremony.dir, 'int.pem'), 'utf8').trim());
   });
 
+  it('build-cert takes --env-out, and names it when --env-file reaches the bundle (issue 12, point 3)', async () => {
+    const { dir, program } = carry(path.join(distA, 'certwright.mjs'));
+    const env = ceremonyEnv(dir);
+    const help = await run([process.execPath, program, 'build-cert', '--help'], { cwd: dir, env, offline: false });
+    expect(help.exitCode, help.stderr).toBe(0);
+    expect(help.stdout).toContain('--env-out FILE');
+    expect(help.stdout).not.toContain('--env-file');
+    // An existing FILE: Node 20 loads it and leaves the flag on the command line, where certwright sees it
+    fs.writeFileSync(path.join(dir, 'old.env'), 'X=1\n');
+    const old = await run([process.execPath, program, 'build-cert', '--mount', 'pki_build', '--app', 'a', '--git-sha', 'x', '--out', path.join(dir, 'o'), '--env-file', path.join(dir, 'old.env')], { cwd: dir, env, offline: false });
+    expect(old.exitCode, old.stderr).toBe(2);
+    expect(old.stderr).toContain('--env-file was renamed --env-out');
+    expect(fs.existsSync(path.join(dir, 'o'))).toBe(false);
+  });
+
   it('fails the online commands fast with "Cannot reach Vault", changing nothing', async () => {
     const { dir, program } = carry(path.join(distA, 'certwright.mjs'));
     for (const addr of [server.server().addr, 'https://vault.example.internal:8200']) {

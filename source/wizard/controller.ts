@@ -24,6 +24,7 @@ import type { InitSecrets } from '../steps/vault-init.js';
 import type { SealStatus } from '../vault/pki.js';
 import { AgentRolloutController } from './agent-rollout.js';
 import { WizardHost, withPassphrase, type PipelineStep, type WizardDefaults } from './context.js';
+import { parseListen } from '../system/ports.js';
 
 export type { PipelineStep, StepState, WizardDefaults } from './context.js';
 
@@ -265,6 +266,8 @@ export class WizardController extends WizardHost {
 
   /** Plan of the server certificate, and of the config + start when the certificate exists. */
   async planVaultServer(env: string, form: VaultServerForm): Promise<Plan> {
+    // The listener is checked before anything: a bad one must not surface after the certificate.
+    parseListen(form.listen);
     const certPlan = await this.planStep(vaultCert, env, this.certValues(form));
     const plan = { ...emptyPlan(), facts: [...certPlan.facts], actions: [...certPlan.actions], warnings: [...certPlan.warnings] };
     const { tlsPaths } = await load.vaultCert();
@@ -280,6 +283,8 @@ export class WizardController extends WizardHost {
   }
 
   async applyVaultServer(env: string, form: VaultServerForm, report: Reporter): Promise<{ apiAddr: string; fingerprint: string }> {
+    // Validate what vault-https will need before vault-cert issues anything.
+    parseListen(form.listen);
     await this.runStep(vaultCert, env, this.certValues(form), report);
     const result = await this.runStep(vaultHttps, env, this.httpsValues(form), report);
     return { apiAddr: result.apiAddr, fingerprint: result.fingerprint };

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseDuration } from '../../duration.js';
 import { validateEnvName } from '../../paths.js';
 import { parseDomains } from '../inputs.js';
+import { UsageError } from '../../errors.js';
 import { defineStep, type StepDefinition, type StepInput } from '../step.js';
 import type { IntermediateSignInput, SignPlan, SignResult } from '../intermediate-sign.js';
 
@@ -13,7 +14,19 @@ export const signInputs: StepInput[] = [
   { name: 'path-len', type: 'string', value: 'N', description: 'pathlen of the intermediate', default: '0' },
   { name: 'permitted-dns', type: 'string', value: 'DOMAINS', description: 'comma-separated DNS name constraints (critical)' },
   { name: 'ttl', type: 'string', value: 'DURATION', description: 'validity', defaultText: '5y, cut to the root\'s end' },
+  // Widening what the offline root signs is asked for on the command line, each time.
+  { name: 'allow-key-type', type: 'string', multiple: true, value: 'TYPE', description: 'also sign a CSR key of this type (rsa-1024, rsa-8192, ed25519, ec-p521 ...); repeatable; a flag only, no environment variable', defaultText: 'ec-p256, ec-p384, rsa-2048..rsa-4096 only', env: '' },
 ];
+
+/** --allow-key-type values: a key type name as certwright spells it (the refusal prints it). */
+export function parseAllowKeyTypes(values: string[]): string[] {
+  for (const v of values) {
+    if (!/^(rsa-\d{3,5}|ec-p(224|256|384|521)|ed25519|ed448)$/.test(v)) {
+      throw new UsageError(`--allow-key-type "${v}" is not a key type.`, 'Pass the type the refusal named, e.g. --allow-key-type rsa-8192 (or ec-p521, ed25519); repeat it for more.');
+    }
+  }
+  return values;
+}
 
 function signer(id: string, command: string, title: string, summary: string): StepDefinition<IntermediateSignInput, SignPlan, SignResult> {
   return defineStep<IntermediateSignInput, SignPlan, SignResult>({
@@ -21,7 +34,7 @@ function signer(id: string, command: string, title: string, summary: string): St
     command,
     title,
     summary,
-    usage: `${command} --root-dir DIR --passphrase-file FILE --csr FILE --out FILE [--ttl DURATION] [--path-len N] [--permitted-dns DOMAINS]`,
+    usage: `${command} --root-dir DIR --passphrase-file FILE --csr FILE --out FILE [--ttl DURATION] [--path-len N] [--permitted-dns DOMAINS] [--allow-key-type TYPE ...]`,
     mutates: true,
     where: 'offline',
     session: 'optional',
@@ -47,6 +60,7 @@ function signer(id: string, command: string, title: string, summary: string): St
         ttlSeconds: ttl ? parseDuration(ttl) : undefined,
         pathLen: f.int('path-len', { min: 0, max: 10 })!,
         permittedDns: parseDomains(f.csv('permitted-dns')),
+        allowKeyTypes: parseAllowKeyTypes(f.csv('allow-key-type')),
       };
     },
     planTitle: () => (id === 'intermediate-sign' ? 'sign the intermediate with the offline root' : 'cross-sign with the second offline root'),

@@ -22,6 +22,14 @@ function managedFacts(state: EnvState | undefined): { outDir: string; listen: st
 
 import { DEFAULT_IMAGE } from '../../defaults.js';
 
+function isHttpsUrl(value: string): boolean {
+  try {
+    return new URL(value).protocol === 'https:' && /^https:\/\/[^/]+/.test(value);
+  } catch {
+    return false;
+  }
+}
+
 export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttpsResult>({
   id: 'vault-https',
   command: 'vault-https',
@@ -69,7 +77,7 @@ export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttps
     const baoBinary = f.string('bao-binary');
     if (baoBinary && !fs.existsSync(baoBinary)) throw new OperatorError(`--bao-binary ${baoBinary} does not exist.`, 'Pass the path of a bao binary (e.g. .tools/bin/bao).');
     const apiAddr = f.string('api-addr');
-    if (apiAddr !== undefined && !/^https:\/\/[^/]+/.test(apiAddr)) throw new UsageError(`--api-addr ${apiAddr} is not an https URL.`, 'Pass e.g. --api-addr https://vault.example:8200.');
+    if (apiAddr !== undefined && !isHttpsUrl(apiAddr)) throw new UsageError(`--api-addr ${apiAddr} is not an https URL.`, 'Pass e.g. --api-addr https://vault.example:8200.');
     const session = run.session;
     const caFile = resolveCaFile(session.state, { vaultCa: f.string('vault-ca') });
     let ca: string;
