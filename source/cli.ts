@@ -37,6 +37,12 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
 
 export const commandNames = (): string[] => Object.keys(COMMANDS);
 export const readOnlyCommandNames = (): string[] => Object.keys(READ_ONLY_COMMANDS);
+/** A command's spec by name (as in commandNames()), loading its module. */
+export async function commandSpecOf(name: string): Promise<CommandSpec> {
+  const load = COMMANDS[name];
+  if (!load) throw new Error(`No command "${name}".`);
+  return (await load()).command;
+}
 
 const SUMMARIES: Array<[string, string]> = [
   ['(no command)', 'open the wizard (offers the rehearsal lab when no environment exists)'],
