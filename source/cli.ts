@@ -82,7 +82,7 @@ export function helpText(): string {
   for (const [name, summary] of SUMMARIES) lines.push(`  ${name.padEnd(22)} ${summary}`);
   lines.push('', 'Global flags:');
   for (const f of GLOBAL_FLAGS) lines.push(`  ${flagLabel(f).padEnd(28)} ${f.description}`);
-  lines.push('', 'Run `certwright COMMAND --help` for a command\'s flags.');
+  lines.push('', 'Run `certwright COMMAND --help` for a command\'s flags, `certwright --version --verbose` for the version and the Node it runs on.');
   return lines.join('\n');
 }
 

@@ -43,6 +43,7 @@ describe('the Node certwright runs on', () => {
     expect(lines[0]).toBe(`certwright ${VERSION}`);
     expect(lines[1]).toBe(`node ${process.version} (${process.platform}-${process.arch}, V8 ${process.versions.v8}, OpenSSL ${process.versions.openssl})`);
     expect(lines[2]).toBe(`runtime: ${process.execPath}`);
+    expect((await certwright(['--help'], { HOME: home })).stdout).toContain('`certwright --version --verbose`');
     const bad = await certwright(['--version', '--verbos'], { HOME: home });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/Unknown option '--verbos'[\s\S]*Fix: /);
