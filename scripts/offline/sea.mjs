@@ -4,10 +4,11 @@
 // to run the build: the executable must embed a supported runtime, and the same one for every
 // builder, or two builds of one commit would differ.
 //
-// SEA takes one CommonJS script (no ES modules, require() of built-ins only) and assets. So the executable carries the core bundled as CommonJS as its main script and the
-// lazy part as an asset; the core compiles the asset with node:vm exactly as certwright.mjs
-// compiles its comment block. No start-up snapshot and no code cache: both embed V8 heap state
-// that differs from build to build, and the executable must be reproducible.
+// SEA takes one CommonJS script (no ES modules, require() of built-ins only) and assets. So the
+// executable carries the core bundled as CommonJS as its main script and the lazy part as an
+// asset; the core compiles the asset with node:vm exactly as certwright.mjs compiles its comment
+// block. No start-up snapshot and no code cache: both embed V8 heap state that differs from build
+// to build, and the executable must be reproducible.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
