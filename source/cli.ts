@@ -37,6 +37,12 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
 
 export const commandNames = (): string[] => Object.keys(COMMANDS);
 export const readOnlyCommandNames = (): string[] => Object.keys(READ_ONLY_COMMANDS);
+/** A command's spec by name (as in commandNames()), loading its module. */
+export async function commandSpecOf(name: string): Promise<CommandSpec> {
+  const load = COMMANDS[name];
+  if (!load) throw new Error(`No command "${name}".`);
+  return (await load()).command;
+}
 
 const SUMMARIES: Array<[string, string]> = [
   ['(no command)', 'open the wizard (offers the rehearsal lab when no environment exists)'],
@@ -76,7 +82,7 @@ export function helpText(): string {
   for (const [name, summary] of SUMMARIES) lines.push(`  ${name.padEnd(22)} ${summary}`);
   lines.push('', 'Global flags:');
   for (const f of GLOBAL_FLAGS) lines.push(`  ${flagLabel(f).padEnd(28)} ${f.description}`);
-  lines.push('', 'Run `certwright COMMAND --help` for a command\'s flags.');
+  lines.push('', 'Run `certwright COMMAND --help` for a command\'s flags, `certwright --version --verbose` for the version and the Node it runs on.');
   return lines.join('\n');
 }
 
@@ -164,9 +170,39 @@ function installSignalHandlers(): void {
   }
 }
 
+/**
+ * `--version --verbose`: certwright's version and the runtime it runs on, so an operator can check
+ * at the ceremony machine which Node (and OpenSSL) the executable carries. Built-ins only through
+ * process.getBuiltinModule: no import, so plain `--version` stays one tiny module, and it works
+ * inside the single executable too (whose script may require built-ins only).
+ */
+export function versionText(verbose: boolean): string {
+  if (!verbose) return `${VERSION}\n`;
+  const builtin = (id: string): Record<string, unknown> | undefined => (process.getBuiltinModule?.(id) as Record<string, unknown> | undefined) ?? undefined;
+  let sea = false;
+  try {
+    sea = (builtin('node:sea')?.isSea as (() => boolean) | undefined)?.() ?? false;
+  } catch {
+    sea = false;
+  }
+  const cacheDir = (builtin('node:module')?.getCompileCacheDir as (() => string | undefined) | undefined)?.();
+  return [
+    `certwright ${VERSION}`,
+    `node ${process.version} (${process.platform}-${process.arch}, V8 ${process.versions.v8}, OpenSSL ${process.versions.openssl})`,
+    `runtime: ${sea ? 'single executable, Node built in' : process.execPath}`,
+    `compile cache: ${cacheDir ?? 'off'}`,
+  ].join('\n') + '\n';
+}
+
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version') {
-    process.stdout.write(`${VERSION}\n`);
+    const rest = argv.slice(1);
+    const unknown = rest.find((a) => a !== '--verbose');
+    if (unknown !== undefined) {
+      process.stderr.write(`${formatError(new UsageError(`Unknown option '${unknown}' for --version.`, 'Use `certwright --version` or `certwright --version --verbose`.'))}\n`);
+      return 2;
+    }
+    process.stdout.write(versionText(rest.includes('--verbose')));
     return 0;
   }
   const debug = process.env.CERTWRIGHT_DEBUG === '1';
