@@ -19,6 +19,17 @@ const READ_ONLY_COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>
   tree: () => import('./commands/tree.js'),
   status: () => import('./commands/status.js'),
   doctor: () => import('./commands/doctor.js'),
+  plan: () => import('./commands/plan.js'),
+};
+
+/**
+ * Commands that change things only by running registry steps. `apply --file` is not a step
+ * itself: it has no inputs of its own beyond the file, keeps no state record and makes no change
+ * that a registry step does not make, plan, record and verify (so --dry-run and the dry-run walk
+ * stay per step; `apply --dry-run` is `plan`).
+ */
+const COMPOSITE_COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
+  apply: () => import('./commands/apply.js'),
 };
 
 /** Every step of the registry is a command; the rest are the read-only commands above. */
@@ -33,10 +44,12 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
     ]),
   ),
   ...READ_ONLY_COMMANDS,
+  ...COMPOSITE_COMMANDS,
 };
 
 export const commandNames = (): string[] => Object.keys(COMMANDS);
 export const readOnlyCommandNames = (): string[] => Object.keys(READ_ONLY_COMMANDS);
+export const compositeCommandNames = (): string[] => Object.keys(COMPOSITE_COMMANDS);
 
 const SUMMARIES: Array<[string, string]> = [
   ['(no command)', 'open the wizard (offers the rehearsal lab when no environment exists)'],
@@ -69,6 +82,8 @@ const SUMMARIES: Array<[string, string]> = [
   ['distribute-ca', 'copy a CA file into each service user\'s trust path (0644 in a 0700 dir)'],
   ['status', 'live view of Vault, PKI, agents, containers, certificates (JSON / Prometheus without a TTY)'],
   ['doctor', 'find the known failure modes and print each with the exact fix'],
+  ['plan', 'an estate file as steps in order: done / to do / drifted, and where the air gap falls'],
+  ['apply', 'run the estate file\'s steps that are not done (stops at the air gap; --one-machine)'],
 ];
 
 export function helpText(): string {
