@@ -1,0 +1,186 @@
+/**
+ * One estate file: plan and apply (issue 10, point 3). The file is validated against the strict
+ * schema before anything runs; plan maps it to registry steps with their state and the air gap;
+ * apply --one-machine runs root -> intermediate -> Vault's certificate -> app and proxy agents
+ * against a real OpenBao, and a second apply changes nothing (files, Vault keys and issuers).
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, tempDir, uniqueMount, useOpenBao, writePassphrase } from './helpers/env.js';
+import { ESTATE_SCHEMA } from '../source/estate/schema.js';
+import { parseEstate } from '../source/estate/load.js';
+import { VaultClient } from '../source/vault/client.js';
+
+const bao = useOpenBao();
+
+interface Lab {
+  dir: string;
+  home: string;
+  file: string;
+  pass: string;
+  mount: string;
+  env: Record<string, string>;
+}
+
+function estateText(addr: string, mount: string, env: string, root = 'root'): string {
+  return [
+    `environment: ${env}`,
+    `root:         { dir: ./${root}, cn: "Estate Test Root", key_type: ec-p256, ttl: 2y, path_len: 1 }`,
+    `vault:        { address: ${addr}, allow_http: true }`,
+    `intermediate: { mount: ${mount}, cn: "Estate Test Issuing CA", key_type: ec-p256 }`,
+    'vault_cert:   { role: vault-server, dns: [localhost], ip: [127.0.0.1], dir: ./vault-tls }',
+    'agents:',
+    '  - { kind: app,   name: web,  common_name: web.example.internal, ttl: 72h, tls_dir: ./web-tls, out: ./agent-web }',
+    '  - { kind: proxy, name: edge, ca_out: ./edge/ca.pem, out: ./agent-edge }',
+    '',
+  ].join('\n');
+}
+
+let labs = 0;
+function newLab(): Lab {
+  labs += 1;
+  const dir = tempDir('cw-estate-');
+  const home = path.join(dir, 'home');
+  const mount = uniqueMount('pki_est');
+  const env = `est${labs}`;
+  const file = path.join(dir, 'estate.yaml');
+  fs.writeFileSync(file, estateText(bao.server().addr, mount, env));
+  return { dir, home, file, pass: writePassphrase(dir), mount, env: { VAULT_TOKEN: bao.server().token, CERTWRIGHT_HOME: home } };
+}
+
+/** Every file under dir with its mode and content hash. */
+function hashes(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out.push(`${path.relative(dir, p)} ${(fs.statSync(p).mode & 0o777).toString(8)} ${crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`);
+      else out.push(`${path.relative(dir, p)} -> ${fs.readlinkSync(p)}`);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+async function vaultCounts(mount: string): Promise<{ keys: number; issuers: number; roles: string[] }> {
+  const v = new VaultClient({ addr: bao.server().addr, token: bao.server().token });
+  const list = async (p: string) => {
+    const r = await v.request<{ keys?: string[] }>('LIST', p, { accept: [404] });
+    return r.status === 404 ? [] : [...(r.json?.data?.keys ?? [])].sort();
+  };
+  return { keys: (await list(`${mount}/keys`)).length, issuers: (await list(`${mount}/issuers`)).length, roles: await list(`${mount}/roles`) };
+}
+
+describe('estate file: schema', () => {
+  it('docs/estate.schema.json is the schema the code validates with, strict at every level', () => {
+    const doc = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', 'docs', 'estate.schema.json'), 'utf8'));
+    expect(doc).toEqual(JSON.parse(JSON.stringify(ESTATE_SCHEMA)));
+    const walk = (node: any, where: string): void => {
+      if (node?.type === 'object') expect(node.additionalProperties, where).toBe(false);
+      for (const [k, v] of Object.entries(node?.properties ?? {})) walk(v, `${where}.${k}`);
+      if (node?.items) walk(node.items, `${where}[]`);
+    };
+    walk(doc, '$');
+  });
+
+  it('the issue\'s example file validates, and relative paths resolve against the file\'s directory', () => {
+    const text = [
+      'environment: prod',
+      'root:         { dir: ./root, cn: "Example Root CA", key_type: ec-p384, ttl: 10y, path_len: 1 }',
+      'vault:        { listen: 127.0.0.1:8200, data_dir: ./vault, runtime: process }',
+      'intermediate: { mount: pki_int, cn: "Example Issuing CA", key_type: ec-p256 }',
+      'vault_cert:   { role: vault-server, dns: [localhost], ip: [127.0.0.1], dir: ./vault-tls }',
+      'urls:         { base: https://127.0.0.1:8200 }',
+      'agents:',
+      '  - { kind: app,   name: web,  common_name: web.example.internal, ttl: 72h, tls_dir: ./web-tls, out: ./agent-web }',
+      '  - { kind: proxy, name: edge, ca_out: ./edge/ca.pem, out: ./agent-edge }',
+    ].join('\n');
+    const estate = parseEstate(text, 'e.yaml', '/srv/estate/e.yaml');
+    expect(estate.spec.root.dir).toBe('/srv/estate/root');
+    expect(estate.spec.vault.data_dir).toBe('/srv/estate/vault');
+    expect(estate.spec.agents![1]!.ca_out).toBe('/srv/estate/edge/ca.pem');
+  });
+
+  it('a misspelt key is FILE:LINE:COLUMN at the key, exit 2, and nothing runs (no state, no files)', async () => {
+    const lab = newLab();
+    const text = fs.readFileSync(lab.file, 'utf8').replace('key_type: ec-p256, ttl: 2y', 'key_typ: ec-p256, ttl: 2y').replace('out: ./agent-edge', 'outt: ./agent-edge');
+    fs.writeFileSync(lab.file, text);
+    const before = hashes(lab.dir);
+    const lines = text.split('\n');
+    const line = lines.findIndex((l) => l.includes('key_typ:')) + 1;
+    const col = lines[line - 1]!.indexOf('key_typ:') + 1;
+    const edgeLine = lines.findIndex((l) => l.includes('outt:')) + 1;
+    const edgeCol = lines[edgeLine - 1]!.indexOf('outt:') + 1;
+    for (const args of [['plan', '--file', lab.file], ['apply', '--file', lab.file, '--one-machine', '--yes', '--passphrase-file', lab.pass]]) {
+      const r = await cli(args, { env: lab.env });
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`${lab.file}:${line}:${col}: unknown key "key_typ" in root (did you mean "key_type"?)`);
+      expect(r.stderr).toContain(`${lab.file}:${edgeLine}:${edgeCol}: unknown key "outt" in agents[1] (did you mean "out"?)`);
+    }
+    expect(fs.existsSync(lab.home)).toBe(false);
+    expect(hashes(lab.dir)).toEqual(before);
+  });
+
+  it('names a wrong value and a missing key at their place too', () => {
+    expect(() => parseEstate('environment: prod\nroot: { dir: ./r }\nvault: { address: https://v:8200 }\nintermediate: { cn: X, key_type: dsa }\n', 'f.yaml')).toThrow(/f\.yaml:2:1: root is missing the key "cn"[\s\S]*f\.yaml:4:24: intermediate\.key_type must be one of/);
+    expect(() => parseEstate('environment: prod\nroot: { dir: ./r, cn: R }\nvault: { address: http://v:8200 }\nintermediate: { cn: X }\n', 'f.yaml')).toThrow(/f\.yaml:3:10: vault\.address http:\/\/v:8200 is plain http/);
+  });
+});
+
+describe('estate file: plan and apply against one OpenBao', () => {
+  it('plan on a fresh estate: every step to do, in pipeline order, with the air gap; read-only', async () => {
+    const lab = newLab();
+    const before = hashes(lab.dir);
+    const r = await cli(['plan', '--file', lab.file, '--json'], { env: lab.env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as { steps: Array<{ step: string; where: string; state: string }>; airGaps: Array<{ before: string; from: string; to: string; carry: string[] }> };
+    expect(plan.steps.map((s) => s.step)).toEqual(['root-create', 'intermediate-request', 'intermediate-sign', 'intermediate-install', 'vault-cert', 'agent-app web', 'agent-proxy edge']);
+    expect(plan.steps.every((s) => s.state !== 'done')).toBe(true);
+    expect(plan.steps.find((s) => s.step === 'root-create')!.state).toBe('todo');
+    expect(plan.airGaps).toEqual([
+      { before: 'intermediate-request', from: 'offline', to: 'online', carry: ['./root/root-ca.pem'] },
+      { before: 'intermediate-sign', from: 'online', to: 'offline', carry: [`./carry/${lab.mount}-intermediate.csr`] },
+      { before: 'intermediate-install', from: 'offline', to: 'online', carry: [`./carry/${lab.mount}-intermediate.pem`] },
+    ]);
+    const text = await cli(['plan', '--file', lab.file], { env: lab.env });
+    expect(text.stdout).toMatch(/root-create\s+\[offline\]\s+• to do/);
+    expect(text.stdout).toContain('── air gap ── offline → online: carry ./root/root-ca.pem');
+    expect(fs.existsSync(lab.home)).toBe(false);
+    expect(hashes(lab.dir)).toEqual(before);
+    expect(await vaultCounts(lab.mount)).toEqual({ keys: 0, issuers: 0, roles: [] });
+  });
+
+  it('apply --one-machine reaches the end; a second apply changes nothing; plan afterwards shows done', async () => {
+    const lab = newLab();
+    const first = await cli(['apply', '--file', lab.file, '--one-machine', '--yes', '--passphrase-file', lab.pass], { env: lab.env });
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.stdout).toContain('Applied 5 step(s)');
+    expect(fs.existsSync(path.join(lab.dir, 'root', 'root-ca.pem'))).toBe(true);
+    expect(fs.existsSync(path.join(lab.dir, 'vault-tls', 'server.crt'))).toBe(true);
+    expect(fs.existsSync(path.join(lab.dir, 'agent-web'))).toBe(true);
+    expect(fs.existsSync(path.join(lab.dir, 'agent-edge'))).toBe(true);
+    const counts = await vaultCounts(lab.mount);
+    expect(counts.issuers).toBeGreaterThanOrEqual(1);
+
+    const files = hashes(lab.dir);
+    const second = await cli(['apply', '--file', lab.file, '--one-machine', '--yes', '--passphrase-file', lab.pass], { env: lab.env });
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.stdout).toContain('Nothing to do: all 5 steps');
+    expect(hashes(lab.dir)).toEqual(files);
+    expect(await vaultCounts(lab.mount)).toEqual(counts);
+
+    const plan = await cli(['plan', '--file', lab.file, '--one-machine', '--json'], { env: lab.env });
+    expect(plan.exitCode, plan.stderr).toBe(0);
+    const steps = (JSON.parse(plan.stdout) as { steps: Array<{ step: string; state: string }> }).steps;
+    expect(steps.map((s) => [s.step, s.state])).toEqual([
+      ['root-create', 'done'],
+      ['intermediate', 'done'],
+      ['vault-cert', 'done'],
+      ['agent-app web', 'done'],
+      ['agent-proxy edge', 'done'],
+    ]);
+  });
+});
