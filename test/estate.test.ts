@@ -183,4 +183,44 @@ describe('estate file: plan and apply against one OpenBao', () => {
       ['agent-proxy edge', 'done'],
     ]);
   });
+
+  it('across the air gap: each apply runs its side and stops naming what to carry; the two halves converge', async () => {
+    const lab = newLab();
+    // Two machines: their own state homes; the estate directory stands for what is carried.
+    const online = { ...lab.env, CERTWRIGHT_HOME: path.join(lab.dir, 'home-online') };
+    const offline = { CERTWRIGHT_HOME: path.join(lab.dir, 'home-offline') };
+    const csr = `./carry/${lab.mount}-intermediate.csr`;
+    const cert = `./carry/${lab.mount}-intermediate.pem`;
+    const run = async (env: Record<string, string>, extra: string[]) => {
+      const r = await cli(['apply', '--file', lab.file, '--yes', ...extra], { env });
+      expect(r.exitCode, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    // Online first: the root does not exist yet, and it is not made here.
+    let out = await run(online, []);
+    expect(out).toContain('Air gap: the next step, root-create, runs on the offline (ceremony) machine; this machine is online.');
+    expect(fs.existsSync(path.join(lab.dir, 'root'))).toBe(false);
+    out = await run(offline, ['--offline', '--passphrase-file', lab.pass]);
+    expect(out).toContain('Applied 1 step(s) here. Air gap: the next step, intermediate-request, runs on the online machine');
+    expect(out).toContain('  ./root/root-ca.pem\n');
+    expect(out).toContain('Never carry root-ca.key');
+    out = await run(online, []);
+    expect(out).toContain('Air gap: the next step, intermediate-sign, runs on the offline (ceremony) machine');
+    expect(out).toContain(`  ${csr}\n`);
+    out = await run(offline, ['--offline', '--passphrase-file', lab.pass]);
+    expect(out).toContain('Air gap: the next step, intermediate-install, runs on the online machine');
+    expect(out).toContain(`  ${cert}\n`);
+    out = await run(online, []);
+    expect(out).toContain('Applied 4 step(s); every step');
+    const counts = await vaultCounts(lab.mount);
+    expect(counts.keys).toBe(1);
+    const files = hashes(lab.dir);
+    expect(await run(online, [])).toContain('Nothing to do: all 7 steps');
+    expect(hashes(lab.dir)).toEqual(files);
+    expect(await vaultCounts(lab.mount)).toEqual(counts);
+    // The offline machine sees its side done and never contacts Vault.
+    const plan = await cli(['plan', '--file', lab.file, '--offline', '--json'], { env: offline });
+    const states = (JSON.parse(plan.stdout) as { steps: Array<{ step: string; state: string }> }).steps.slice(0, 3).map((s) => s.state);
+    expect(states).toEqual(['done', 'done', 'done']);
+  });
 });

@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import type { CommandContext, CommandSpec } from '../command.js';
+import { envPaths } from '../paths.js';
 import { Cancelled, DriftError, OperatorError, UsageError } from '../errors.js';
 import { cliReporter } from '../output.js';
 import { resolveConnection } from '../vault/connection.js';
@@ -9,7 +11,7 @@ import { evaluateStep, readState } from '../estate/evaluate.js';
 import { airGaps, evaluateAll, formatEstatePlan, shown, type PipelineStep } from '../estate/pipeline.js';
 import type { Estate } from '../estate/load.js';
 import { cliInteraction, cliPlanView, dryRunRequested } from './step-command.js';
-import { FILE_FLAG, ONE_MACHINE_FLAG, openEstate } from './estate-common.js';
+import { FILE_FLAG, OFFLINE_FLAG, ONE_MACHINE_FLAG, openEstate } from './estate-common.js';
 
 /**
  * apply --file: runs the estate's steps that are not done, in pipeline order, each through the
@@ -26,7 +28,7 @@ export const command: CommandSpec = {
   flags: [
     FILE_FLAG,
     ONE_MACHINE_FLAG,
-    { name: 'offline', type: 'boolean', description: 'this is the ceremony machine: run the offline steps (default: offline when Vault does not answer)' },
+    OFFLINE_FLAG,
     { name: 'passphrase-file', type: 'string', value: 'FILE', description: 'the root key passphrase (mode 0600); typed when absent in a terminal' },
     { name: 'keys-out', type: 'string', value: 'FILE', description: 'vault-init writes unseal keys + root token to this new 0600 file; later steps read it back', env: '' },
   ],
@@ -42,7 +44,9 @@ export const command: CommandSpec = {
         'For now run Vault yourself and name it with vault.address (plan --file shows the listen: steps).',
       );
     }
-    const statuses = await evaluateAll(estate, steps, ctx.home);
+    const offline = ctx.flags.bool('offline');
+    if (offline && oneMachine) throw new UsageError('--offline and --one-machine contradict each other.', 'Rehearse on one machine with --one-machine, or run the offline half with --offline.');
+    const statuses = await evaluateAll(estate, steps, ctx.home, offline);
     process.stderr.write(`${formatEstatePlan(estate, steps, statuses, oneMachine)}\n`);
     const drifted = statuses.findIndex((s) => s.state === 'drifted');
     if (drifted >= 0) throw driftError(estate, steps[drifted]!, statuses[drifted]!.why);
@@ -83,13 +87,13 @@ async function applySteps(ctx: CommandContext, estate: Estate, steps: PipelineSt
   let applied = 0;
   for (const [i, step] of steps.entries()) {
     // Afresh before each step: the ones before it have just changed the world.
-    const status = await evaluateStep(step, step.def, ctx.home, readState(estate.spec.environment, ctx.home), false);
+    const status = await evaluateStep(step, step.def, ctx.home, readState(estate.spec.environment, ctx.home), { earlierPending: false, offline: ctx.flags.bool('offline') });
     if (status.state === 'done') continue;
     if (status.state === 'drifted') throw driftError(estate, step, status.why);
     if (!oneMachine && step.where !== 'anywhere') {
       side ??= await detectSide(ctx, estate);
       if (step.where !== side) {
-        process.stdout.write(`${airGapStop(estate, step, side, gaps.find((g) => g.before === i)?.carry ?? [], applied)}\n`);
+        process.stdout.write(`${airGapStop(estate, step, side, gaps.find((g) => g.before === i)?.carry ?? [], applied, envPaths(estate.spec.environment, ctx.home).transcript)}\n`);
         return 0;
       }
     }
@@ -109,7 +113,7 @@ async function applySteps(ctx: CommandContext, estate: Estate, steps: PipelineSt
   return 0;
 }
 
-function airGapStop(estate: Estate, step: PipelineStep, side: Exclude<Where, 'anywhere'>, carry: string[], applied: number): string {
+function airGapStop(estate: Estate, step: PipelineStep, side: Exclude<Where, 'anywhere'>, carry: string[], applied: number, transcript: string): string {
   const there = step.where === 'offline' ? 'the offline (ceremony) machine' : 'the online machine (the one that reaches Vault)';
   const lines = [
     `${applied ? `Applied ${applied} step(s) here. ` : ''}Air gap: the next step, ${step.key}, runs on ${there}; this machine is ${side}.`,
@@ -117,6 +121,7 @@ function airGapStop(estate: Estate, step: PipelineStep, side: Exclude<Where, 'an
     `  ${shown(estate, estate.absFile)} (this estate file)`,
     ...carry.map((f) => `  ${shown(estate, f)}`),
   ];
+  if (side === 'offline' && applied > 0 && fs.existsSync(transcript)) lines.push(`For the record (public, hash-chained): the ceremony transcript ${transcript}; check it with \`certwright transcript verify --env ${estate.spec.environment} --file FILE\`.`);
   if (carry.some((f) => f.endsWith('root-ca.pem'))) lines.push('Never carry root-ca.key: the root key stays on the ceremony machine.');
   lines.push(`There, run: certwright apply --file ${estate.file}${step.where === 'offline' ? ' --offline --passphrase-file FILE' : ''}`);
   return lines.join('\n');

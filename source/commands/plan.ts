@@ -1,7 +1,7 @@
 import type { CommandSpec } from '../command.js';
 import { printJson } from '../output.js';
 import { airGaps, evaluateAll, formatEstatePlan, shown } from '../estate/pipeline.js';
-import { FILE_FLAG, ONE_MACHINE_FLAG, openEstate } from './estate-common.js';
+import { FILE_FLAG, OFFLINE_FLAG, ONE_MACHINE_FLAG, openEstate } from './estate-common.js';
 
 /**
  * plan --file: the estate file as registry steps in pipeline order, each done / to do / drifted
@@ -11,11 +11,11 @@ import { FILE_FLAG, ONE_MACHINE_FLAG, openEstate } from './estate-common.js';
 export const command: CommandSpec = {
   name: 'plan',
   summary: 'Reads an estate file and prints every step in pipeline order: done, to do (with what it would change) or drifted, and where the air gap falls. Changes nothing.',
-  usage: 'plan --file FILE [--one-machine] [--json]',
-  flags: [FILE_FLAG, ONE_MACHINE_FLAG],
+  usage: 'plan --file FILE [--one-machine] [--offline] [--json]',
+  flags: [FILE_FLAG, ONE_MACHINE_FLAG, OFFLINE_FLAG],
   async run(ctx) {
     const { estate, steps, oneMachine } = await openEstate(ctx);
-    const statuses = await evaluateAll(estate, steps, ctx.home);
+    const statuses = await evaluateAll(estate, steps, ctx.home, ctx.flags.bool('offline'));
     if (ctx.flags.bool('json')) {
       printJson({
         environment: estate.spec.environment,

@@ -11,8 +11,9 @@ import type { EstateStep } from './steps.js';
 
 /**
  * Where one step of an estate stands, read from the world and never changing it:
- * - done: recorded in state and re-verified, or its plan has nothing to do, or (across the air
- *   gap) the files it hands over are present here;
+ * - done: recorded in state and re-verified by the step's own verify, or (a step without a
+ *   record or verify) its plan has nothing to do, or (across the air gap) the files it hands
+ *   over are present here;
  * - drifted: recorded, but the check now fails (the world changed since it completed);
  * - todo: its plan has actions;
  * - waiting: it cannot be planned yet because an earlier step is not done (or Vault is not
@@ -47,10 +48,22 @@ function message(error: unknown): string {
   return (error as Error).message.split('\n')[0]!;
 }
 
-export async function evaluateStep(step: EstateStep, def: StepDefinition, home: HomeOptions, state: EnvState | undefined, earlierPending: boolean): Promise<StepStatus> {
+export interface EvaluateOptions {
+  /** An earlier step is not done: a plan that fails here is waiting for it. */
+  earlierPending: boolean;
+  /** On the offline machine: Vault is never contacted, online steps are judged by what was carried. */
+  offline?: boolean;
+}
+
+export async function evaluateStep(step: EstateStep, def: StepDefinition, home: HomeOptions, state: EnvState | undefined, how: EvaluateOptions): Promise<StepStatus> {
   const options = { values: step.values, home, report: silentReporter, interact: noQuestions, tty: false };
   const recorded = step.record !== undefined && state?.steps[step.record]?.status === 'done';
   const carried = step.carries.length > 0 && step.carries.every((f) => fs.existsSync(f));
+  const earlierPending = how.earlierPending;
+  if (how.offline && def.where === 'online') {
+    if (carried) return { state: 'done', why: `done on the online machine: ${step.carries.join(', ')} present` };
+    return { state: 'waiting', why: 'an online step: not checked on the offline machine' };
+  }
   if (recorded && def.verify) {
     try {
       const bad = failed(await verifyStep(def, options));
@@ -60,12 +73,13 @@ export async function evaluateStep(step: EstateStep, def: StepDefinition, home: 
       if (error instanceof ExternalError) return { state: 'waiting', why: `cannot be checked from here: ${message(error)}` };
       throw error;
     }
-    // The root ceremony's plan refuses an existing root: recorded and verified is done.
-    if (def.id === 'root-create') return { state: 'done', why: 'recorded and re-verified' };
+    // Recorded and re-verified is done; its plan is not asked (the root ceremony refuses an
+    // existing root, a pending CSR would be offered again for reuse).
+    return { state: 'done', why: 'recorded and re-verified' };
   }
   try {
     const { plan } = await planStep(def, options);
-    if (plan.actions.length === 0) return { state: 'done', why: recorded ? 'recorded and re-verified; nothing to change' : 'nothing to change', plan };
+    if (plan.actions.length === 0) return { state: 'done', why: 'nothing to change', plan };
     return { state: 'todo', why: `${plan.actions.length} change(s)`, plan };
   } catch (error) {
     if (error instanceof DriftError) return { state: 'drifted', why: message(error) };

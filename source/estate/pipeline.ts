@@ -48,10 +48,10 @@ export function airGaps(steps: PipelineStep[]): AirGap[] {
   return gaps;
 }
 
-export async function evaluateAll(estate: Estate, steps: PipelineStep[], home: HomeOptions): Promise<StepStatus[]> {
+export async function evaluateAll(estate: Estate, steps: PipelineStep[], home: HomeOptions, offline = false): Promise<StepStatus[]> {
   const state = readState(estate.spec.environment, home);
   const out: StepStatus[] = [];
-  for (const s of steps) out.push(await evaluateStep(s, s.def, home, state, out.some((o) => o.state !== 'done')));
+  for (const s of steps) out.push(await evaluateStep(s, s.def, home, state, { earlierPending: out.some((o) => o.state !== 'done'), offline }));
   return out;
 }
 
