@@ -182,6 +182,30 @@ describe('estate file: plan and apply against one OpenBao', () => {
       ['agent-app web', 'done'],
       ['agent-proxy edge', 'done'],
     ]);
+
+    // Drift: the root key loses its mode. plan says so (exit 4); apply runs nothing past it.
+    const key = path.join(lab.dir, 'root', 'root-ca.key');
+    fs.chmodSync(key, 0o644);
+    const drifted = await cli(['plan', '--file', lab.file, '--one-machine'], { env: lab.env });
+    expect(drifted.exitCode).toBe(4);
+    expect(drifted.stdout).toMatch(/root-create\s+\[offline\]\s+✗ drifted: root key mode 0600: mode 0644/);
+    const refused = await cli(['apply', '--file', lab.file, '--one-machine', '--yes', '--passphrase-file', lab.pass], { env: lab.env });
+    expect(refused.exitCode).toBe(4);
+    expect(refused.stderr).toContain('root-create has drifted');
+    fs.chmodSync(key, 0o600);
+    expect(hashes(lab.dir)).toEqual(files);
+  });
+
+  it('apply without a terminal needs --yes, and --env must be the file\'s; neither runs anything', async () => {
+    const lab = newLab();
+    const noYes = await cli(['apply', '--file', lab.file, '--one-machine', '--passphrase-file', lab.pass], { env: lab.env });
+    expect(noYes.exitCode).toBe(2);
+    expect(noYes.stderr).toContain('pass --yes');
+    const otherEnv = await cli(['plan', '--file', lab.file, '--env', 'prod'], { env: lab.env });
+    expect(otherEnv.exitCode).toBe(2);
+    expect(otherEnv.stderr).toContain('differs from the estate file\'s environment');
+    expect(fs.existsSync(lab.home)).toBe(false);
+    expect(fs.existsSync(path.join(lab.dir, 'root'))).toBe(false);
   });
 
   it('across the air gap: each apply runs its side and stops naming what to carry; the two halves converge', async () => {
