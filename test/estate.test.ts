@@ -104,6 +104,14 @@ describe('estate file: schema', () => {
     expect(estate.spec.agents![1]!.ca_out).toBe('/srv/estate/edge/ca.pem');
   });
 
+  it('the README\'s example file validates, and its misspelt form gives the error the README shows', () => {
+    const readme = fs.readFileSync(path.join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const example = /```yaml\n(# estate\.yaml\n[\s\S]*?)```/.exec(readme)![1]!;
+    expect(parseEstate(example, 'estate.yaml').spec.agents).toHaveLength(2);
+    const shown = /^Error: (estate\.yaml:\d+:\d+: unknown key "key_typ".*)$/m.exec(readme)![1]!;
+    expect(() => parseEstate(example.replace('key_type: ec-p384', 'key_typ: ec-p384'), 'estate.yaml')).toThrow(shown);
+  });
+
   it('a misspelt key is FILE:LINE:COLUMN at the key, exit 2, and nothing runs (no state, no files)', async () => {
     const lab = newLab();
     const text = fs.readFileSync(lab.file, 'utf8').replace('key_type: ec-p256, ttl: 2y', 'key_typ: ec-p256, ttl: 2y').replace('out: ./agent-edge', 'outt: ./agent-edge');
