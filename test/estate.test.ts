@@ -12,8 +12,11 @@ import { cli, tempDir, uniqueMount, useOpenBao, writePassphrase } from './helper
 import { ESTATE_SCHEMA } from '../source/estate/schema.js';
 import { parseEstate } from '../source/estate/load.js';
 import { VaultClient } from '../source/vault/client.js';
+import { useHttpsVault } from './helpers/https-vault.js';
 
 const bao = useOpenBao();
+// A Vault "you run yourself" over HTTPS, trusted through vault.ca only.
+const https = useHttpsVault();
 
 interface Lab {
   dir: string;
@@ -254,5 +257,49 @@ describe('estate file: plan and apply against one OpenBao', () => {
     const plan = await cli(['plan', '--file', lab.file, '--offline', '--json'], { env: offline });
     const states = (JSON.parse(plan.stdout) as { steps: Array<{ step: string; state: string }> }).steps.slice(0, 3).map((s) => s.state);
     expect(states).toEqual(['done', 'done', 'done']);
+  });
+});
+
+describe('estate file: a Vault you run yourself, over HTTPS', () => {
+  it('with an existing root: switches the URLs to https and writes agents that talk HTTPS to it; a second apply changes nothing', async () => {
+    const v = https.vault();
+    const dir = tempDir('cw-estate-https-');
+    const mount = uniqueMount('pki_hx');
+    const file = path.join(dir, 'estate.yaml');
+    fs.writeFileSync(
+      file,
+      [
+        'environment: hx',
+        // The root that also certifies the server's own certificate: made at the ceremony before
+        // (so root-create counts as done from root-ca.pem), opened here for the intermediate.
+        `root:         { dir: ${v.rootDir}, cn: "test Root CA" }`,
+        `vault:        { address: ${v.addr}, ca: ${v.caFile} }`,
+        `intermediate: { mount: ${mount}, cn: "Estate HTTPS Issuing CA" }`,
+        'vault_cert:   { role: vault-estate, dns: [localhost], ip: [127.0.0.1], dir: ./vault-tls }',
+        `urls:         { base: ${v.addr} }`,
+        'agents:',
+        '  - { kind: app,   name: web,  common_name: web.example.internal, tls_dir: ./web-tls, out: ./agent-web }',
+        '  - { kind: proxy, name: edge, ca_out: ./edge/ca.pem, out: ./agent-edge }',
+        '',
+      ].join('\n'),
+    );
+    const env = { VAULT_TOKEN: v.token, CERTWRIGHT_HOME: path.join(dir, 'home') };
+    const pass = v.passphraseFile;
+    const rootBefore = hashes(v.rootDir);
+    const first = await cli(['apply', '--file', file, '--one-machine', '--yes', '--passphrase-file', pass], { env });
+    expect(first.exitCode, first.stderr).toBe(0);
+    // The one-go intermediate sets its AIA/CRL URLs to the (https) Vault address already, so
+    // switch-urls finds nothing to change: root (carried) and switch-urls are done, 4 applied.
+    expect(first.stdout).toContain('Applied 4 step(s)');
+    expect(hashes(v.rootDir)).toEqual(rootBefore);
+    const urls = (await v.client().read<{ issuing_certificates: string[]; crl_distribution_points: string[] }>(`${mount}/config/urls`)).json!.data!;
+    expect(urls.issuing_certificates).toEqual([`${v.addr}/v1/${mount}/ca`]);
+    expect(urls.crl_distribution_points).toEqual([`${v.addr}/v1/${mount}/crl`]);
+    for (const agent of ['agent-web', 'agent-edge']) expect(fs.readFileSync(path.join(dir, agent, 'agent.hcl'), 'utf8')).toContain(`"${v.addr}"`);
+    const files = hashes(dir);
+    const second = await cli(['apply', '--file', file, '--one-machine', '--yes', '--passphrase-file', pass], { env });
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.stdout).toContain('Nothing to do: all 6 steps');
+    expect(hashes(dir)).toEqual(files);
   });
 });
