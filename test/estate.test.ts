@@ -8,7 +8,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, tempDir, uniqueMount, useOpenBao, writePassphrase } from './helpers/env.js';
+import { cli, openssl, tempDir, uniqueMount, useOpenBao, writePassphrase } from './helpers/env.js';
+import { startAgent, waitFor } from './helpers/agent.js';
 import { ESTATE_SCHEMA } from '../source/estate/schema.js';
 import { parseEstate } from '../source/estate/load.js';
 import { VaultClient } from '../source/vault/client.js';
@@ -296,6 +297,25 @@ describe('estate file: a Vault you run yourself, over HTTPS', () => {
     expect(urls.issuing_certificates).toEqual([`${v.addr}/v1/${mount}/ca`]);
     expect(urls.crl_distribution_points).toEqual([`${v.addr}/v1/${mount}/crl`]);
     for (const agent of ['agent-web', 'agent-edge']) expect(fs.readFileSync(path.join(dir, agent, 'agent.hcl'), 'utf8')).toContain(`"${v.addr}"`);
+
+    // Independent check: real bao agents with the written configs render a leaf and the chain over
+    // HTTPS, and openssl verifies the leaf to the root.
+    const agentHome = path.join(dir, 'agent-home');
+    fs.mkdirSync(agentHome);
+    const logs = tempDir('cw-estate-logs-');
+    const agents = ['agent-web', 'agent-edge'].map((a) => startAgent(path.join(dir, a, 'agent.hcl'), path.join(logs, `${a}.log`), { HOME: agentHome }));
+    try {
+      const leaf = path.join(dir, 'web-tls', 'current', 'cert.pem');
+      await waitFor('the web leaf in web-tls/current', 30_000, () => fs.existsSync(leaf));
+      await waitFor('the edge CA file', 30_000, () => fs.existsSync(path.join(dir, 'edge', 'ca.pem')));
+      const chain = path.join(dir, 'web-tls', 'current', 'chain.pem');
+      const verified = await openssl(['verify', '-CAfile', v.caFile, ...(fs.existsSync(chain) ? ['-untrusted', chain] : []), leaf]);
+      expect(verified.exitCode, `${verified.stdout}${verified.stderr}${agents[0]!.output()}`).toBe(0);
+    } finally {
+      for (const a of agents) await a.stop();
+    }
+    // A hook the agent started may still be finishing its swap.
+    await waitFor('the hook to finish', 20_000, () => !fs.existsSync(path.join(dir, 'web-tls', '.certwright-hook.lock')) && !fs.existsSync(path.join(dir, 'edge', '.certwright-hook.lock')));
     const files = hashes(dir);
     const second = await cli(['apply', '--file', file, '--one-machine', '--yes', '--passphrase-file', pass], { env });
     expect(second.exitCode, second.stderr).toBe(0);
