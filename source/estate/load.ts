@@ -55,7 +55,7 @@ function closest(word: string, candidates: string[]): string | undefined {
   let best: { c: string; d: number } | undefined;
   for (const c of candidates) {
     const dist = levenshtein(word.toLowerCase(), c);
-    if (dist <= Math.max(2, Math.floor(c.length / 3)) && (!best || dist < best.d)) best = { c, d: dist };
+    if (dist <= Math.max(1, Math.floor(c.length / 3)) && (!best || dist < best.d)) best = { c, d: dist };
   }
   return best?.c;
 }
@@ -132,8 +132,11 @@ function describe(error: ErrorObject, pos: Positions): { where: string; text: st
       return undefined;
     case 'enum':
       return { where: pos.keyOf(segments), text: `${label(segments)} must be one of ${(params.allowedValues as unknown[]).join(', ')}` };
-    case 'type':
-      return { where: pos.keyOf(segments), text: `${label(segments)} must be ${Array.isArray(params.type) ? params.type.join(' or ') : params.type}` };
+    case 'type': {
+      const names: Record<string, string> = { object: 'a map of keys', array: 'a list', string: 'a string', integer: 'a whole number', boolean: 'true or false', null: 'null' };
+      const types = (Array.isArray(params.type) ? params.type : [params.type]) as string[];
+      return { where: pos.keyOf(segments), text: `${label(segments)} must be ${types.map((t) => names[t] ?? t).join(' or ')}` };
+    }
     case 'pattern':
       return { where: pos.keyOf(segments), text: `${label(segments)} has the wrong form (expected ${params.pattern})` };
     default:
