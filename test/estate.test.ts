@@ -5,6 +5,7 @@
  * against a real OpenBao, and a second apply changes nothing (files, Vault keys and issuers).
  */
 import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -321,5 +322,66 @@ describe('estate file: a Vault you run yourself, over HTTPS', () => {
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.stdout).toContain('Nothing to do: all 6 steps');
     expect(hashes(dir)).toEqual(files);
+  });
+
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot) console.warn('[estate.test] SKIPPED the service-user case: useradd and writing into their homes needs root');
+  it.skipIf(!isRoot)('distribute_ca before the agents of service users: each agent trusts the distributed root; a second apply changes nothing', async () => {
+    const v = https.vault();
+    const run = crypto.randomBytes(3).toString('hex');
+    const users = [`cwes${run}a`, `cwes${run}b`];
+    const homes: string[] = [];
+    for (const u of users) {
+      execFileSync('useradd', ['-m', '-s', '/usr/sbin/nologin', u], { stdio: 'ignore' });
+      homes.push(execFileSync('getent', ['passwd', u], { encoding: 'utf8' }).trim().split(':')[5]!);
+    }
+    try {
+      const dir = tempDir('cw-estate-users-');
+      fs.chmodSync(dir, 0o755);
+      const mount = uniqueMount('pki_hu');
+      const file = path.join(dir, 'estate.yaml');
+      fs.writeFileSync(
+        file,
+        [
+          'environment: hu',
+          `root:          { dir: ${v.rootDir}, cn: "test Root CA" }`,
+          `vault:         { address: ${v.addr}, ca: ${v.caFile} }`,
+          `intermediate:  { mount: ${mount}, cn: "Estate Users Issuing CA" }`,
+          `distribute_ca: { users: [${users.join(', ')}] }`,
+          'agents:',
+          `  - { kind: app,   name: web,  common_name: web.example.internal, tls_dir: ./web-tls, out: ./agent-web, user: ${users[0]} }`,
+          `  - { kind: proxy, name: edge, ca_out: ./edge/ca.pem, out: ./agent-edge, user: ${users[1]} }`,
+          '',
+        ].join('\n'),
+      );
+      const env = { VAULT_TOKEN: v.token, CERTWRIGHT_HOME: path.join(dir, 'home') };
+      const args = ['apply', '--file', file, '--one-machine', '--yes', '--passphrase-file', v.passphraseFile];
+      const first = await cli(args, { env });
+      expect(first.exitCode, first.stderr).toBe(0);
+      const plan = (await cli(['plan', '--file', file, '--one-machine', '--json'], { env })).stdout;
+      expect((JSON.parse(plan) as { steps: Array<{ step: string }> }).steps.map((s) => s.step)).toEqual(['root-create', 'intermediate', 'distribute-ca', 'agent-app web', 'agent-proxy edge']);
+      for (const [i, u] of users.entries()) {
+        const trust = path.join(homes[i]!, '.config', 'certwright', 'ca.pem');
+        expect(fs.readFileSync(trust, 'utf8')).toBe(fs.readFileSync(v.caFile, 'utf8'));
+        const uid = Number(execFileSync('id', ['-u', u], { encoding: 'utf8' }).trim());
+        expect(fs.statSync(trust).uid).toBe(uid);
+        const out = path.join(dir, i === 0 ? 'agent-web' : 'agent-edge');
+        expect(fs.statSync(path.join(out, 'role_id')).uid).toBe(uid);
+        expect(fs.readFileSync(path.join(out, 'agent.hcl'), 'utf8')).toContain(`ca_cert = "${trust}"`);
+      }
+      const files = [...hashes(dir), ...homes.flatMap((h) => hashes(h))];
+      const second = await cli(args, { env });
+      expect(second.exitCode, second.stderr).toBe(0);
+      expect(second.stdout).toContain('Nothing to do: all 5 steps');
+      expect([...hashes(dir), ...homes.flatMap((h) => hashes(h))]).toEqual(files);
+    } finally {
+      for (const u of users) {
+        try {
+          execFileSync('userdel', ['-r', u], { stdio: 'ignore' });
+        } catch {
+          /* gone */
+        }
+      }
+    }
   });
 });

@@ -147,6 +147,17 @@ export function estateSteps(estate: Estate, options: MapOptions): EstateStep[] {
     steps.push({ key: 'switch-urls', id: 'switch-urls', values: v, record: `switch-urls@${mount}`, carries: [] });
   }
 
+  // Before the agents, not after: an agent with a service user trusts the CA distributed to that
+  // user (~SVCUSER/.config/certwright/ca.pem) when there is one. Distributed after the agents, it
+  // would change every such agent's CA on the next apply, and a second apply must change nothing.
+  if (s.distribute_ca) {
+    const v = online();
+    set(v, 'ca', s.distribute_ca.ca ?? rootCert);
+    set(v, 'users', s.distribute_ca.users.join(','));
+    set(v, 'path', s.distribute_ca.path);
+    steps.push({ key: 'distribute-ca', id: 'distribute-ca', values: v, carries: [] });
+  }
+
   for (const a of s.agents ?? []) {
     const v = online();
     set(v, 'mount', mount);
@@ -161,14 +172,6 @@ export function estateSteps(estate: Estate, options: MapOptions): EstateStep[] {
     } else set(v, 'ca-out', a.ca_out);
     if (s.vault.allow_http) v['allow-http'] = true;
     steps.push({ key: `agent-${a.kind} ${a.name}`, id: `agent-${a.kind}`, values: v, carries: [] });
-  }
-
-  if (s.distribute_ca) {
-    const v = online();
-    set(v, 'ca', s.distribute_ca.ca ?? rootCert);
-    set(v, 'users', s.distribute_ca.users.join(','));
-    set(v, 'path', s.distribute_ca.path);
-    steps.push({ key: 'distribute-ca', id: 'distribute-ca', values: v, carries: [] });
   }
 
   if (s.build_role) {
