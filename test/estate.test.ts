@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, openssl, tempDir, uniqueMount, useOpenBao, writePassphrase } from './helpers/env.js';
+import { cli, modeOf, openssl, tempDir, uniqueMount, useOpenBao, writePassphrase } from './helpers/env.js';
 import { startAgent, waitFor } from './helpers/agent.js';
 import { ESTATE_SCHEMA } from '../source/estate/schema.js';
 import { parseEstate } from '../source/estate/load.js';
@@ -263,7 +263,7 @@ describe('estate file: plan and apply against one OpenBao', () => {
 });
 
 describe('estate file: a Vault you run yourself, over HTTPS', () => {
-  it('with an existing root: switches the URLs to https and writes agents that talk HTTPS to it; a second apply changes nothing', async () => {
+  it('with an existing root: switches the URLs to https, writes agents that talk HTTPS to it and the build role; a second apply changes nothing', async () => {
     const v = https.vault();
     const dir = tempDir('cw-estate-https-');
     const mount = uniqueMount('pki_hx');
@@ -282,6 +282,7 @@ describe('estate file: a Vault you run yourself, over HTTPS', () => {
         'agents:',
         '  - { kind: app,   name: web,  common_name: web.example.internal, tls_dir: ./web-tls, out: ./agent-web }',
         '  - { kind: proxy, name: edge, ca_out: ./edge/ca.pem, out: ./agent-edge }',
+        'build_role:   { role: build, allowed_apps: [web], role_id_out: ./ci/role-id, secret_id_out: ./ci/secret-id }',
         '',
       ].join('\n'),
     );
@@ -291,8 +292,10 @@ describe('estate file: a Vault you run yourself, over HTTPS', () => {
     const first = await cli(['apply', '--file', file, '--one-machine', '--yes', '--passphrase-file', pass], { env });
     expect(first.exitCode, first.stderr).toBe(0);
     // The one-go intermediate sets its AIA/CRL URLs to the (https) Vault address already, so
-    // switch-urls finds nothing to change: root (carried) and switch-urls are done, 4 applied.
-    expect(first.stdout).toContain('Applied 4 step(s)');
+    // switch-urls finds nothing to change: root (carried) and switch-urls are done, 5 applied.
+    expect(first.stdout).toContain('Applied 5 step(s)');
+    expect(modeOf(path.join(dir, 'ci', 'secret-id'))).toBe(0o600);
+    expect((await v.client().read<{ allowed_domains: string[] }>(`${mount}/roles/build`)).json!.data!.allowed_domains).toContain('web');
     expect(hashes(v.rootDir)).toEqual(rootBefore);
     const urls = (await v.client().read<{ issuing_certificates: string[]; crl_distribution_points: string[] }>(`${mount}/config/urls`)).json!.data!;
     expect(urls.issuing_certificates).toEqual([`${v.addr}/v1/${mount}/ca`]);
@@ -320,7 +323,7 @@ describe('estate file: a Vault you run yourself, over HTTPS', () => {
     const files = hashes(dir);
     const second = await cli(['apply', '--file', file, '--one-machine', '--yes', '--passphrase-file', pass], { env });
     expect(second.exitCode, second.stderr).toBe(0);
-    expect(second.stdout).toContain('Nothing to do: all 6 steps');
+    expect(second.stdout).toContain('Nothing to do: all 7 steps');
     expect(hashes(dir)).toEqual(files);
   });
 
