@@ -2,14 +2,16 @@
  * One estate file: plan and apply (issue 10, point 3). The file is validated against the strict
  * schema before anything runs; plan maps it to registry steps with their state and the air gap;
  * apply --one-machine runs root -> intermediate -> Vault's certificate -> app and proxy agents
- * against a real OpenBao, and a second apply changes nothing (files, Vault keys and issuers).
+ * against a real OpenBao, and a second apply changes nothing (files, Vault keys and issuers); the
+ * same file split at the air gap (two state homes, --offline) converges; a SIGKILLed apply
+ * resumes; and on an HTTPS Vault "you run yourself" the written agents really render a leaf.
  */
 import crypto from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, modeOf, openssl, tempDir, uniqueMount, useOpenBao, writePassphrase } from './helpers/env.js';
+import { BIN, ROOT, cli, modeOf, openssl, tempDir, uniqueMount, useOpenBao, writePassphrase } from './helpers/env.js';
 import { startAgent, waitFor } from './helpers/agent.js';
 import { ESTATE_SCHEMA } from '../source/estate/schema.js';
 import { parseEstate } from '../source/estate/load.js';
@@ -53,6 +55,11 @@ function newLab(): Lab {
   const file = path.join(dir, 'estate.yaml');
   fs.writeFileSync(file, estateText(bao.server().addr, mount, env));
   return { dir, home, file, pass: writePassphrase(dir), mount, env: { VAULT_TOKEN: bao.server().token, CERTWRIGHT_HOME: home } };
+}
+
+/** The environment named in a lab's estate file. */
+function newestEnv(lab: Lab): string {
+  return /^environment: (\S+)$/m.exec(fs.readFileSync(lab.file, 'utf8'))![1]!;
 }
 
 /** Every file under dir with its mode and content hash. */
@@ -207,6 +214,39 @@ describe('estate file: plan and apply against one OpenBao', () => {
     expect(refused.stderr).toContain('root-create has drifted');
     fs.chmodSync(key, 0o600);
     expect(hashes(lab.dir)).toEqual(files);
+  });
+
+  it('SIGKILL of apply inside a step, then apply again, converges: one key, one default issuer, transcript intact', async () => {
+    const lab = newLab();
+    const args = [BIN, 'apply', '--file', lab.file, '--one-machine', '--yes', '--passphrase-file', lab.pass];
+    // Killed, in turn: inside the intermediate after its CSR, after it was signed (before the
+    // import), as the app agent starts and as the proxy agent starts.
+    const signals: Array<string | null> = [];
+    for (const marker of ['✓ CSR written to', '✓ Intermediate signed', '] agent-app web\n', '] agent-proxy edge\n']) {
+      const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, HOME: lab.dir, CI: 'true', ...lab.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let seen = '';
+      await new Promise<void>((resolve) => {
+        child.stderr!.on('data', (d: Buffer) => {
+          seen += d.toString();
+          if (seen.includes(marker) && child.exitCode === null) child.kill('SIGKILL');
+        });
+        child.on('exit', (_code, signal) => {
+          signals.push(signal);
+          resolve();
+        });
+      });
+    }
+    expect(signals).toEqual(['SIGKILL', 'SIGKILL', 'SIGKILL', 'SIGKILL']);
+    const last = await cli(args.slice(1), { env: lab.env });
+    expect(last.exitCode, last.stderr).toBe(0);
+    const v = new VaultClient({ addr: bao.server().addr, token: bao.server().token });
+    expect((await vaultCounts(lab.mount)).keys).toBe(1);
+    const issuers = (await v.request<{ key_info: Record<string, { is_default: boolean }> }>('LIST', `${lab.mount}/issuers`)).json!.data!.key_info;
+    expect(Object.values(issuers).filter((i) => i.is_default)).toHaveLength(1);
+    const transcript = await cli(['transcript', 'verify', '--env', newestEnv(lab)], { env: lab.env });
+    expect(transcript.exitCode, transcript.stderr).toBe(0);
+    const again = await cli(args.slice(1), { env: lab.env });
+    expect(again.stdout).toContain('Nothing to do: all 5 steps');
   });
 
   it('apply without a terminal needs --yes, and --env must be the file\'s; neither runs anything', async () => {
