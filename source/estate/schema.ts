@@ -10,7 +10,7 @@ const duration = (description: string) => str(`${description} (10y, 90d, 72h, 30
 
 export const ESTATE_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
-  $id: 'https://certwright.dev/estate.schema.json',
+  $id: 'https://certwright.invalid/schemas/estate.schema.json',
   title: 'certwright estate file',
   description: 'One environment\'s desired TLS estate. Holds no secrets: passphrases, unseal keys and tokens come from flags, files or prompts. Relative paths resolve against the directory of the estate file.',
   type: 'object',
