@@ -2,6 +2,8 @@
  * The estate file's JSON Schema: the one definition. docs/estate.schema.json is this object,
  * written out (a test checks the two are the same). Strict: additionalProperties is false at
  * every level, so a misspelt key is an error at its line and column, never silently ignored.
+ * After a change, rewrite the file (test/estate.test.ts fails until then):
+ *   npx tsc -p tsconfig.json && node --input-type=module -e "import {ESTATE_SCHEMA as s} from './build/source/estate/schema.js'; import fs from 'node:fs'; fs.writeFileSync('docs/estate.schema.json', JSON.stringify(s, null, 2) + '\n')"
  */
 
 const str = (description: string, extra: Record<string, unknown> = {}) => ({ type: 'string', minLength: 1, description, ...extra });
