@@ -30,7 +30,7 @@ export const command: CommandSpec = {
     ONE_MACHINE_FLAG,
     OFFLINE_FLAG,
     { name: 'passphrase-file', type: 'string', value: 'FILE', description: 'the root key passphrase (mode 0600); typed when absent in a terminal' },
-    { name: 'keys-out', type: 'string', value: 'FILE', description: 'vault-init writes unseal keys + root token to this new 0600 file; later steps read it back', env: '' },
+    { name: 'keys-out', type: 'string', value: 'FILE', description: 'vault-server writes the unseal keys + root token to this new 0600 file; later steps read the token and shares back', env: '' },
   ],
   async run(ctx) {
     if (dryRunRequested(ctx.flags)) {
@@ -38,12 +38,13 @@ export const command: CommandSpec = {
       return plan.run(ctx);
     }
     const { estate, steps, oneMachine } = await openEstate(ctx, { passphraseFile: ctx.flags.string('passphrase-file'), keysOut: ctx.flags.string('keys-out') });
-    if (estate.spec.vault.listen !== undefined) {
+    if (estate.spec.vault.listen !== undefined && estate.spec.vault.runtime === 'podman') {
       throw new OperatorError(
-        'vault.listen (a Vault certwright runs itself) cannot be applied yet: the managed-Vault runtime is not in this version, and vault-https --start would start a second server with empty storage.',
-        'For now run Vault yourself and name it with vault.address (plan --file shows the listen: steps).',
+        'vault.runtime: podman with listen: is not run by this version: the Vault certwright runs itself is a host process (vault-server), and a container next to it would be a second Vault with empty storage.',
+        'Drop vault.runtime (the process runtime), or run Vault yourself and name it with vault.address.',
       );
     }
+    tokenFromKeysFile(ctx);
     const offline = ctx.flags.bool('offline');
     if (offline && oneMachine) throw new UsageError('--offline and --one-machine contradict each other.', 'Rehearse on one machine with --one-machine, or run the offline half with --offline.');
     const statuses = await evaluateAll(estate, steps, ctx.home, offline);
@@ -71,6 +72,8 @@ function driftError(estate: Estate, step: PipelineStep, why: string): DriftError
 /** Which side of the air gap this machine is on: online when Vault answers. */
 async function detectSide(ctx: CommandContext, estate: Estate): Promise<Exclude<Where, 'anywhere'>> {
   if (ctx.flags.bool('offline')) return 'offline';
+  // The machine that runs the environment's own Vault is its online side.
+  if (estate.spec.vault.listen !== undefined) return 'online';
   try {
     const conn = resolveConnection({ vaultAddr: estate.spec.vault.address, vaultCa: estate.spec.vault.ca, requireToken: false });
     await new VaultClient({ ...conn, timeoutMs: 3000 }).request('GET', 'sys/health', { anonymous: true, accept: [429, 472, 473, 501, 503] });
@@ -80,8 +83,25 @@ async function detectSide(ctx: CommandContext, estate: Estate): Promise<Exclude<
   }
 }
 
+/**
+ * The steps after the environment's own Vault is initialised need its root token: read back from
+ * the --keys-out file (0600, written by vault-server), unless a token is already given. It stays
+ * in this process's environment only.
+ */
+function tokenFromKeysFile(ctx: CommandContext): void {
+  const file = ctx.flags.string('keys-out');
+  if (!file || process.env.BAO_TOKEN || process.env.VAULT_TOKEN || !fs.existsSync(file)) return;
+  try {
+    const token = (JSON.parse(fs.readFileSync(file, 'utf8')) as { root_token?: string }).root_token;
+    if (token) process.env.VAULT_TOKEN = token;
+  } catch {
+    /* not the keys file vault-server writes: the token comes the usual way */
+  }
+}
+
 async function applySteps(ctx: CommandContext, estate: Estate, steps: PipelineStep[], oneMachine: boolean): Promise<number> {
   const report = cliReporter();
+  tokenFromKeysFile(ctx);
   const gaps = airGaps(steps);
   let side: Exclude<Where, 'anywhere'> | undefined;
   let applied = 0;
@@ -101,6 +121,7 @@ async function applySteps(ctx: CommandContext, estate: Estate, steps: PipelineSt
     const outcome = await runStep(step.def, { values: step.values, home: ctx.home, report, interact: cliInteraction(ctx.flags, ctx.tty), dryRun: false, tty: ctx.tty, command: `apply: ${step.def.command}` }, cliPlanView);
     if (outcome.status !== 'applied') throw new Cancelled(`Stopped before ${step.key}; the steps before it are done.`);
     applied += 1;
+    tokenFromKeysFile(ctx);
     const text = await step.def.present(outcome.result, outcome.input, outcome.run);
     if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     const code = step.def.exitCode ? step.def.exitCode(outcome.result) : 0;

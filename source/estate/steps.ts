@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { FlagValues } from '../flags.js';
 import { DEFAULT_MOUNT } from '../defaults.js';
@@ -66,6 +67,23 @@ export function estateSteps(estate: Estate, options: MapOptions): EstateStep[] {
   set(root, 'passphrase-file', options.passphraseFile);
   steps.push({ key: 'root-create', id: 'root-create', values: root, record: 'root-create', carries: [rootCert] });
 
+  // A Vault certwright runs (listen:): vault-server starts it on loopback HTTP (initialised and
+  // unsealed), the PKI goes into it, and vault-https later moves that same server to TLS.
+  const managed = s.vault.listen !== undefined;
+  const serverDir = s.vault.data_dir ?? path.join(estate.dir, 'vault');
+  if (managed) {
+    const v: FlagValues = { env };
+    set(v, 'out', serverDir);
+    set(v, 'listen', s.vault.listen);
+    set(v, 'keys-out', options.keysOut);
+    set(v, 'key-shares', s.vault.key_shares);
+    set(v, 'key-threshold', s.vault.key_threshold);
+    set(v, 'bao', s.vault.bao);
+    // The shares of a first run, for a server restarted on its storage (after a reboot, say).
+    if (options.keysOut && fs.existsSync(options.keysOut)) v['key-file'] = [options.keysOut];
+    steps.push({ key: 'vault-server', id: 'vault-server', values: v, record: 'vault-server', carries: [] });
+  }
+
   const i = s.intermediate;
   const signValues = (v: FlagValues) => {
     set(v, 'path-len', i.path_len);
@@ -118,26 +136,17 @@ export function estateSteps(estate: Estate, options: MapOptions): EstateStep[] {
     steps.push({ key: 'vault-cert', id: 'vault-cert', values: v, carries: [] });
   }
 
-  // A Vault certwright runs (listen:): moved to HTTPS, initialised and unsealed by the steps.
-  // A Vault you run yourself (address:) is yours to serve over HTTPS; those steps are not run.
-  if (s.vault.listen !== undefined) {
+  // The Vault certwright runs moves to HTTPS (the same process, the same storage) and is unsealed
+  // there; it was initialised by vault-server. A Vault you run yourself (address:) is yours to
+  // serve over HTTPS; these steps are not run for it.
+  if (managed) {
     const h = online();
     set(h, 'tls-dir', s.vault_cert?.dir);
-    set(h, 'out', s.vault.data_dir);
+    set(h, 'out', serverDir);
     set(h, 'listen', s.vault.listen);
-    set(h, 'runtime', s.vault.runtime);
-    set(h, 'image', s.vault.image);
     set(h, 'bao-binary', s.vault.bao);
-    h.start = true;
+    if (options.keysOut) h['key-file'] = [options.keysOut];
     steps.push({ key: 'vault-https', id: 'vault-https', values: h, record: 'vault-https', carries: [] });
-    const init = online();
-    set(init, 'key-shares', s.vault.key_shares);
-    set(init, 'key-threshold', s.vault.key_threshold);
-    set(init, 'keys-out', options.keysOut);
-    steps.push({ key: 'vault-init', id: 'vault-init', values: init, record: 'vault-init', carries: [] });
-    const unseal = online();
-    if (options.keysOut) unseal['key-file'] = [options.keysOut];
-    steps.push({ key: 'vault-unseal', id: 'vault-unseal', values: unseal, carries: [] });
   }
 
   if (s.urls) {
