@@ -13,7 +13,8 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, tempDir, writePassphrase, BAO } from './helpers/env.js';
+import { cli, tempDir, writePassphrase, BAO, BIN } from './helpers/env.js';
+import { canUnshareNetwork, run as runMaybeOffline } from './helpers/offline.js';
 import { freePortPair } from '../source/system/openbao.js';
 
 const children: ChildProcess[] = [];
@@ -49,27 +50,85 @@ async function until(probe: () => boolean, ms: number): Promise<boolean> {
   return probe();
 }
 
+function estateFile(work: string, port: number): string {
+  const file = path.join(work, 'estate.yaml');
+  fs.writeFileSync(
+    file,
+    [
+      'environment: one',
+      'root:         { dir: ./root, cn: "One Root CA", key_type: ec-p384, ttl: 10y, path_len: 1 }',
+      `vault:        { listen: 127.0.0.1:${port}, data_dir: ./vault, runtime: process, key_shares: 1, key_threshold: 1 }`,
+      'intermediate: { mount: pki_int, cn: "One Issuing CA", key_type: ec-p256 }',
+      'vault_cert:   { role: vault-server, dns: [localhost], ip: [127.0.0.1], dir: ./vault-tls }',
+      `urls:         { base: https://127.0.0.1:${port} }`,
+      'agents:',
+      '  - { kind: app,   name: web,  common_name: web.example.internal, ttl: 72h, tls_dir: ./web-tls, out: ./agent-web }',
+      '  - { kind: proxy, name: edge, ca_out: ./edge/ca.pem, out: ./agent-edge }',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+const NETNS = canUnshareNetwork();
+if (!NETNS) console.warn('SKIPPED the air-gap split of apply --file: `unshare -n` does not work here (needs root or user namespaces).');
+
+describe.skipIf(!NETNS)('apply --file split at the air gap (offline halves under unshare -n)', () => {
+  it('offline root, online Vault + CSR, offline signing, online install to the end; then nothing to do on either side', async () => {
+    const work = tempDir('cw-estate-gap-');
+    const port = await freePortPair();
+    const pass = writePassphrase(work);
+    const file = estateFile(work, port);
+    const keys = path.join(work, 'secrets', 'vault-keys.json');
+    const online = { PATH: process.env.PATH ?? '', HOME: work, CERTWRIGHT_HOME: path.join(work, 'home-online'), NO_COLOR: '1' };
+    const offline = { PATH: process.env.PATH ?? '', HOME: work, CERTWRIGHT_HOME: path.join(work, 'home-ceremony'), NO_COLOR: '1' };
+    const apply = (env: Record<string, string>, isOffline: boolean, extra: string[]) => runMaybeOffline(['node', BIN, 'apply', '--file', file, '--yes', ...extra], { cwd: work, env, offline: isOffline });
+    const stops: string[] = [];
+    const expectStop = (r: { exitCode: number; stdout: string; stderr: string }, next: string) => {
+      expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toContain(`Air gap: the next step, ${next}`);
+      stops.push(next);
+    };
+    try {
+      // 1. The ceremony machine (no network at all): the root. It stops before the Vault.
+      expectStop(await apply(offline, true, ['--offline', '--passphrase-file', pass]), 'vault-server');
+      expect(fs.existsSync(path.join(work, 'root', 'root-ca.key'))).toBe(true);
+      // 2. The online machine: its own Vault and the CSR made inside it. It stops before signing.
+      expectStop(await apply(online, false, ['--keys-out', keys]), 'intermediate-sign');
+      // 3. The ceremony machine again: the root signs the CSR.
+      expectStop(await apply(offline, true, ['--offline', '--passphrase-file', pass]), 'intermediate-install');
+      // 4. The online machine: install, Vault's certificate, HTTPS, the URL switch, the agents.
+      const last = await apply(online, false, ['--keys-out', keys]);
+      expect(last.exitCode, `${last.stdout}\n${last.stderr}`).toBe(0);
+      expect(last.stdout).toMatch(/every step of .* is done/);
+      const root = path.join(work, 'root', 'root-ca.pem');
+      const s = await execa('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-CAfile', root, '-verify_return_error', '-servername', 'localhost'], { input: '', reject: false });
+      expect(s.exitCode, s.stderr).toBe(0);
+      // Nothing to do on the online side; the ceremony side has nothing of its own left either.
+      expect((await apply(online, false, ['--keys-out', keys])).stdout).toContain('Nothing to do');
+      const again = await apply(offline, true, ['--offline', '--passphrase-file', pass]);
+      expect(again.exitCode, again.stderr).toBe(0);
+      expect(again.stdout).not.toMatch(/Applied [1-9]/);
+      expect(stops).toEqual(['vault-server', 'intermediate-sign', 'intermediate-install']);
+    } finally {
+      const pidFile = path.join(work, 'vault', 'vault.pid');
+      if (fs.existsSync(pidFile)) {
+        try {
+          process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGTERM');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  }, 300_000);
+});
+
 describe('apply --file --one-machine, one Vault from the root ceremony to a green status', () => {
   it('builds the estate, serves it over HTTPS, renders leaves through a real agent, and a second apply changes nothing', async () => {
     const work = tempDir('cw-estate-one-');
     const port = await freePortPair();
     const pass = writePassphrase(work);
-    const file = path.join(work, 'estate.yaml');
-    fs.writeFileSync(
-      file,
-      [
-        'environment: one',
-        'root:         { dir: ./root, cn: "One Root CA", key_type: ec-p384, ttl: 10y, path_len: 1 }',
-        `vault:        { listen: 127.0.0.1:${port}, data_dir: ./vault, runtime: process, key_shares: 1, key_threshold: 1 }`,
-        'intermediate: { mount: pki_int, cn: "One Issuing CA", key_type: ec-p256 }',
-        'vault_cert:   { role: vault-server, dns: [localhost], ip: [127.0.0.1], dir: ./vault-tls }',
-        `urls:         { base: https://127.0.0.1:${port} }`,
-        'agents:',
-        '  - { kind: app,   name: web,  common_name: web.example.internal, ttl: 72h, tls_dir: ./web-tls, out: ./agent-web }',
-        '  - { kind: proxy, name: edge, ca_out: ./edge/ca.pem, out: ./agent-edge }',
-        '',
-      ].join('\n'),
-    );
+    const file = estateFile(work, port);
     serverPidFile = path.join(work, 'vault', 'vault.pid');
     const home = path.join(work, 'home');
     const keys = path.join(work, 'secrets', 'vault-keys.json');

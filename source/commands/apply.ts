@@ -7,7 +7,7 @@ import { resolveConnection } from '../vault/connection.js';
 import { VaultClient } from '../vault/client.js';
 import { runStep } from '../steps/run.js';
 import type { Where } from '../steps/step.js';
-import { evaluateStep, readState } from '../estate/evaluate.js';
+import { evaluateStep, handedOverAfter, readState } from '../estate/evaluate.js';
 import { airGaps, evaluateAll, formatEstatePlan, shown, type PipelineStep } from '../estate/pipeline.js';
 import type { Estate } from '../estate/load.js';
 import { cliInteraction, cliPlanView, dryRunRequested } from './step-command.js';
@@ -107,7 +107,7 @@ async function applySteps(ctx: CommandContext, estate: Estate, steps: PipelineSt
   let applied = 0;
   for (const [i, step] of steps.entries()) {
     // Afresh before each step: the ones before it have just changed the world.
-    const status = await evaluateStep(step, step.def, ctx.home, readState(estate.spec.environment, ctx.home), { earlierPending: false, offline: ctx.flags.bool('offline') });
+    const status = await evaluateStep(step, step.def, ctx.home, readState(estate.spec.environment, ctx.home), { earlierPending: false, offline: ctx.flags.bool('offline'), laterHandedOver: handedOverAfter(steps)[i] });
     if (status.state === 'done') continue;
     if (status.state === 'drifted') throw driftError(estate, step, status.why);
     if (!oneMachine && step.where !== 'anywhere') {

@@ -53,6 +53,16 @@ export interface EvaluateOptions {
   earlierPending: boolean;
   /** On the offline machine: Vault is never contacted, online steps are judged by what was carried. */
   offline?: boolean;
+  /**
+   * On the offline machine: a later online step's hand-over is here, so the online steps before
+   * it that hand nothing over (starting the Vault, say) were done there too.
+   */
+  laterHandedOver?: boolean;
+}
+
+/** For each step: whether a later online step's carried files are all present (see laterHandedOver). */
+export function handedOverAfter(steps: Array<Pick<EstateStep, 'carries'> & { where: string }>): boolean[] {
+  return steps.map((_, i) => steps.slice(i + 1).some((s) => s.where === 'online' && s.carries.length > 0 && s.carries.every((f) => fs.existsSync(f))));
 }
 
 export async function evaluateStep(step: EstateStep, def: StepDefinition, home: HomeOptions, state: EnvState | undefined, how: EvaluateOptions): Promise<StepStatus> {
@@ -62,6 +72,7 @@ export async function evaluateStep(step: EstateStep, def: StepDefinition, home: 
   const earlierPending = how.earlierPending;
   if (how.offline && def.where === 'online') {
     if (carried) return { state: 'done', why: `done on the online machine: ${step.carries.join(', ')} present` };
+    if (step.carries.length === 0 && how.laterHandedOver) return { state: 'done', why: 'done on the online machine (what a later step hands over is present)' };
     return { state: 'waiting', why: 'an online step: not checked on the offline machine' };
   }
   if (recorded && def.verify) {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { HomeOptions } from '../paths.js';
 import { loadStep } from '../steps/index.js';
 import type { StepDefinition, Where } from '../steps/step.js';
-import { evaluateStep, readState, type StepStatus } from './evaluate.js';
+import { evaluateStep, handedOverAfter, readState, type StepStatus } from './evaluate.js';
 import type { Estate } from './load.js';
 import { estateSteps, type EstateStep, type MapOptions } from './steps.js';
 
@@ -51,7 +51,8 @@ export function airGaps(steps: PipelineStep[]): AirGap[] {
 export async function evaluateAll(estate: Estate, steps: PipelineStep[], home: HomeOptions, offline = false): Promise<StepStatus[]> {
   const state = readState(estate.spec.environment, home);
   const out: StepStatus[] = [];
-  for (const s of steps) out.push(await evaluateStep(s, s.def, home, state, { earlierPending: out.some((o) => o.state !== 'done'), offline }));
+  const later = handedOverAfter(steps);
+  for (const [i, s] of steps.entries()) out.push(await evaluateStep(s, s.def, home, state, { earlierPending: out.some((o) => o.state !== 'done'), offline, laterHandedOver: later[i] }));
   return out;
 }
 

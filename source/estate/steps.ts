@@ -52,7 +52,9 @@ export function estateSteps(estate: Estate, options: MapOptions): EstateStep[] {
   const online = (): FlagValues => {
     const v: FlagValues = { env };
     set(v, 'vault-addr', s.vault.address);
-    set(v, 'vault-ca', s.vault.ca);
+    // The Vault certwright runs is served from this environment's PKI: its root is the CA to trust,
+    // also on an online machine whose state never saw the root ceremony (split at the air gap).
+    set(v, 'vault-ca', s.vault.ca ?? (s.vault.listen !== undefined ? rootCert : undefined));
     return v;
   };
   const steps: EstateStep[] = [];
