@@ -1,6 +1,6 @@
 import React from 'react';
 import { Box, Text } from 'ink';
-import { TextInput, PasswordInput } from '@inkjs/ui';
+import { LineInput } from './LineInput.js';
 import { colour } from '../theme.js';
 
 export interface QuestionProps {
@@ -20,7 +20,7 @@ export function Question({ label, hint, defaultValue, secret, error, onSubmit }:
         <Text bold>{label}</Text>
         {defaultValue ? <Text dimColor> [{defaultValue}]</Text> : null}
         <Text>: </Text>
-        {secret ? <PasswordInput onSubmit={onSubmit} /> : <TextInput onSubmit={(v) => onSubmit(v.trim() === '' && defaultValue !== undefined ? defaultValue : v.trim())} />}
+        {secret ? <LineInput secret onSubmit={onSubmit} /> : <LineInput onSubmit={(v) => onSubmit(v.trim() === '' && defaultValue !== undefined ? defaultValue : v.trim())} />}
       </Box>
       {hint ? <Text dimColor>{hint}</Text> : null}
       {error ? <Text color={colour('red')}>{error}</Text> : null}
