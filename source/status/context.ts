@@ -1,12 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { X509Certificate } from 'node:crypto';
 import type { EnvState } from '../../state/schema.js';
 import type { HomeOptions } from '../paths.js';
 import type { VaultClient, VaultConnection } from '../vault/client.js';
 import { agentsOf, rootCertificateFiles, selectEnv, vaultFacts, type EnvSelection, type ManagedAgent, type VaultFacts } from './estate.js';
 import { readCertFile, isSelfSigned } from './cert-files.js';
+import { pickConnection } from '../vault/connection.js';
 
 /** Everything a status or doctor run is told: flags, the environment, and where things are. */
 export interface StatusOptions {
@@ -55,21 +54,6 @@ export interface StatusContext {
   signal?: AbortSignal | undefined;
 }
 
-function twin(environ: NodeJS.ProcessEnv, name: string): string | undefined {
-  const bao = environ[`BAO_${name}`];
-  return bao !== undefined ? bao : environ[`VAULT_${name}`];
-}
-
-function tokenFrom(environ: NodeJS.ProcessEnv): string | undefined {
-  const t = twin(environ, 'TOKEN');
-  if (t) return t;
-  try {
-    return fs.readFileSync(path.join(environ.HOME ?? os.homedir(), '.vault-token'), 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The environment's root: --root, else the ceremony's root-ca.pem, else a self-signed CA in the recorded Vault CA file. */
 export function resolveRoot(options: StatusOptions, state: EnvState | undefined): { root?: EnvRoot; reason?: string } {
   const candidates = options.rootFile ? [options.rootFile] : [...rootCertificateFiles(state), ...(state?.vault?.caFile ? [state.vault.caFile] : [])];
@@ -107,12 +91,14 @@ export async function buildContext(options: StatusOptions, signal?: AbortSignal)
     now: options.now?.() ?? new Date(),
     signal,
   };
-  const addr = options.vaultAddr || twin(environ, 'ADDR') || facts.addr;
+  // The one connection rule (vault/connection.ts); status reports what is missing instead of throwing.
+  const picked = pickConnection({ vaultAddr: options.vaultAddr, vaultCa: options.vaultCa, stateAddr: facts.addr, stateCa: facts.caFile ?? root?.file, environ });
+  const addr = picked.addr;
   if (!addr) {
     ctx.vaultReason = 'no Vault address is known (pass --vault-addr or set VAULT_ADDR)';
     return ctx;
   }
-  const caFile = options.vaultCa || twin(environ, 'CACERT') || facts.caFile || root?.file;
+  const caFile = picked.caFile;
   let ca: string | undefined;
   if (caFile) {
     try {
@@ -122,7 +108,7 @@ export async function buildContext(options: StatusOptions, signal?: AbortSignal)
       ctx.vaultReason = `the Vault CA file ${caFile} cannot be read (${(error as NodeJS.ErrnoException).code})`;
     }
   }
-  const token = tokenFrom(environ);
+  const token = picked.token;
   const connection: VaultConnection = { addr, ...(token ? { token } : {}), ...(ca ? { ca, caSource: caFile } : {}), timeoutMs: 5000 };
   try {
     const { VaultClient } = await import('../vault/client.js');

@@ -15,7 +15,7 @@ export interface ConnectionInputs {
 }
 
 /** OpenBao's rule: a BAO_* variable that is set at all wins over its VAULT_* twin. */
-function twin(environ: NodeJS.ProcessEnv, name: string): string | undefined {
+export function twin(environ: NodeJS.ProcessEnv, name: string): string | undefined {
   const bao = environ[`BAO_${name}`];
   if (bao !== undefined) return bao;
   return environ[`VAULT_${name}`];
@@ -37,17 +37,30 @@ function readTokenFile(environ: NodeJS.ProcessEnv): string | undefined {
  * Token: BAO_TOKEN > VAULT_TOKEN > ~/.vault-token. CA: --vault-ca > BAO_CACERT > VAULT_CACERT >
  * the environment's recorded CA file. There is no way to skip TLS verification.
  */
-export function resolveConnection(inputs: ConnectionInputs): VaultConnection {
+/**
+ * The connection rule itself, without reading or refusing anything: which address, token and CA
+ * file apply. resolveConnection and status (which reports instead of throwing) both use it.
+ */
+export function pickConnection(inputs: Omit<ConnectionInputs, 'requireToken'>): { addr?: string | undefined; token?: string | undefined; caFile?: string | undefined } {
   const environ = inputs.environ ?? process.env;
-  const addr = inputs.vaultAddr || twin(environ, 'ADDR') || inputs.stateAddr;
+  return {
+    addr: inputs.vaultAddr || twin(environ, 'ADDR') || inputs.stateAddr,
+    token: twin(environ, 'TOKEN') || readTokenFile(environ),
+    caFile: inputs.vaultCa || twin(environ, 'CACERT') || inputs.stateCa,
+  };
+}
+
+export function resolveConnection(inputs: ConnectionInputs): VaultConnection {
+  const picked = pickConnection(inputs);
+  const addr = picked.addr;
   if (!addr) {
     throw new OperatorError('No Vault address is known for this environment.', 'Pass --vault-addr https://HOST:PORT or set VAULT_ADDR (or start a rehearsal with `certwright lab`).');
   }
-  const token = twin(environ, 'TOKEN') || readTokenFile(environ);
+  const token = picked.token;
   if (inputs.requireToken !== false && !token) {
     throw new OperatorError('No Vault token was found.', 'Set VAULT_TOKEN (or BAO_TOKEN), or log in so that ~/.vault-token exists.');
   }
-  const caFile = inputs.vaultCa || twin(environ, 'CACERT') || inputs.stateCa;
+  const caFile = picked.caFile;
   let ca: string | undefined;
   if (caFile) {
     try {
