@@ -24,6 +24,15 @@ export function findBao(): string {
   throw new OperatorError('No OpenBao binary was found.', 'Run `npm run tools` (installs the pinned OpenBao into .tools/), or set CERTWRIGHT_BAO to a bao binary.');
 }
 
+/** findBao's answer with links resolved, or undefined when there is none here (a plan says so). */
+export function findBaoReal(): string | undefined {
+  try {
+    return fs.realpathSync(findBao());
+  } catch {
+    return undefined;
+  }
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();

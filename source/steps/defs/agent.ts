@@ -1,10 +1,9 @@
 import { DEFAULT_MOUNT } from '../../defaults.js';
-import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
 import { parseDuration } from '../../duration.js';
 import { validateMountPath } from '../../paths.js';
-import { findBao } from '../../system/openbao.js';
+import { findBaoReal } from '../../system/openbao.js';
 import { parseSelectors } from '../inputs.js';
 import { defineStep, type StepInput, type StepDefinition, type StepRun } from '../step.js';
 import type { AgentKind } from '../../agent/render.js';
@@ -32,14 +31,6 @@ const agentInputs: StepInput[] = [
   { name: 'hook-state-dir', type: 'string', value: 'DIR', description: 'certwright home for the hook\'s event log', defaultText: 'the service user\'s own' },
 ];
 
-function safeFindBao(): string {
-  try {
-    return fs.realpathSync(findBao());
-  } catch {
-    return '/usr/local/bin/bao';
-  }
-}
-
 async function baseInput(run: StepRun, kind: AgentKind): Promise<AgentRolloutInput> {
   const f = run.flags;
   const approleMount = f.string('approle-mount')!.replace(/^\/+|\/+$/g, '').replace(/^auth\//, '');
@@ -62,7 +53,7 @@ async function baseInput(run: StepRun, kind: AgentKind): Promise<AgentRolloutInp
     newSecretId: f.bool('new-secret-id'),
     tokenSink: f.bool('token-sink'),
     approleMount,
-    baoPath: path.resolve(f.string('bao') ?? safeFindBao()),
+    baoPath: path.resolve(f.string('bao') ?? findBaoReal() ?? '/usr/local/bin/bao'),
     certwright: defaultCertwrightCommand(),
     select: parseSelectors(f.list('select')),
     hookStateDir: f.string('hook-state-dir'),

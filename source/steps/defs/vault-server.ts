@@ -1,20 +1,11 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { parseListen } from '../../system/ports.js';
-import { findBao } from '../../system/openbao.js';
+import { findBaoReal } from '../../system/openbao.js';
 import { envPaths } from '../../paths.js';
 import { defineStep } from '../step.js';
 import type { VaultServerInput, VaultServerPlan, VaultServerResult } from '../vault-server.js';
 
 const impl = () => import('../vault-server.js');
-
-function defaultBao(): string | undefined {
-  try {
-    return fs.realpathSync(findBao());
-  } catch {
-    return undefined;
-  }
-}
 
 /** vault-server — the environment's own Vault, run by certwright, before its certificate exists. */
 export const vaultServer = defineStep<VaultServerInput, VaultServerPlan, VaultServerResult>({
@@ -46,7 +37,7 @@ export const vaultServer = defineStep<VaultServerInput, VaultServerPlan, VaultSe
     return {
       outDir: path.resolve(run.flags.require('out')),
       listen: parseListen(f.string('listen')!),
-      bao: path.resolve(f.string('bao') ?? defaultBao() ?? 'bao'),
+      bao: path.resolve(f.string('bao') ?? findBaoReal() ?? 'bao'),
       shares,
       threshold: f.int('key-threshold', { min: 1, max: 10 }) ?? Math.min(3, shares),
       keysOut: keysOut ? path.resolve(keysOut) : undefined,
