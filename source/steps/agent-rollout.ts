@@ -5,6 +5,7 @@ import path from 'node:path';
 import { OperatorError, ExternalError } from '../errors.js';
 import { VaultClient } from '../vault/client.js';
 import * as pki from '../vault/pki.js';
+import { diffRole, roleKeyFields } from '../vault/roles.js';
 import * as auth from '../vault/auth.js';
 import { parseCertificates } from '../pki/pem.js';
 import { isSelfSigned, pemOf } from '../pki/leaf.js';
@@ -104,8 +105,8 @@ export function desiredPkiRole(dns: string[], ips: string[], ttlSeconds: number)
     ...(ips.length ? { allowed_ip_sans_cidr: ips.map((ip) => `${ip}/${net.isIPv6(ip) ? 128 : 32}`) } : {}),
     server_flag: true,
     client_flag: false,
-    key_type: 'ec',
-    key_bits: 256,
+    ...roleKeyFields('ec', 256),
+    ext_key_usage: [],
     ttl: ttlSeconds,
     max_ttl: ttlSeconds,
     require_cn: true,
@@ -328,8 +329,8 @@ export async function planAgentRollout(session: EnvSession, vault: VaultClient, 
   let pkiRoleAction: string | undefined;
   if (input.kind === 'app') {
     pkiRole = desiredPkiRole(names.dns, names.ips, input.ttlSeconds);
-    const diffs = roleDiffers(await pki.readRole(vault, input.mount, name), pkiRole);
-    if (diffs.length) pkiRoleAction = `${diffs[0] === 'missing' ? 'Create' : `Update (${diffs.join(', ')})`} PKI role ${input.mount}/roles/${name}: exactly ${[...names.dns, ...names.ips].join(', ')}, TTL ${humanDuration(input.ttlSeconds)}`;
+    const diff = diffRole(await pki.readRole(vault, input.mount, name), pkiRole);
+    if (diff.changes.length) pkiRoleAction = `${diff.missing ? 'Create' : `Update (${diff.fields.join(', ')})`} PKI role ${input.mount}/roles/${name}: exactly ${[...names.dns, ...names.ips].join(', ')}, TTL ${humanDuration(input.ttlSeconds)}`;
     if (pkiRoleAction) plan.actions.push(pkiRoleAction);
   }
   const currentAppRole = approleMountMissing ? undefined : await auth.readAppRole(vault, input.approleMount, policy);

@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cli, tempDir, openssl, bao, useOpenBao, vaultEnv, writePassphrase } from './helpers/env.js';
+
+// Issue 14: certificate profiles an auditor accepts, judged by openssl. One dev server, one PKI.
+const vault = useOpenBao();
+const MOUNT = 'pki_prof';
+let work: string;
+let home: string;
+let rootDir: string;
+let pass: string;
+const env = () => vaultEnv(vault.server(), home);
+
+beforeAll(async () => {
+  work = tempDir('cw-profiles-');
+  home = path.join(work, 'home');
+  rootDir = path.join(work, 'root');
+  fs.mkdirSync(rootDir);
+  pass = writePassphrase(work);
+  const root = await cli(['root', 'create', '--env', 'p', '--out', rootDir, '--cn', 'Profiles Root', '--passphrase-file', pass], { env: env() });
+  expect(root.exitCode, root.stderr).toBe(0);
+  const inter = await cli(['intermediate', '--env', 'p', '--mount', MOUNT, '--cn', 'Profiles Int', '--root-dir', rootDir, '--passphrase-file', pass], { env: env() });
+  expect(inter.exitCode, inter.stderr).toBe(0);
+}, 90_000);
+
+/** openssl's "X509v3 Key Usage" line of a PEM certificate, e.g. "Digital Signature, Key Encipherment". */
+async function keyUsage(pem: string): Promise<string> {
+  const text = await openssl(['x509', '-noout', '-text'], pem);
+  expect(text.exitCode, text.stderr).toBe(0);
+  const m = /X509v3 Key Usage:( critical)?\n\s*(.+)\n/.exec(text.stdout);
+  expect(m, text.stdout).not.toBeNull();
+  return m![2]!.trim();
+}
+
+const EC_USAGE = 'Digital Signature';
+const RSA_SERVER_USAGE = 'Digital Signature, Key Encipherment';
+
+describe('point 1: key usage follows the key type on every role certwright writes', () => {
+  for (const [keyType, expected] of [['ec-p256', EC_USAGE], ['rsa-2048', RSA_SERVER_USAGE]] as const) {
+    it(`vault-cert --key-type ${keyType}: the server certificate carries ${expected} only`, async () => {
+      const out = path.join(tempDir(), 'tls');
+      const role = `vault-${keyType}`;
+      const r = await cli(['vault-cert', '--env', 'p', '--mount', MOUNT, '--role', role, '--dns', 'localhost,vault.test', '--ip', '127.0.0.1', '--key-type', keyType, '--out', out], { env: env() });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const usage = await keyUsage(fs.readFileSync(path.join(out, 'server.crt'), 'utf8'));
+      expect(usage).toBe(expected);
+      expect(usage).not.toMatch(/Key Agreement/);
+      if (keyType.startsWith('ec')) expect(usage).not.toMatch(/Key Encipherment/);
+      const stored = JSON.parse(await bao(vault.server(), ['read', '-format=json', `${MOUNT}/roles/${role}`])).data;
+      expect(stored.key_usage).toEqual(keyType.startsWith('ec') ? ['DigitalSignature'] : ['DigitalSignature', 'KeyEncipherment']);
+      // Idempotent: the one role diff finds nothing to change on a second run.
+      const again = await cli(['vault-cert', '--env', 'p', '--mount', MOUNT, '--role', role, '--dns', 'localhost,vault.test', '--ip', '127.0.0.1', '--key-type', keyType, '--out', out, '--dry-run'], { env: env() });
+      expect(again.exitCode, again.stderr).toBe(0);
+      expect(again.stdout + again.stderr).not.toMatch(/Update role|Create role/);
+    });
+  }
+
+  it('vault-cert repairs a role left with OpenBao\'s default key usage, naming the field', async () => {
+    const role = 'vault-default-ku';
+    await bao(vault.server(), ['write', `${MOUNT}/roles/${role}`, 'allowed_domains=vault.test', 'allow_bare_domains=true', 'key_type=ec', 'key_bits=256']);
+    const out = path.join(tempDir(), 'tls');
+    const r = await cli(['vault-cert', '--env', 'p', '--mount', MOUNT, '--role', role, '--dns', 'vault.test', '--ip', '127.0.0.1', '--out', out], { env: env() });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/key_usage: \["digitalsignature","keyagreement","keyencipherment"\] -> \["digitalsignature"\]/);
+    expect(await keyUsage(fs.readFileSync(path.join(out, 'server.crt'), 'utf8'))).toBe(EC_USAGE);
+  });
+
+  it('build-role: build certificates sign only, RSA included (a TLS client never key-enciphers)', async () => {
+    const r = await cli(['build-role', '--env', 'p', '--mount', MOUNT, '--role', 'build-rsa', '--allowed-apps', 'billing', '--key-type', 'rsa-2048'], { env: env() });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const issued = JSON.parse(await bao(vault.server(), ['write', '-format=json', `${MOUNT}/issue/build-rsa`, 'common_name=billing', `alt_names=${'a'.repeat(40)}.git`, 'ttl=1h'])).data;
+    expect(await keyUsage(issued.certificate)).toBe(EC_USAGE);
+  });
+
+  it('agent app: the app role is EC with digitalSignature only', async () => {
+    const out = path.join(work, 'agent-out');
+    const r = await cli(['agent', 'app', '--env', 'p', '--mount', MOUNT, '--name', 'web', '--common-name', 'web.test', '--tls-dir', path.join(work, 'agent-tls'), '--out', out, '--allow-http', '--hook-state-dir', home], { env: env() });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const issued = JSON.parse(await bao(vault.server(), ['write', '-format=json', `${MOUNT}/issue/web`, 'common_name=web.test', 'ttl=1h'])).data;
+    expect(await keyUsage(issued.certificate)).toBe(EC_USAGE);
+  });
+});
