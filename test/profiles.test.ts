@@ -81,3 +81,67 @@ describe('point 1: key usage follows the key type on every role certwright write
     expect(await keyUsage(issued.certificate)).toBe(EC_USAGE);
   });
 });
+
+/**
+ * What `openssl x509 -noout -subject -nameopt RFC2253,utf8` prints for CN=value: RFC 4514 escapes
+ * (`,+"\<>;` always, `#` first, space first or last) and, with esc_msb, every byte of a non-ASCII
+ * character as \XX.
+ */
+function rfc2253Cn(value: string): string {
+  const chars = [...value];
+  const escaped = chars.map((c, i) => {
+    if (c.codePointAt(0)! >= 0x80) return [...Buffer.from(c, 'utf8')].map((b) => `\\${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+    if (',+"\\<>;'.includes(c)) return `\\${c}`;
+    if (c === ' ' && (i === 0 || i === chars.length - 1)) return '\\ ';
+    if (c === '#' && i === 0) return '\\#';
+    return c;
+  });
+  return `CN=${escaped.join('')}`;
+}
+
+async function names(file: string): Promise<{ subject: string; issuer: string }> {
+  const r = await openssl(['x509', '-in', file, '-noout', '-subject', '-issuer', '-nameopt', 'RFC2253,utf8']);
+  expect(r.exitCode, r.stderr).toBe(0);
+  const subject = /^subject=(.*)$/m.exec(r.stdout)![1]!;
+  const issuer = /^issuer=(.*)$/m.exec(r.stdout)![1]!;
+  return { subject, issuer };
+}
+
+// Names an auditor's corpus holds: quotes, commas, plus, backslash, spaces at the ends, non-ASCII, and RFC 4514's other specials.
+const NAMES = ['The "Root" CA', 'Acme, Inc. Root', 'A+B Root', 'back\\slash Root', ' spaced out ', 'Ünïcødé Wurzel – 根', '#hash; <angle> = eq', '"quoted"'];
+
+describe('point 2: every distinguished name is exactly the confirmed one', () => {
+  it('root create: the subject (and issuer) is the --cn given, for every awkward name', async () => {
+    for (const [i, cn] of NAMES.entries()) {
+      const dir = path.join(work, `root-name-${i}`);
+      fs.mkdirSync(dir);
+      const r = await cli(['root', 'create', '--env', `n${i}`, '--out', dir, '--cn', cn, '--key-type', 'ec-p256', '--passphrase-file', pass], { env: env() });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const got = await names(path.join(dir, 'root-ca.pem'));
+      expect(got.subject, cn).toBe(rfc2253Cn(cn));
+      expect(got.issuer, cn).toBe(rfc2253Cn(cn));
+      expect(JSON.parse(fs.readFileSync(path.join(dir, 'ceremony.json'), 'utf8')).commonName).toBe(cn);
+    }
+  });
+
+  it('intermediate request / sign: the intermediate is the CN asked for, its issuer the root\'s exact name, and openssl verifies the chain', async () => {
+    for (const [i, [rootCn, intCn]] of ([['The "Root" CA, +\\ é ', 'The "Int" CA; <x> '], [' A+B "root"', '#1, Zwischen-CA ü']] as const).entries()) {
+      const dir = path.join(work, `int-root-${i}`);
+      fs.mkdirSync(dir);
+      const e = `i${i}`;
+      const root = await cli(['root', 'create', '--env', e, '--out', dir, '--cn', rootCn, '--key-type', 'ec-p256', '--path-len', '1', '--passphrase-file', pass], { env: env() });
+      expect(root.exitCode, root.stderr).toBe(0);
+      const csr = path.join(dir, 'int.csr');
+      const cert = path.join(dir, 'int.pem');
+      const req = await cli(['intermediate', 'request', '--env', e, '--mount', `pki_name_${i}`, '--cn', intCn, '--csr-out', csr], { env: env() });
+      expect(req.exitCode, req.stderr).toBe(0);
+      const sign = await cli(['intermediate', 'sign', '--root-dir', dir, '--passphrase-file', pass, '--csr', csr, '--out', cert, '--path-len', '0'], { env: env() });
+      expect(sign.exitCode, sign.stderr).toBe(0);
+      const got = await names(cert);
+      expect(got.subject).toBe(rfc2253Cn(intCn));
+      expect(got.issuer).toBe(rfc2253Cn(rootCn));
+      const verify = await openssl(['verify', '-x509_strict', '-CAfile', path.join(dir, 'root-ca.pem'), cert]);
+      expect(verify.stdout + verify.stderr).toMatch(/: OK/);
+    }
+  });
+});

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import crypto, { KeyObject, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { NameConstraints, GeneralSubtrees, GeneralSubtree, GeneralName, id_ce_nameConstraints } from '@peculiar/asn1-x509';
+import { NameConstraints, GeneralSubtrees, GeneralSubtree, GeneralName, id_ce_nameConstraints, Name as AsnName, RelativeDistinguishedName, AttributeTypeAndValue, AttributeValue } from '@peculiar/asn1-x509';
 import { OperatorError } from '../errors.js';
 import { toSigningCryptoKey, signingAlgorithmFor, describeKey } from './keys.js';
 import { toPem } from './pem.js';
@@ -14,6 +14,32 @@ export function randomSerial(): string {
   const bytes = crypto.randomBytes(16);
   bytes[0] = (bytes[0]! & 0x7f) | 0x40;
   return bytes.toString('hex');
+}
+
+/** id-at-commonName. */
+export const OID_COMMON_NAME = '2.5.4.3';
+
+/**
+ * A distinguished name of one common name, built structurally: the value goes into a UTF8String
+ * byte for byte (RFC 5280 4.1.2.6). Never `new x509.Name('CN=...')` nor `{ CN: [value] }`: both run
+ * @peculiar/x509's string parser over the value, which unquotes and unescapes it
+ * (`The "Root" CA` became `Root`).
+ */
+export function commonNameDn(commonName: string): x509.Name {
+  const asn = new AsnName([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: OID_COMMON_NAME, value: new AttributeValue({ utf8String: commonName }) })])]);
+  return new x509.Name(AsnConvert.serialize(asn));
+}
+
+/** The common names in a DER name, exactly as encoded (no escaping, no unquoting). */
+export function commonNamesOf(nameDer: ArrayBuffer | Buffer): string[] {
+  const asn = AsnConvert.parse(nameDer, AsnName);
+  return asn.flatMap((rdn) => rdn.filter((atv) => atv.type === OID_COMMON_NAME).map((atv) => atv.value.toString()));
+}
+
+/** The DER of a certificate's subject and issuer names, as they are in the certificate. */
+export function certificateNames(cert: X509Certificate): { subject: Buffer; issuer: Buffer } {
+  const pc = new x509.X509Certificate(cert.raw);
+  return { subject: Buffer.from(pc.subjectName.toArrayBuffer()), issuer: Buffer.from(pc.issuerName.toArrayBuffer()) };
 }
 
 export interface RootProfile {
@@ -30,7 +56,7 @@ export interface RootProfile {
 export async function createRootCertificate(profile: RootProfile, privateKey: KeyObject, publicKey: KeyObject): Promise<X509Certificate> {
   const signingKey = await toSigningCryptoKey(privateKey);
   const publicCryptoKey = await crypto.webcrypto.subtle.importKey('spki', publicKey.export({ type: 'spki', format: 'der' }), importPublic(publicKey), true, ['verify']);
-  const name = new x509.Name([{ CN: [profile.commonName] }]);
+  const name = commonNameDn(profile.commonName);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject: name,
@@ -46,7 +72,10 @@ export async function createRootCertificate(profile: RootProfile, privateKey: Ke
       await x509.SubjectKeyIdentifierExtension.create(publicCryptoKey),
     ],
   });
-  return new X509Certificate(Buffer.from(cert.rawData));
+  const result = new X509Certificate(Buffer.from(cert.rawData));
+  const got = commonNamesOf(certificateNames(result).subject);
+  if (got.length !== 1 || got[0] !== profile.commonName) throw new Error(`bug: the root's subject CN is ${JSON.stringify(got)}, not the confirmed ${JSON.stringify(profile.commonName)}`);
+  return result;
 }
 
 function importPublic(key: KeyObject): EcKeyImportParams | RsaHashedImportParams {
@@ -123,8 +152,10 @@ export async function signIntermediate(csr: CsrInfo, root: X509Certificate, root
   }
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
-    subject: csr.subject,
-    issuer: rootPeculiar.subject,
+    // Names are copied as DER, never through a string: the subject exactly as the CSR has it, the
+    // issuer exactly as the root's subject (so every validator matches them byte for byte).
+    subject: new x509.Name(csr.csr.subjectName.toArrayBuffer()),
+    issuer: new x509.Name(rootPeculiar.subjectName.toArrayBuffer()),
     notBefore: profile.notBefore,
     notAfter: profile.notAfter,
     signingAlgorithm: signingAlgorithmFor(rootKey),
@@ -132,7 +163,12 @@ export async function signIntermediate(csr: CsrInfo, root: X509Certificate, root
     signingKey,
     extensions,
   });
-  return new X509Certificate(Buffer.from(cert.rawData));
+  const result = new X509Certificate(Buffer.from(cert.rawData));
+  const names = certificateNames(result);
+  if (!names.subject.equals(Buffer.from(csr.csr.subjectName.toArrayBuffer())) || !names.issuer.equals(certificateNames(root).subject)) {
+    throw new Error('bug: the signed certificate\'s subject or issuer is not byte for byte the CSR\'s subject and the root\'s subject');
+  }
+  return result;
 }
 
 export interface CaFacts {
