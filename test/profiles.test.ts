@@ -144,4 +144,28 @@ describe('point 2: every distinguished name is exactly the confirmed one', () =>
       expect(verify.stdout + verify.stderr).toMatch(/: OK/);
     }
   });
+
+  it('cross-sign: the twin repeats the intermediate\'s exact name, its issuer is the second root\'s exact name', async () => {
+    const appCn = 'App "Root", +\\ ü ';
+    const envCn = ' Env; <Root> #2';
+    const intCn = 'Build "B1", Zwischen ü';
+    const appDir = path.join(work, 'xs-app');
+    const envDir = path.join(work, 'xs-env');
+    fs.mkdirSync(appDir);
+    fs.mkdirSync(envDir);
+    for (const [dir, cn, e] of [[appDir, appCn, 'xs'], [envDir, envCn, 'xs-env']] as const) {
+      const r = await cli(['root', 'create', '--env', e, '--out', dir, '--cn', cn, '--key-type', 'ec-p256', '--path-len', '1', '--passphrase-file', pass], { env: env() });
+      expect(r.exitCode, r.stderr).toBe(0);
+    }
+    const inter = await cli(['intermediate', '--env', 'xs', '--mount', 'pki_xs_names', '--cn', intCn, '--root-dir', appDir, '--passphrase-file', pass], { env: env() });
+    expect(inter.exitCode, inter.stderr).toBe(0);
+    const twin = path.join(work, 'xs-twin.pem');
+    const xs = await cli(['cross-sign', '--env', 'xs', '--mount', 'pki_xs_names', '--root-dir', envDir, '--passphrase-file', pass, '--out', twin], { env: env() });
+    expect(xs.exitCode, xs.stderr).toBe(0);
+    const got = await names(twin);
+    expect(got.subject).toBe(rfc2253Cn(intCn));
+    expect(got.issuer).toBe(rfc2253Cn(envCn));
+    const verify = await openssl(['verify', '-x509_strict', '-CAfile', path.join(envDir, 'root-ca.pem'), twin]);
+    expect(verify.stdout + verify.stderr).toMatch(/: OK/);
+  });
 });

@@ -6,6 +6,7 @@ import { NameConstraints, GeneralSubtrees, GeneralSubtree, GeneralName, id_ce_na
 import { OperatorError } from '../errors.js';
 import { toSigningCryptoKey, signingAlgorithmFor, describeKey } from './keys.js';
 import { toPem } from './pem.js';
+import { certificateName } from './subject-hash.js';
 
 x509.cryptoProvider.set(crypto.webcrypto as unknown as Crypto);
 
@@ -36,10 +37,9 @@ export function commonNamesOf(nameDer: ArrayBuffer | Buffer): string[] {
   return asn.flatMap((rdn) => rdn.filter((atv) => atv.type === OID_COMMON_NAME).map((atv) => atv.value.toString()));
 }
 
-/** The DER of a certificate's subject and issuer names, as they are in the certificate. */
+/** The DER of a certificate's subject and issuer names, the bytes as they are in the certificate. */
 export function certificateNames(cert: X509Certificate): { subject: Buffer; issuer: Buffer } {
-  const pc = new x509.X509Certificate(cert.raw);
-  return { subject: Buffer.from(pc.subjectName.toArrayBuffer()), issuer: Buffer.from(pc.issuerName.toArrayBuffer()) };
+  return { subject: certificateName(cert, 'subject'), issuer: certificateName(cert, 'issuer') };
 }
 
 export interface RootProfile {
