@@ -169,3 +169,26 @@ describe('point 2: every distinguished name is exactly the confirmed one', () =>
     expect(verify.stdout + verify.stderr).toMatch(/: OK/);
   });
 });
+
+/** A key identifier extension's value from `openssl x509 -text` (OpenSSL 3.0 prints AKI with or without "keyid:"). */
+function keyId(text: string, extension: 'Subject' | 'Authority'): string | undefined {
+  const m = new RegExp(`X509v3 ${extension} Key Identifier:\\s*\\n\\s*(?:keyid:)?([0-9A-F:]+)`).exec(text);
+  return m?.[1];
+}
+
+describe('point 6: the root carries an authority key identifier equal to its SKI', () => {
+  for (const keyType of ['ec-p384', 'rsa-3072']) {
+    it(`root create --key-type ${keyType}`, async () => {
+      const dir = path.join(work, `aki-${keyType}`);
+      fs.mkdirSync(dir);
+      const r = await cli(['root', 'create', '--env', `aki-${keyType}`, '--out', dir, '--cn', `AKI ${keyType}`, '--key-type', keyType, '--passphrase-file', pass], { env: env() });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const text = (await openssl(['x509', '-in', path.join(dir, 'root-ca.pem'), '-noout', '-text'])).stdout;
+      const ski = keyId(text, 'Subject');
+      expect(ski, text).toMatch(/^[0-9A-F]{2}(:[0-9A-F]{2}){19}$/);
+      expect(keyId(text, 'Authority'), text).toBe(ski);
+      const verify = await openssl(['verify', '-x509_strict', '-CAfile', path.join(dir, 'root-ca.pem'), path.join(dir, 'root-ca.pem')]);
+      expect(verify.stdout + verify.stderr).toMatch(/: OK/);
+    });
+  }
+});

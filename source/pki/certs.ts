@@ -51,12 +51,13 @@ export interface RootProfile {
 
 /**
  * Self-signed root: critical basicConstraints CA:true (pathlen when given), critical keyUsage
- * keyCertSign + cRLSign, subject key identifier.
+ * keyCertSign + cRLSign, subject key identifier and an authority key identifier equal to it.
  */
 export async function createRootCertificate(profile: RootProfile, privateKey: KeyObject, publicKey: KeyObject): Promise<X509Certificate> {
   const signingKey = await toSigningCryptoKey(privateKey);
   const publicCryptoKey = await crypto.webcrypto.subtle.importKey('spki', publicKey.export({ type: 'spki', format: 'der' }), importPublic(publicKey), true, ['verify']);
   const name = commonNameDn(profile.commonName);
+  const ski = await x509.SubjectKeyIdentifierExtension.create(publicCryptoKey);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject: name,
@@ -69,7 +70,9 @@ export async function createRootCertificate(profile: RootProfile, privateKey: Ke
     extensions: [
       new x509.BasicConstraintsExtension(true, profile.pathLen, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(publicCryptoKey),
+      ski,
+      // RFC 5280 lets a self-signed root omit it; OpenBao's roots carry it (AKI = SKI) and pkilint's chain linter expects it.
+      new x509.AuthorityKeyIdentifierExtension(ski.keyId),
     ],
   });
   const result = new X509Certificate(Buffer.from(cert.rawData));
