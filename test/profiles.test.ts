@@ -192,3 +192,41 @@ describe('point 6: the root carries an authority key identifier equal to its SKI
     });
   }
 });
+
+describe('points 4 and 5: refusals that say why truly, and leave nothing behind', () => {
+  let csr: string;
+  let dir: string;
+  beforeAll(async () => {
+    dir = path.join(work, 'refusals');
+    fs.mkdirSync(dir);
+    const root = await cli(['root', 'create', '--env', 'ref', '--out', dir, '--cn', 'Refusal Root', '--key-type', 'ec-p256', '--path-len', '1', '--passphrase-file', pass], { env: env() });
+    expect(root.exitCode, root.stderr).toBe(0);
+    csr = path.join(dir, 'int.csr');
+    const req = await cli(['intermediate', 'request', '--env', 'ref', '--mount', 'pki_refusals', '--cn', 'Refusal Int', '--csr-out', csr], { env: env() });
+    expect(req.exitCode, req.stderr).toBe(0);
+  }, 60_000);
+
+  it('intermediate sign refuses a leading-dot --permitted-dns and names the form to use', async () => {
+    const out = path.join(dir, 'dot.pem');
+    const r = await cli(['intermediate', 'sign', '--root-dir', dir, '--passphrase-file', pass, '--csr', csr, '--out', out, '--path-len', '0', '--permitted-dns', 'example.test,.corp.example.test'], { env: env() });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/--permitted-dns "\.corp\.example\.test" starts with a dot/);
+    expect(r.stderr).toMatch(/Pass --permitted-dns corp\.example\.test: it permits corp\.example\.test and every name below it/);
+    expect(fs.existsSync(out)).toBe(false);
+    // The form it names works, and openssl sees the constraint as written.
+    const ok = await cli(['intermediate', 'sign', '--root-dir', dir, '--passphrase-file', pass, '--csr', csr, '--out', out, '--path-len', '0', '--permitted-dns', 'example.test,corp.example.test'], { env: env() });
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    const text = (await openssl(['x509', '-in', out, '-noout', '-text'])).stdout;
+    expect(text).toMatch(/X509v3 Name Constraints: critical\s*\n\s*Permitted:\s*\n\s*DNS:example\.test\s*\n\s*DNS:corp\.example\.test/);
+  });
+
+  it('intermediate sign --path-len 1 under a pathlen-1 root: refused, and the message does not claim it would not validate', async () => {
+    const out = path.join(dir, 'pathlen.pem');
+    const r = await cli(['intermediate', 'sign', '--root-dir', dir, '--passphrase-file', pass, '--csr', csr, '--out', out, '--path-len', '1'], { env: env() });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).not.toMatch(/would not validate/);
+    expect(r.stderr).toMatch(/the intermediate and its leaves would still validate, but a CA signed deeper than 0 level\(s\) below it would not/);
+    expect(r.stderr).toMatch(/Use --path-len 0 or lower/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});

@@ -9,7 +9,16 @@ import { OperatorError, UsageError } from '../errors.js';
 export function parseDomains(values: string[], flag = '--permitted-dns'): string[] | undefined {
   if (values.length === 0) return undefined;
   for (const d of values) {
-    if (!/^\.?([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(d)) {
+    if (d.startsWith('.')) {
+      // RFC 5280 4.2.1.10: a dNSName constraint is a name, and it already covers every name below it.
+      // The leading-dot form belongs to URI and e-mail constraints; for DNS, validators disagree on it
+      // (some read "subdomains only", strict ones a malformed name), so certwright never writes it.
+      throw new UsageError(
+        `${flag} "${d}" starts with a dot. A DNS name constraint has no leading dot, and validators disagree on what one means (some read it as subdomains only, strict ones as a malformed name).`,
+        `Pass ${flag} ${d.replace(/^\.+/, '')}: it permits ${d.replace(/^\.+/, '')} and every name below it.`,
+      );
+    }
+    if (!/^([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(d)) {
       throw new UsageError(`${flag} "${d}" is not a DNS domain.`, `Pass domains such as ${flag} example.com,internal.example.com.`);
     }
   }

@@ -68,9 +68,15 @@ export async function planIntermediateSign(input: IntermediateSignInput, now = n
   const rootFacts = caFacts(root.cert);
   if (!rootFacts.isCa || !root.cert.checkIssued(root.cert)) throw new OperatorError(`${rootPaths(input.rootDir).cert} is not a self-signed CA certificate.`, 'Point --root-dir at the offline root.');
   if (rootFacts.pathLen !== undefined && input.pathLen >= rootFacts.pathLen) {
+    const p = rootFacts.pathLen;
+    if (p === 0) {
+      throw new UsageError('The root has pathlen 0: it may sign no CA at all, so validators would refuse every chain through an intermediate it signed.', 'Sign intermediates with a root created with --path-len 1 or more.');
+    }
+    // Such an intermediate does validate, and so do its leaves: only a CA it signs beyond the
+    // root's limit would not. The refusal keeps the certificate from promising what no validator allows.
     throw new UsageError(
-      `The root allows ${rootFacts.pathLen} CA level(s) below it, so an intermediate with pathlen ${input.pathLen} would not validate.`,
-      rootFacts.pathLen === 0 ? 'This root (pathlen 0) cannot sign intermediates; create a root with a larger --path-len.' : `Use --path-len ${rootFacts.pathLen - 1} or lower.`,
+      `The root (pathlen ${p}) allows ${p} CA level(s) below it, this intermediate included, so at most ${p - 1} below the intermediate. --path-len ${input.pathLen} would promise ${input.pathLen}: the intermediate and its leaves would still validate, but a CA signed deeper than ${p - 1} level(s) below it would not. certwright does not write a limit that the chain overrides.`,
+      `Use --path-len ${p - 1} or lower: it states the limit validators enforce.`,
     );
   }
   const csrPem = await readTextFile(input.csrFile, '--csr');
