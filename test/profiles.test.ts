@@ -1,7 +1,9 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, tempDir, openssl, bao, useOpenBao, vaultEnv, writePassphrase } from './helpers/env.js';
+import { cli, tempDir, openssl, bao, useOpenBao, vaultEnv, writePassphrase, BAO } from './helpers/env.js';
 
 // Issue 14: certificate profiles an auditor accepts, judged by openssl. One dev server, one PKI.
 const vault = useOpenBao();
@@ -228,5 +230,38 @@ describe('points 4 and 5: refusals that say why truly, and leave nothing behind'
     expect(r.stderr).toMatch(/the intermediate and its leaves would still validate, but a CA signed deeper than 0 level\(s\) below it would not/);
     expect(r.stderr).toMatch(/Use --path-len 0 or lower/);
     expect(fs.existsSync(out)).toBe(false);
+  });
+});
+
+describe('point 7: OpenBao\'s own health check passes on a mount the pipeline built', () => {
+  it('intermediate + vault-cert + build-role + agent app: bao pki health-check exits 0 or 2, nothing critical, no warning', async () => {
+    const mount = 'pki_health';
+    const e = 'health';
+    const dir = path.join(work, 'health-root');
+    fs.mkdirSync(dir);
+    const steps: string[][] = [
+      ['root', 'create', '--env', e, '--out', dir, '--cn', 'Health Root', '--key-type', 'ec-p256', '--passphrase-file', pass],
+      ['intermediate', '--env', e, '--mount', mount, '--cn', 'Health Int', '--root-dir', dir, '--passphrase-file', pass],
+      ['vault-cert', '--env', e, '--mount', mount, '--role', 'vault-server', '--dns', 'localhost', '--ip', '127.0.0.1', '--out', path.join(work, 'health-tls')],
+      ['build-role', '--env', e, '--mount', mount, '--role', 'build', '--allowed-apps', 'billing'],
+      ['agent', 'app', '--env', e, '--mount', mount, '--name', 'shop', '--common-name', 'shop.test', '--tls-dir', path.join(work, 'health-agent-tls'), '--out', path.join(work, 'health-agent'), '--allow-http', '--hook-state-dir', home],
+    ];
+    for (const args of steps) {
+      const r = await cli(args, { env: env() });
+      expect(r.exitCode, `${args.join(' ')}\n${r.stderr}`).toBe(0);
+    }
+    // localhost still issues, now as a bare allowed domain
+    expect(fs.readFileSync(path.join(work, 'health-tls', 'server.crt'), 'utf8')).toMatch(/BEGIN CERTIFICATE/);
+    const s = vault.server();
+    const hc = await execa(BAO, ['pki', 'health-check', '-format=json', mount], { env: { BAO_ADDR: s.addr, BAO_TOKEN: s.token, HOME: os.tmpdir() }, reject: false });
+    const findings = JSON.parse(String(hc.stdout)) as Record<string, Array<{ status: string; message: string }>>;
+    const bad = Object.entries(findings).flatMap(([check, results]) => (results ?? []).filter((r) => r.status === 'critical' || r.status === 'warning').map((r) => `${check}: ${r.status}: ${r.message}`));
+    expect(bad).toEqual([]);
+    expect([0, 2], String(hc.stdout)).toContain(hc.exitCode);
+    // The revocation path still works with auto_rebuild on: revoke rebuilds the CRL itself.
+    const issued = JSON.parse(await bao(s, ['write', '-format=json', `${mount}/issue/build`, 'common_name=billing', `alt_names=${'b'.repeat(40)}.git`, 'ttl=1h'])).data;
+    const revoke = await cli(['revoke', '--mount', mount, '--serial', issued.serial_number], { env: env() });
+    expect(revoke.exitCode, revoke.stderr).toBe(0);
+    expect(revoke.stdout + revoke.stderr).toMatch(/is listed in the CRL/);
   });
 });

@@ -99,7 +99,9 @@ export function desiredPkiRole(dns: string[], ips: string[], ttlSeconds: number)
     allow_glob_domains: false,
     allow_wildcard_certificates: false,
     allow_any_name: false,
-    allow_localhost: dns.includes('localhost'),
+    // localhost, when asked for, is one of allowed_domains (a bare name), never allow_localhost: the
+    // health check's role_allows_localhost, and nobody overlooks it in the role.
+    allow_localhost: false,
     enforce_hostnames: true,
     allow_ip_sans: ips.length > 0,
     ...(ips.length ? { allowed_ip_sans_cidr: ips.map((ip) => `${ip}/${net.isIPv6(ip) ? 128 : 32}`) } : {}),

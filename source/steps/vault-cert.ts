@@ -63,7 +63,9 @@ export function desiredRole(input: Pick<VaultCertInput, 'names' | 'ttlSeconds' |
     allow_glob_domains: false,
     allow_wildcard_certificates: false,
     allow_any_name: false,
-    allow_localhost: input.names.dns.includes('localhost'),
+    // localhost, when asked for, is one of allowed_domains (a bare name), never allow_localhost: the
+    // health check's role_allows_localhost, and nobody overlooks it in the role.
+    allow_localhost: false,
     enforce_hostnames: true,
     allow_ip_sans: input.names.ips.length > 0,
     // OpenBao >= 2.5 enforces this; Vault ignores the unknown field.

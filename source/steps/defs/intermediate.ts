@@ -77,10 +77,10 @@ export const intermediate = defineStep<Omit<PipelineInput, 'csrFile' | 'certFile
     if (session.state.steps[stepKey('intermediate-request', input.mount)]?.status === 'done' && fs.existsSync(csrFile)) {
       plan.actions.push(`Reuse the pending CSR ${csrFile} (no new key in Vault)`);
     } else {
-      plan.actions.push(`Enable and tune ${input.mount}/ if needed, generate the intermediate key (${input.keyType}) and CSR inside Vault`);
+      plan.actions.push(`Enable and tune ${input.mount}/ if needed (max TTL, audit-visible PKI fields, If-Modified-Since), generate the intermediate key (${input.keyType}) and CSR inside Vault`);
     }
     if (!fs.existsSync(certFile)) plan.actions.push(`Sign the CSR with the offline root in ${input.rootDir} (pathlen ${input.pathLen})`);
-    plan.actions.push('Import intermediate + root, make it the default issuer, set AIA/CRL URLs', 'Verify the chain');
+    plan.actions.push('Import intermediate + root, make it the default issuer, set AIA/CRL URLs; CRL auto-rebuild, auto-tidy every 12h and a first tidy', 'Verify the chain');
     return plan;
   },
   async apply(run, input) {
