@@ -265,3 +265,76 @@ describe('point 7: OpenBao\'s own health check passes on a mount the pipeline bu
     expect(revoke.stdout + revoke.stderr).toMatch(/is listed in the CRL/);
   });
 });
+
+describe('point 4: name constraints, judged by OpenSSL and Python cryptography', () => {
+  const PY = path.join(import.meta.dirname, '..', '.tools', 'pkilint-0.13.3', 'bin', 'python');
+  const PY_VERIFY = path.join(import.meta.dirname, 'helpers', 'py-verify.py');
+
+  it('--permitted-dns, --permitted-ip and --excluded-dns: both validators accept the allowed names and refuse the others', async () => {
+    const mount = 'pki_nc';
+    const dir = path.join(work, 'nc-root');
+    fs.mkdirSync(dir);
+    const rootFile = path.join(dir, 'root-ca.pem');
+    const r = await cli(['root', 'create', '--env', 'nc', '--out', dir, '--cn', 'NC Root', '--key-type', 'ec-p256', '--path-len', '1', '--passphrase-file', pass], { env: env() });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const inter = await cli(['intermediate', '--env', 'nc', '--mount', mount, '--cn', 'NC Int', '--root-dir', dir, '--passphrase-file', pass, '--permitted-dns', 'lint.test', '--permitted-ip', '10.20.0.0/16,fd00:20::/48', '--excluded-dns', 'secret.lint.test'], { env: env() });
+    expect(inter.exitCode, inter.stderr).toBe(0);
+    const s = vault.server();
+    const issuer = JSON.parse(await bao(s, ['read', '-format=json', `${mount}/issuer/default`])).data;
+    const intFile = path.join(work, 'nc-int.pem');
+    fs.writeFileSync(intFile, `${issuer.certificate.trim()}\n`);
+    const text = (await openssl(['x509', '-in', intFile, '-noout', '-text'])).stdout;
+    expect(text).toMatch(/X509v3 Name Constraints: critical\s*\n\s*Permitted:\s*\n\s*DNS:lint\.test\s*\n\s*IP:10\.20\.0\.0\/255\.255\.0\.0\s*\n\s*IP:FD00:20:0:0:0:0:0:0\/FFFF:FFFF:FFFF:0:0:0:0:0\s*\n\s*Excluded:\s*\n\s*DNS:secret\.lint\.test/i);
+    // A permissive role: Vault issues whatever is asked, so only the constraints decide.
+    await bao(s, ['write', `${mount}/roles/any`, 'allow_any_name=true', 'allow_ip_sans=true', 'enforce_hostnames=false', 'key_type=ec', 'key_bits=256', 'key_usage=DigitalSignature', 'server_flag=true', 'client_flag=false', 'max_ttl=1h']);
+    const cases: Array<[string, string[], string, boolean]> = [
+      ['www.lint.test', ['ip_sans=10.20.1.2'], 'www.lint.test', true],
+      ['www.lint.test', ['ip_sans=10.20.1.2'], '10.20.1.2', true],
+      ['v6.lint.test', ['ip_sans=fd00:20::5'], 'fd00:20::5', true],
+      ['www.other.test', [], 'www.other.test', false],
+      ['ip.lint.test', ['ip_sans=192.168.1.1'], '192.168.1.1', false],
+      ['db.secret.lint.test', [], 'db.secret.lint.test', false],
+    ];
+    const verdicts: string[] = [];
+    for (const [i, [cn, extra, name, allowed]] of cases.entries()) {
+      const leaf = JSON.parse(await bao(s, ['write', '-format=json', `${mount}/issue/any`, `common_name=${cn}`, ...extra, 'ttl=30m'])).data;
+      const leafFile = path.join(work, `nc-leaf-${i}.pem`);
+      fs.writeFileSync(leafFile, `${leaf.certificate}\n`);
+      const o = await openssl(['verify', '-x509_strict', '-CAfile', rootFile, '-untrusted', intFile, leafFile]);
+      const p = await execa(PY, [PY_VERIFY, rootFile, intFile, leafFile, name], { reject: false });
+      verdicts.push(`${name}: openssl ${o.exitCode === 0 ? 'OK' : 'refused'}, cryptography ${p.exitCode === 0 ? 'OK' : 'refused'}`);
+      expect(o.exitCode === 0, `${name} (openssl): ${o.stdout}${o.stderr}`).toBe(allowed);
+      if (!allowed) expect(o.stdout + o.stderr, name).toMatch(/name constraint|excluded subtree|permitted subtree/i);
+      expect(p.exitCode === 0, `${name} (cryptography): ${p.stdout}${p.stderr}`).toBe(allowed);
+      if (!allowed) expect(String(p.stdout), name).toMatch(/constraint|subtree|excluded|permitted/i);
+    }
+    console.log(verdicts.join('\n'));
+    // The cross-signed twin repeats every constraint of the intermediate.
+    const dirB = path.join(work, 'nc-root-b');
+    fs.mkdirSync(dirB);
+    const rb = await cli(['root', 'create', '--env', 'nc-b', '--out', dirB, '--cn', 'NC Root B', '--key-type', 'ec-p256', '--path-len', '1', '--passphrase-file', pass], { env: env() });
+    expect(rb.exitCode, rb.stderr).toBe(0);
+    const twin = path.join(work, 'nc-twin.pem');
+    const xs = await cli(['cross-sign', '--env', 'nc', '--mount', mount, '--root-dir', dirB, '--passphrase-file', pass, '--out', twin], { env: env() });
+    expect(xs.exitCode, xs.stderr).toBe(0);
+    const constraints = (t: string) => /X509v3 Name Constraints: critical\n([\s\S]*?)\n\s*X509v3|X509v3 Name Constraints: critical\n([\s\S]*?)\n\s*Signature Algorithm/.exec(t)?.slice(1).find(Boolean);
+    const twinText = (await openssl(['x509', '-in', twin, '-noout', '-text'])).stdout;
+    expect(constraints(twinText)).toBeDefined();
+    expect(constraints(twinText)).toBe(constraints(text));
+  });
+
+  it('refuses a CIDR with host bits set, naming the block, and a bad --excluded-dns', async () => {
+    const out = path.join(work, 'nc-bad.pem');
+    const dir = path.join(work, 'nc-root');
+    const csr = path.join(work, 'nc-bad.csr');
+    fs.writeFileSync(csr, 'not used: the flags are refused first');
+    const bad = await cli(['intermediate', 'sign', '--root-dir', dir, '--passphrase-file', pass, '--csr', csr, '--out', out, '--permitted-ip', '10.20.3.4/16'], { env: env() });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/--permitted-ip "10\.20\.3\.4\/16" has host bits set/);
+    expect(bad.stderr).toMatch(/Pass --permitted-ip 10\.20\.0\.0\/16/);
+    const dot = await cli(['intermediate', 'sign', '--root-dir', dir, '--passphrase-file', pass, '--csr', csr, '--out', out, '--excluded-dns', '.secret.test'], { env: env() });
+    expect(dot.exitCode).toBe(2);
+    expect(dot.stderr).toMatch(/Pass --excluded-dns secret\.test: it excludes secret\.test and every name below it/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});

@@ -124,17 +124,39 @@ export async function readCsr(pem: string, source: string): Promise<CsrInfo> {
   return { subject: csr.subject, commonName: cn, publicKey, keyDescription: describeKey(publicKey), spkiDer, csr };
 }
 
-export interface IntermediateProfile {
+/** Name constraints of an intermediate: DNS names cover themselves and every name below; IPs are CIDR blocks. */
+export interface NameConstraintSet {
+  permittedDns?: string[] | undefined;
+  permittedIps?: string[] | undefined;
+  excludedDns?: string[] | undefined;
+}
+
+export interface IntermediateProfile extends NameConstraintSet {
   notBefore: Date;
   notAfter: Date;
   pathLen: number;
-  permittedDns?: string[] | undefined;
+}
+
+/** The critical nameConstraints extension (RFC 5280 4.2.1.10), or undefined when there is none. */
+export function nameConstraintsExtension(nc: NameConstraintSet): x509.Extension | undefined {
+  const permitted = [
+    ...(nc.permittedDns ?? []).map((dns) => new GeneralSubtree({ base: new GeneralName({ dNSName: dns }) })),
+    // iPAddress in a constraint: address and mask, 8 octets (IPv4) or 32 (IPv6).
+    ...(nc.permittedIps ?? []).map((cidr) => new GeneralSubtree({ base: new GeneralName({ iPAddress: cidr }) })),
+  ];
+  const excluded = (nc.excludedDns ?? []).map((dns) => new GeneralSubtree({ base: new GeneralName({ dNSName: dns }) }));
+  if (permitted.length === 0 && excluded.length === 0) return undefined;
+  const constraints = new NameConstraints({
+    ...(permitted.length ? { permittedSubtrees: new GeneralSubtrees(permitted) } : {}),
+    ...(excluded.length ? { excludedSubtrees: new GeneralSubtrees(excluded) } : {}),
+  });
+  return new x509.Extension(id_ce_nameConstraints, true, AsnConvert.serialize(constraints));
 }
 
 /**
  * Signs a CSR as an intermediate CA: critical basicConstraints CA:true with pathlen, critical
  * keyUsage (keyCertSign, cRLSign, digitalSignature), SKI of the CSR key, AKI of the root, optional
- * critical DNS name constraints. The subject comes from the CSR.
+ * critical name constraints (permitted DNS and IP, excluded DNS). The subject comes from the CSR.
  */
 export async function signIntermediate(csr: CsrInfo, root: X509Certificate, rootKey: KeyObject, profile: IntermediateProfile): Promise<X509Certificate> {
   const signingKey = await toSigningCryptoKey(rootKey);
@@ -147,12 +169,8 @@ export async function signIntermediate(csr: CsrInfo, root: X509Certificate, root
   ];
   const rootSki = rootPeculiar.getExtension(x509.SubjectKeyIdentifierExtension);
   extensions.push(rootSki ? new x509.AuthorityKeyIdentifierExtension(rootSki.keyId) : await x509.AuthorityKeyIdentifierExtension.create(rootPeculiar));
-  if (profile.permittedDns && profile.permittedDns.length > 0) {
-    const constraints = new NameConstraints({
-      permittedSubtrees: new GeneralSubtrees(profile.permittedDns.map((dns) => new GeneralSubtree({ base: new GeneralName({ dNSName: dns }) }))),
-    });
-    extensions.push(new x509.Extension(id_ce_nameConstraints, true, AsnConvert.serialize(constraints)));
-  }
+  const constraints = nameConstraintsExtension(profile);
+  if (constraints) extensions.push(constraints);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     // Names are copied as DER, never through a string: the subject exactly as the CSR has it, the
@@ -178,7 +196,13 @@ export interface CaFacts {
   isCa: boolean;
   pathLen: number | undefined;
   keyUsage: string[];
+  /** Permitted DNS names. */
   nameConstraints: string[];
+  /** Permitted IP blocks (CIDR). */
+  permittedIps: string[];
+  excludedDns: string[];
+  /** Constraint kinds certwright does not write (excluded IPs, e-mail, URI, directory names): present or not. */
+  otherConstraints: boolean;
 }
 
 export function caFacts(cert: X509Certificate): CaFacts {
@@ -194,11 +218,22 @@ export function caFacts(cert: X509Certificate): CaFacts {
   }
   const nc = pc.extensions.find((e) => e.type === id_ce_nameConstraints);
   const names: string[] = [];
+  const ips: string[] = [];
+  const excludedDns: string[] = [];
+  let other = false;
   if (nc) {
     const parsed = AsnConvert.parse(nc.value, NameConstraints);
-    for (const sub of parsed.permittedSubtrees ?? []) if (sub.base.dNSName) names.push(sub.base.dNSName);
+    for (const sub of parsed.permittedSubtrees ?? []) {
+      if (sub.base.dNSName !== undefined) names.push(sub.base.dNSName);
+      else if (sub.base.iPAddress !== undefined) ips.push(sub.base.iPAddress);
+      else other = true;
+    }
+    for (const sub of parsed.excludedSubtrees ?? []) {
+      if (sub.base.dNSName !== undefined) excludedDns.push(sub.base.dNSName);
+      else other = true;
+    }
   }
-  return { isCa: bc?.ca ?? false, pathLen: bc?.pathLength, keyUsage: usage, nameConstraints: names };
+  return { isCa: bc?.ca ?? false, pathLen: bc?.pathLength, keyUsage: usage, nameConstraints: names, permittedIps: ips, excludedDns, otherConstraints: other };
 }
 
 export function csrPem(info: CsrInfo): string {

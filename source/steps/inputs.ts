@@ -15,7 +15,7 @@ export function parseDomains(values: string[], flag = '--permitted-dns'): string
       // (some read "subdomains only", strict ones a malformed name), so certwright never writes it.
       throw new UsageError(
         `${flag} "${d}" starts with a dot. A DNS name constraint has no leading dot, and validators disagree on what one means (some read it as subdomains only, strict ones as a malformed name).`,
-        `Pass ${flag} ${d.replace(/^\.+/, '')}: it permits ${d.replace(/^\.+/, '')} and every name below it.`,
+        `Pass ${flag} ${d.replace(/^\.+/, '')}: it ${flag.startsWith('--excluded') ? 'excludes' : 'permits'} ${d.replace(/^\.+/, '')} and every name below it.`,
       );
     }
     if (!/^([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(d)) {
@@ -23,6 +23,58 @@ export function parseDomains(values: string[], flag = '--permitted-dns'): string
     }
   }
   return values;
+}
+
+/**
+ * --permitted-ip: CIDR blocks (an address alone is one host: /32 or /128). Host bits must be zero,
+ * so the block written is the block meant.
+ */
+export function parseConstraintCidrs(values: string[], flag = '--permitted-ip'): string[] | undefined {
+  if (values.length === 0) return undefined;
+  return values.map((v) => {
+    const [addr, prefixText, extra] = v.split('/');
+    const family = net.isIP(addr ?? '');
+    const max = family === 6 ? 128 : 32;
+    const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : Number.NaN;
+    if (!family || extra !== undefined || !(prefix >= 0 && prefix <= max)) {
+      throw new UsageError(`${flag} "${v}" is not an IP address or CIDR block.`, `Pass blocks such as ${flag} 10.20.0.0/16,fd00:20::/48.`);
+    }
+    const bytes = ipBytes(addr!, family);
+    const network = bytes.map((b, i) => {
+      const bits = Math.max(0, Math.min(8, prefix - i * 8));
+      return b & ((0xff << (8 - bits)) & 0xff);
+    });
+    if (network.some((b, i) => b !== bytes[i])) {
+      const fixed = family === 4 ? network.join('.') : ipv6Text(network);
+      throw new UsageError(`${flag} "${v}" has host bits set: the block /${prefix} starts at ${fixed}.`, `Pass ${flag} ${fixed}/${prefix}.`);
+    }
+    return `${family === 4 ? network.join('.') : ipv6Text(network)}/${prefix}`;
+  });
+}
+
+function ipBytes(addr: string, family: number): number[] {
+  if (family === 4) return addr.split('.').map(Number);
+  const [head, tail] = addr.includes('::') ? addr.split('::') : [addr, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return groups.flatMap((g) => [(parseInt(g, 16) >> 8) & 0xff, parseInt(g, 16) & 0xff]);
+}
+
+function ipv6Text(bytes: number[]): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  // the longest run of zero groups becomes "::" (RFC 5952)
+  let best = [-1, 0];
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') { i += 1; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j += 1;
+    if (j - i > best[1]! && j - i > 1) best = [i, j - i];
+    i = j;
+  }
+  if (best[0]! < 0) return groups.join(':');
+  return `${groups.slice(0, best[0]).join(':')}::${groups.slice(best[0]! + best[1]!).join(':')}`;
 }
 
 export function parseAiaBase(value: string | undefined, flag = '--aia-base'): string | undefined {

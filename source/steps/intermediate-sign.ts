@@ -32,6 +32,8 @@ export interface IntermediateSignInput {
   ttlSeconds?: number | undefined;
   pathLen: number;
   permittedDns?: string[] | undefined;
+  permittedIps?: string[] | undefined;
+  excludedDns?: string[] | undefined;
   /** Mount, when known (one-machine flow), for the state record. */
   mount?: string | undefined;
 }
@@ -104,6 +106,9 @@ export async function planIntermediateSign(input: IntermediateSignInput, now = n
     ['Path length', String(input.pathLen)],
   );
   if (input.permittedDns?.length) plan.facts.push(['Permitted DNS', input.permittedDns.join(', ')]);
+  if (input.permittedIps?.length) plan.facts.push(['Permitted IP', input.permittedIps.join(', ')]);
+  if (input.excludedDns?.length) plan.facts.push(['Excluded DNS', input.excludedDns.join(', ')]);
+  if (input.permittedDns?.length && !input.permittedIps?.length) plan.warnings.push('--permitted-dns limits DNS names only: without --permitted-ip the intermediate may still issue for any IP address.');
   const createDir = await planOutputDir(path.dirname(path.resolve(input.outFile)), '--out directory');
   if (createDir) plan.actions.push(createDir);
   if (await exists(input.outFile)) {
@@ -141,11 +146,13 @@ export async function applyIntermediateSign(input: IntermediateSignInput, passph
     throw new OperatorError(`The key in ${root.keyFile} does not belong to ${rootPaths(input.rootDir).cert}.`, 'The root directory has been mixed up; restore both files from the ceremony backup.');
   }
   report.progress('Signing the intermediate');
-  const cert = await signIntermediate(plan.csr, root.cert, rootKey, { notBefore: plan.notBefore, notAfter: plan.notAfter, pathLen: input.pathLen, permittedDns: input.permittedDns });
+  const cert = await signIntermediate(plan.csr, root.cert, rootKey, { notBefore: plan.notBefore, notAfter: plan.notAfter, pathLen: input.pathLen, permittedDns: input.permittedDns, permittedIps: input.permittedIps, excludedDns: input.excludedDns });
   // Verify like a ceremony tool before anything leaves this process.
   const checks = verifyChain([cert], root.cert);
   const facts = caFacts(cert);
-  if (!allOk(checks) || !facts.isCa || facts.pathLen !== input.pathLen || !cert.publicKey.export({ type: 'spki', format: 'der' }).equals(plan.csr.spkiDer)) {
+  const same = (a: string[], b: string[] | undefined) => JSON.stringify(a) === JSON.stringify(b ?? []);
+  const constraintsOk = same(facts.nameConstraints, input.permittedDns) && same(facts.permittedIps, input.permittedIps) && same(facts.excludedDns, input.excludedDns) && !facts.otherConstraints;
+  if (!allOk(checks) || !facts.isCa || facts.pathLen !== input.pathLen || !constraintsOk || !cert.publicKey.export({ type: 'spki', format: 'der' }).equals(plan.csr.spkiDer)) {
     throw new Error(`signed intermediate failed verification: ${failed(checks).map((c) => c.name).join(', ')}`);
   }
   const pem = certPem(cert);
@@ -174,6 +181,8 @@ export async function applyIntermediateSign(input: IntermediateSignInput, passph
       notAfter: result.notAfter,
       pathLen: input.pathLen,
       permittedDns: input.permittedDns ?? [],
+      permittedIps: input.permittedIps ?? [],
+      excludedDns: input.excludedDns ?? [],
       intermediateSha256Fingerprint: result.fingerprint,
       rootSha256Fingerprint: fingerprint(root.cert),
     });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseDuration } from '../../duration.js';
 import { validateEnvName } from '../../paths.js';
-import { parseDomains } from '../inputs.js';
+import { parseDomains, parseConstraintCidrs } from '../inputs.js';
 import { defineStep, type StepDefinition, type StepInput } from '../step.js';
 import type { IntermediateSignInput, SignPlan, SignResult } from '../intermediate-sign.js';
 
@@ -11,9 +11,20 @@ export const signInputs: StepInput[] = [
   { name: 'root-dir', type: 'string', value: 'DIR', description: 'the offline root directory (root-ca.key, root-ca.pem)', required: true },
   { name: 'passphrase-file', type: 'string', value: 'FILE', description: 'file holding the root key passphrase (mode 0600); typed when absent in a terminal' },
   { name: 'path-len', type: 'string', value: 'N', description: 'pathlen of the intermediate', default: '0' },
-  { name: 'permitted-dns', type: 'string', value: 'DOMAINS', description: 'comma-separated DNS name constraints (critical)' },
+  { name: 'permitted-dns', type: 'string', value: 'DOMAINS', description: 'comma-separated DNS names the intermediate may issue for, each with every name below it (critical name constraints)' },
+  { name: 'permitted-ip', type: 'string', value: 'CIDRS', description: 'comma-separated IP blocks the intermediate may issue for (without it, any IP address)' },
+  { name: 'excluded-dns', type: 'string', value: 'DOMAINS', description: 'comma-separated DNS names (and every name below) the intermediate may never issue for' },
   { name: 'ttl', type: 'string', value: 'DURATION', description: 'validity', defaultText: '5y, cut to the root\'s end' },
 ];
+
+/** --permitted-dns, --permitted-ip, --excluded-dns (the one-machine flow parses them the same way). */
+export function parseNameConstraints(f: { csv(name: string): string[] }) {
+  return {
+    permittedDns: parseDomains(f.csv('permitted-dns')),
+    permittedIps: parseConstraintCidrs(f.csv('permitted-ip')),
+    excludedDns: parseDomains(f.csv('excluded-dns'), '--excluded-dns'),
+  };
+}
 
 function signer(id: string, command: string, title: string, summary: string): StepDefinition<IntermediateSignInput, SignPlan, SignResult> {
   return defineStep<IntermediateSignInput, SignPlan, SignResult>({
@@ -21,7 +32,7 @@ function signer(id: string, command: string, title: string, summary: string): St
     command,
     title,
     summary,
-    usage: `${command} --root-dir DIR --passphrase-file FILE --csr FILE --out FILE [--ttl DURATION] [--path-len N] [--permitted-dns DOMAINS]`,
+    usage: `${command} --root-dir DIR --passphrase-file FILE --csr FILE --out FILE [--ttl DURATION] [--path-len N] [--permitted-dns DOMAINS] [--permitted-ip CIDRS] [--excluded-dns DOMAINS]`,
     mutates: true,
     where: 'offline',
     session: 'optional',
@@ -46,7 +57,7 @@ function signer(id: string, command: string, title: string, summary: string): St
         outFile: path.resolve(f.require('out')),
         ttlSeconds: ttl ? parseDuration(ttl) : undefined,
         pathLen: f.int('path-len', { min: 0, max: 10 })!,
-        permittedDns: parseDomains(f.csv('permitted-dns')),
+        ...parseNameConstraints(f),
       };
     },
     planTitle: () => (id === 'intermediate-sign' ? 'sign the intermediate with the offline root' : 'cross-sign with the second offline root'),
