@@ -125,6 +125,7 @@ function csrFile(work: string, name: string): string {
 
 const CASES: Record<string, Case> = {
   'root-create': { args: ({ work, v }) => ['root', 'create', '--env', 'dry-new', '--out', path.join(work, 'new-root', 'r'), '--cn', 'Dry Root', '--passphrase-file', v.passphraseFile] },
+  'root-crl': { args: ({ work, v }) => ['root', 'crl', '--root-dir', v.rootDir, '--passphrase-file', v.passphraseFile, '--revoke', '4a3f01', '--reason', 'superseded', '--out', path.join(work, 'crl', 'root.crl')] },
   'intermediate-request': { args: ({ work, v }) => ['intermediate', 'request', '--env', v.env, '--mount', 'pki_dry_req', '--cn', 'Dry Int', '--csr-out', path.join(work, 'req', 'int.csr')] },
   'intermediate-sign': { args: ({ work, v }) => ['intermediate', 'sign', '--root-dir', v.rootDir, '--passphrase-file', v.passphraseFile, '--csr', csrFile(work, 'sign-me'), '--out', path.join(work, 'signed.pem')] },
   'intermediate-install': {

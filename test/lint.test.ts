@@ -68,7 +68,7 @@ beforeAll(async () => {
   const root = (name: string) => path.join(work, `root-${name}`);
   // Intermediates: EC without name constraints under an EC root; RSA with name constraints under an RSA root.
   await ok(['intermediate', '--env', 'lint', '--mount', MOUNT, '--cn', 'Lint Int', '--root-dir', root('ec384'), '--passphrase-file', pass, '--path-len', '0']);
-  await ok(['intermediate', '--env', 'lint-rsa', '--mount', NC_MOUNT, '--cn', 'Lint RSA Int', '--key-type', 'rsa-2048', '--root-dir', root('rsa3072'), '--passphrase-file', pass, '--path-len', '0', '--permitted-dns', 'lint.test,localhost']);
+  await ok(['intermediate', '--env', 'lint-rsa', '--mount', NC_MOUNT, '--cn', 'Lint RSA Int', '--key-type', 'rsa-2048', '--root-dir', root('rsa3072'), '--passphrase-file', pass, '--path-len', '0', '--permitted-dns', 'lint.test,localhost', '--permitted-ip', '127.0.0.0/8', '--excluded-dns', 'secret.lint.test', '--crl-url', 'http://pki.lint.test/rsa-root.crl', '--ca-issuers-url', 'http://pki.lint.test/rsa-root.crt']);
   const intPem = async (mount: string, file: string) => {
     const issuer = JSON.parse(await bao(vault.server(), ['read', '-format=json', `${mount}/issuer/default`])).data;
     fs.writeFileSync(file, `${issuer.certificate.trim()}\n`);
@@ -78,7 +78,7 @@ beforeAll(async () => {
   const intNc = await intPem(NC_MOUNT, path.join(work, 'int-nc.pem'));
   jobs.push({ label: 'intermediate EC P-256', kind: 'cert', files: [int] });
   jobs.push({ label: 'root -> intermediate', kind: 'chain', files: [path.join(root('ec384'), 'root-ca.pem'), int] });
-  jobs.push({ label: 'intermediate RSA 2048, name constraints', kind: 'cert', files: [intNc] });
+  jobs.push({ label: 'intermediate RSA 2048, constraints, CRL URLs', kind: 'cert', files: [intNc] });
   jobs.push({ label: 'RSA root -> constrained intermediate', kind: 'chain', files: [path.join(root('rsa3072'), 'root-ca.pem'), intNc] });
   // The cross-signed twin (second root: pathlen 2).
   const twin = path.join(work, 'twin.pem');
@@ -113,6 +113,11 @@ beforeAll(async () => {
   fs.writeFileSync(crlFile, await crl.text());
   expect(fs.readFileSync(crlFile, 'utf8')).toMatch(/BEGIN X509 CRL/);
   jobs.push({ label: 'mount CRL after a revoke', kind: 'crl', files: [crlFile] });
+  // The root's own CRL (root crl), revoking the RSA intermediate.
+  const ncSerial = new (await import('node:crypto')).X509Certificate(fs.readFileSync(intNc)).serialNumber;
+  const rootCrl = path.join(work, 'root.crl');
+  await ok(['root', 'crl', '--root-dir', root('rsa3072'), '--passphrase-file', pass, '--revoke', ncSerial, '--reason', 'superseded', '--out', rootCrl]);
+  jobs.push({ label: 'root CRL (root crl)', kind: 'crl', files: [rootCrl] });
 }, 240_000);
 
 /** The one allowed ERROR: pkilint wants a dot in every DNS name; localhost has none. */

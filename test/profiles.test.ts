@@ -338,3 +338,62 @@ describe('point 4: name constraints, judged by OpenSSL and Python cryptography',
     expect(fs.existsSync(out)).toBe(false);
   });
 });
+
+describe('point 3: the offline root revokes what it signed', () => {
+  it('root crl revokes one intermediate: openssl -crl_check_all refuses a leaf under it, a leaf under the other still verifies', async () => {
+    const dir = path.join(work, 'crl-root');
+    fs.mkdirSync(dir);
+    const rootFile = path.join(dir, 'root-ca.pem');
+    const r = await cli(['root', 'create', '--env', 'crl', '--out', dir, '--cn', 'CRL Root', '--key-type', 'ec-p256', '--path-len', '1', '--passphrase-file', pass], { env: env() });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const s = vault.server();
+    const files: Record<string, { int: string; leaf: string; crl: string }> = {};
+    for (const name of ['a', 'b']) {
+      const mount = `pki_crl_${name}`;
+      const inter = await cli(['intermediate', '--env', 'crl', '--mount', mount, '--cn', `CRL Int ${name}`, '--root-dir', dir, '--passphrase-file', pass, '--crl-url', 'http://pki.crl.test/root.crl', '--ca-issuers-url', 'http://pki.crl.test/root.crt'], { env: env() });
+      expect(inter.exitCode, inter.stderr).toBe(0);
+      const issuer = JSON.parse(await bao(s, ['read', '-format=json', `${mount}/issuer/default`])).data;
+      const int = path.join(work, `crl-int-${name}.pem`);
+      fs.writeFileSync(int, `${issuer.certificate.trim()}\n`);
+      await bao(s, ['write', `${mount}/roles/web`, 'allowed_domains=crl.test', 'allow_subdomains=true', 'key_type=ec', 'key_bits=256', 'key_usage=DigitalSignature', 'max_ttl=1h']);
+      const leafData = JSON.parse(await bao(s, ['write', '-format=json', `${mount}/issue/web`, `common_name=${name}.crl.test`, 'ttl=30m'])).data;
+      const leaf = path.join(work, `crl-leaf-${name}.pem`);
+      fs.writeFileSync(leaf, `${leafData.certificate}\n`);
+      const crl = path.join(work, `crl-mount-${name}.pem`);
+      fs.writeFileSync(crl, await (await fetch(`${s.addr}/v1/${mount}/crl/pem`)).text());
+      files[name] = { int, leaf, crl };
+    }
+    const text = (await openssl(['x509', '-in', files.a!.int, '-noout', '-text'])).stdout;
+    expect(text).toMatch(/X509v3 CRL Distribution Points:\s*\n\s*Full Name:\s*\n\s*URI:http:\/\/pki\.crl\.test\/root\.crl/);
+    expect(text).toMatch(/Authority Information Access:\s*\n\s*CA Issuers - URI:http:\/\/pki\.crl\.test\/root\.crt/);
+    const serialA = /serial=([0-9A-F]+)/.exec((await openssl(['x509', '-in', files.a!.int, '-noout', '-serial'])).stdout)![1]!;
+    const rootCrl = path.join(work, 'published', 'root.crl');
+    const crl1 = await cli(['root', 'crl', '--root-dir', dir, '--passphrase-file', pass, '--revoke', serialA, '--reason', 'cACompromise', '--out', rootCrl], { env: env() });
+    expect(crl1.exitCode, crl1.stderr).toBe(0);
+    const crlText = (await openssl(['crl', '-in', rootCrl, '-noout', '-text', '-CAfile', rootFile])).stdout;
+    expect(crlText).toMatch(/X509v3 CRL Number:\s*\n\s*1\n/);
+    expect(crlText).toContain(`Serial Number: ${serialA}`);
+    expect(crlText).toMatch(/X509v3 CRL Reason Code:\s*\n\s*CA Compromise/);
+    const verify = (name: 'a' | 'b') => openssl(['verify', '-x509_strict', '-crl_check_all', '-CAfile', rootFile, '-untrusted', files[name]!.int, '-CRLfile', rootCrl, '-CRLfile', files.a!.crl, '-CRLfile', files.b!.crl, files[name]!.leaf]);
+    const a = await verify('a');
+    expect(a.exitCode, a.stdout + a.stderr).not.toBe(0);
+    expect(a.stdout + a.stderr).toMatch(/certificate revoked/);
+    const b = await verify('b');
+    expect(b.stdout + b.stderr).toMatch(/: OK/);
+    expect(b.exitCode).toBe(0);
+    // The next CRL: number 2, still listing the revoked intermediate; both numbers in the transcript.
+    const crl2 = await cli(['root', 'crl', '--root-dir', dir, '--passphrase-file', pass, '--out', rootCrl, '--next-update', '7d'], { env: env() });
+    expect(crl2.exitCode, crl2.stderr).toBe(0);
+    const crl2Text = (await openssl(['crl', '-in', rootCrl, '-noout', '-text'])).stdout;
+    expect(crl2Text).toMatch(/X509v3 CRL Number:\s*\n\s*2\n/);
+    expect(crl2Text).toContain(`Serial Number: ${serialA}`);
+    const transcript = fs.readFileSync(path.join(home, 'envs', 'crl', 'transcript.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; details?: { crlNumber?: number }; crlNumber?: number });
+    const numbers = transcript.filter((e) => e.action === 'root-crl').map((e) => e.details?.crlNumber ?? e.crlNumber);
+    expect(numbers).toEqual([1, 2]);
+    // --revoke without --reason is refused before anything is signed.
+    const noReason = await cli(['root', 'crl', '--root-dir', dir, '--passphrase-file', pass, '--revoke', '01', '--out', rootCrl], { env: env() });
+    expect(noReason.exitCode).toBe(2);
+    expect(noReason.stderr).toMatch(/--revoke needs --reason/);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'root-crl.json'), 'utf8')).crlNumber).toBe(2);
+  });
+});

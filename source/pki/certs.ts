@@ -135,6 +135,10 @@ export interface IntermediateProfile extends NameConstraintSet {
   notBefore: Date;
   notAfter: Date;
   pathLen: number;
+  /** Where the root's CRL is published (CRL distribution point), so the root can revoke it. */
+  crlUrl?: string | undefined;
+  /** Where the root's certificate is published (AIA caIssuers). */
+  caIssuersUrl?: string | undefined;
 }
 
 /** The critical nameConstraints extension (RFC 5280 4.2.1.10), or undefined when there is none. */
@@ -171,6 +175,8 @@ export async function signIntermediate(csr: CsrInfo, root: X509Certificate, root
   extensions.push(rootSki ? new x509.AuthorityKeyIdentifierExtension(rootSki.keyId) : await x509.AuthorityKeyIdentifierExtension.create(rootPeculiar));
   const constraints = nameConstraintsExtension(profile);
   if (constraints) extensions.push(constraints);
+  if (profile.crlUrl) extensions.push(new x509.CRLDistributionPointsExtension([profile.crlUrl]));
+  if (profile.caIssuersUrl) extensions.push(new x509.AuthorityInfoAccessExtension({ caIssuers: new x509.GeneralName('url', profile.caIssuersUrl) }));
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     // Names are copied as DER, never through a string: the subject exactly as the CSR has it, the

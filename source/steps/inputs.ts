@@ -77,6 +77,21 @@ function ipv6Text(bytes: number[]): string {
   return `${groups.slice(0, best[0]).join(':')}::${groups.slice(best[0]! + best[1]!).join(':')}`;
 }
 
+/** An http(s) URL, kept as given (a CRL distribution point or AIA URL is written byte for byte). */
+export function parseHttpUrl(value: string | undefined, flag: string, example: string): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${flag} "${value}" is not a URL.`, `Pass e.g. ${flag} ${example}.`);
+  }
+  // RFC 5280 4.2.1.13 / 4.2.2.1: validators fetch these over HTTP (or LDAP); https would need a CA to trust first.
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${flag} "${value}" must be an http URL.`, `Pass e.g. ${flag} ${example}.`);
+  if (/\s/.test(value)) throw new UsageError(`${flag} "${value}" contains white space.`, `Pass e.g. ${flag} ${example}.`);
+  return value;
+}
+
 export function parseAiaBase(value: string | undefined, flag = '--aia-base'): string | undefined {
   if (value === undefined || value === '') return undefined;
   let url: URL;

@@ -34,6 +34,8 @@ export interface IntermediateSignInput {
   permittedDns?: string[] | undefined;
   permittedIps?: string[] | undefined;
   excludedDns?: string[] | undefined;
+  crlUrl?: string | undefined;
+  caIssuersUrl?: string | undefined;
   /** Mount, when known (one-machine flow), for the state record. */
   mount?: string | undefined;
 }
@@ -108,6 +110,9 @@ export async function planIntermediateSign(input: IntermediateSignInput, now = n
   if (input.permittedDns?.length) plan.facts.push(['Permitted DNS', input.permittedDns.join(', ')]);
   if (input.permittedIps?.length) plan.facts.push(['Permitted IP', input.permittedIps.join(', ')]);
   if (input.excludedDns?.length) plan.facts.push(['Excluded DNS', input.excludedDns.join(', ')]);
+  if (input.crlUrl) plan.facts.push(['Root CRL at', input.crlUrl]);
+  if (input.caIssuersUrl) plan.facts.push(['Root certificate at', input.caIssuersUrl]);
+  if (!input.crlUrl) plan.warnings.push('No --crl-url: this intermediate names no CRL of the root, so the offline root can never revoke it for a validator that checks (openssl -crl_check_all).');
   if (input.permittedDns?.length && !input.permittedIps?.length) plan.warnings.push('--permitted-dns limits DNS names only: without --permitted-ip the intermediate may still issue for any IP address.');
   const createDir = await planOutputDir(path.dirname(path.resolve(input.outFile)), '--out directory');
   if (createDir) plan.actions.push(createDir);
@@ -146,7 +151,7 @@ export async function applyIntermediateSign(input: IntermediateSignInput, passph
     throw new OperatorError(`The key in ${root.keyFile} does not belong to ${rootPaths(input.rootDir).cert}.`, 'The root directory has been mixed up; restore both files from the ceremony backup.');
   }
   report.progress('Signing the intermediate');
-  const cert = await signIntermediate(plan.csr, root.cert, rootKey, { notBefore: plan.notBefore, notAfter: plan.notAfter, pathLen: input.pathLen, permittedDns: input.permittedDns, permittedIps: input.permittedIps, excludedDns: input.excludedDns });
+  const cert = await signIntermediate(plan.csr, root.cert, rootKey, { notBefore: plan.notBefore, notAfter: plan.notAfter, pathLen: input.pathLen, permittedDns: input.permittedDns, permittedIps: input.permittedIps, excludedDns: input.excludedDns, crlUrl: input.crlUrl, caIssuersUrl: input.caIssuersUrl });
   // Verify like a ceremony tool before anything leaves this process.
   const checks = verifyChain([cert], root.cert);
   const facts = caFacts(cert);
@@ -183,6 +188,7 @@ export async function applyIntermediateSign(input: IntermediateSignInput, passph
       permittedDns: input.permittedDns ?? [],
       permittedIps: input.permittedIps ?? [],
       excludedDns: input.excludedDns ?? [],
+      ...(input.crlUrl ? { crlUrl: input.crlUrl } : {}),
       intermediateSha256Fingerprint: result.fingerprint,
       rootSha256Fingerprint: fingerprint(root.cert),
     });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseDuration } from '../../duration.js';
 import { validateEnvName } from '../../paths.js';
-import { parseDomains, parseConstraintCidrs } from '../inputs.js';
+import { parseDomains, parseConstraintCidrs, parseHttpUrl } from '../inputs.js';
 import { defineStep, type StepDefinition, type StepInput } from '../step.js';
 import type { IntermediateSignInput, SignPlan, SignResult } from '../intermediate-sign.js';
 
@@ -15,6 +15,8 @@ export const signInputs: StepInput[] = [
   { name: 'permitted-ip', type: 'string', value: 'CIDRS', description: 'comma-separated IP blocks the intermediate may issue for (without it, any IP address)' },
   { name: 'excluded-dns', type: 'string', value: 'DOMAINS', description: 'comma-separated DNS names (and every name below) the intermediate may never issue for' },
   { name: 'ttl', type: 'string', value: 'DURATION', description: 'validity', defaultText: '5y, cut to the root\'s end' },
+  { name: 'crl-url', type: 'string', value: 'URL', description: 'where the root\'s CRL (certwright root crl) is published: written as the CRL distribution point' },
+  { name: 'ca-issuers-url', type: 'string', value: 'URL', description: 'where the root certificate is published: written as AIA caIssuers' },
 ];
 
 /** --permitted-dns, --permitted-ip, --excluded-dns (the one-machine flow parses them the same way). */
@@ -26,13 +28,18 @@ export function parseNameConstraints(f: { csv(name: string): string[] }) {
   };
 }
 
+/** --crl-url and --ca-issuers-url: http(s) URLs of the root's published CRL and certificate. */
+export function parsePublishedUrls(f: { string(name: string): string | undefined }) {
+  return { crlUrl: parseHttpUrl(f.string('crl-url'), '--crl-url', 'http://pki.example/root.crl'), caIssuersUrl: parseHttpUrl(f.string('ca-issuers-url'), '--ca-issuers-url', 'http://pki.example/root.crt') };
+}
+
 function signer(id: string, command: string, title: string, summary: string): StepDefinition<IntermediateSignInput, SignPlan, SignResult> {
   return defineStep<IntermediateSignInput, SignPlan, SignResult>({
     id,
     command,
     title,
     summary,
-    usage: `${command} --root-dir DIR --passphrase-file FILE --csr FILE --out FILE [--ttl DURATION] [--path-len N] [--permitted-dns DOMAINS] [--permitted-ip CIDRS] [--excluded-dns DOMAINS]`,
+    usage: `${command} --root-dir DIR --passphrase-file FILE --csr FILE --out FILE [--ttl DURATION] [--path-len N] [--permitted-dns DOMAINS] [--permitted-ip CIDRS] [--excluded-dns DOMAINS] [--crl-url URL] [--ca-issuers-url URL]`,
     mutates: true,
     where: 'offline',
     session: 'optional',
@@ -58,6 +65,7 @@ function signer(id: string, command: string, title: string, summary: string): St
         ttlSeconds: ttl ? parseDuration(ttl) : undefined,
         pathLen: f.int('path-len', { min: 0, max: 10 })!,
         ...parseNameConstraints(f),
+        ...parsePublishedUrls(f),
       };
     },
     planTitle: () => (id === 'intermediate-sign' ? 'sign the intermediate with the offline root' : 'cross-sign with the second offline root'),

@@ -9,7 +9,7 @@ import { parseAiaBase, mountSlug } from '../inputs.js';
 import { defineStep } from '../step.js';
 import { emptyPlan, type EnvSession, type Plan } from '../context.js';
 import { requestInputs, parseRequestBase } from './intermediate-request.js';
-import { signInputs, parseNameConstraints } from './intermediate-sign.js';
+import { signInputs, parseNameConstraints, parsePublishedUrls } from './intermediate-sign.js';
 import type { PipelineInput } from '../intermediate-pipeline.js';
 
 const impl = () => import('../intermediate-pipeline.js');
@@ -54,6 +54,7 @@ export const intermediate = defineStep<Omit<PipelineInput, 'csrFile' | 'certFile
       ttlSeconds: ttl ? parseDuration(ttl) : undefined,
       pathLen: f.int('path-len', { min: 0, max: 10 })!,
       ...parseNameConstraints(f),
+      ...parsePublishedUrls(f),
       aiaBase: parseAiaBase(f.string('aia-base')),
       vaultTlsDir: tlsDir ? path.resolve(tlsDir) : undefined,
     };
