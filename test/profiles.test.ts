@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import http from 'node:http';
 import { execa } from 'execa';
+import { validateAgainstSchema } from './helpers/status.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli, tempDir, openssl, bao, useOpenBao, vaultEnv, writePassphrase, BAO } from './helpers/env.js';
 
@@ -347,10 +349,24 @@ describe('point 3: the offline root revokes what it signed', () => {
     const r = await cli(['root', 'create', '--env', 'crl', '--out', dir, '--cn', 'CRL Root', '--key-type', 'ec-p256', '--path-len', '1', '--passphrase-file', pass], { env: env() });
     expect(r.exitCode, r.stderr).toBe(0);
     const s = vault.server();
+    // The published root CRL, served over HTTP where --crl-url points (a file copy is the publication).
+    const published = path.join(work, 'published');
+    fs.mkdirSync(published, { recursive: true });
+    const server = http.createServer((req, res) => {
+      const file = path.join(published, path.basename(req.url ?? '/'));
+      if (!fs.existsSync(file)) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/pkix-crl' }).end(fs.readFileSync(file));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const crlUrl = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/root.crl`;
+    try {
     const files: Record<string, { int: string; leaf: string; crl: string }> = {};
     for (const name of ['a', 'b']) {
       const mount = `pki_crl_${name}`;
-      const inter = await cli(['intermediate', '--env', 'crl', '--mount', mount, '--cn', `CRL Int ${name}`, '--root-dir', dir, '--passphrase-file', pass, '--crl-url', 'http://pki.crl.test/root.crl', '--ca-issuers-url', 'http://pki.crl.test/root.crt'], { env: env() });
+      const inter = await cli(['intermediate', '--env', 'crl', '--mount', mount, '--cn', `CRL Int ${name}`, '--root-dir', dir, '--passphrase-file', pass, '--crl-url', crlUrl, '--ca-issuers-url', 'http://pki.crl.test/root.crt'], { env: env() });
       expect(inter.exitCode, inter.stderr).toBe(0);
       const issuer = JSON.parse(await bao(s, ['read', '-format=json', `${mount}/issuer/default`])).data;
       const int = path.join(work, `crl-int-${name}.pem`);
@@ -364,7 +380,8 @@ describe('point 3: the offline root revokes what it signed', () => {
       files[name] = { int, leaf, crl };
     }
     const text = (await openssl(['x509', '-in', files.a!.int, '-noout', '-text'])).stdout;
-    expect(text).toMatch(/X509v3 CRL Distribution Points:\s*\n\s*Full Name:\s*\n\s*URI:http:\/\/pki\.crl\.test\/root\.crl/);
+    expect(text).toContain(`URI:${crlUrl}`);
+    expect(text).toMatch(/X509v3 CRL Distribution Points:\s*\n\s*Full Name:\s*\n\s*URI:http:\/\/127\.0\.0\.1:\d+\/root\.crl/);
     expect(text).toMatch(/Authority Information Access:\s*\n\s*CA Issuers - URI:http:\/\/pki\.crl\.test\/root\.crt/);
     const serialA = /serial=([0-9A-F]+)/.exec((await openssl(['x509', '-in', files.a!.int, '-noout', '-serial'])).stdout)![1]!;
     const rootCrl = path.join(work, 'published', 'root.crl');
@@ -382,7 +399,7 @@ describe('point 3: the offline root revokes what it signed', () => {
     expect(b.stdout + b.stderr).toMatch(/: OK/);
     expect(b.exitCode).toBe(0);
     // The next CRL: number 2, still listing the revoked intermediate; both numbers in the transcript.
-    const crl2 = await cli(['root', 'crl', '--root-dir', dir, '--passphrase-file', pass, '--out', rootCrl, '--next-update', '7d'], { env: env() });
+    const crl2 = await cli(['root', 'crl', '--root-dir', dir, '--passphrase-file', pass, '--out', rootCrl, '--next-update', '30d'], { env: env() });
     expect(crl2.exitCode, crl2.stderr).toBe(0);
     const crl2Text = (await openssl(['crl', '-in', rootCrl, '-noout', '-text'])).stdout;
     expect(crl2Text).toMatch(/X509v3 CRL Number:\s*\n\s*2\n/);
@@ -390,10 +407,35 @@ describe('point 3: the offline root revokes what it signed', () => {
     const transcript = fs.readFileSync(path.join(home, 'envs', 'crl', 'transcript.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; details?: { crlNumber?: number }; crlNumber?: number });
     const numbers = transcript.filter((e) => e.action === 'root-crl').map((e) => e.details?.crlNumber ?? e.crlNumber);
     expect(numbers).toEqual([1, 2]);
+    // status shows the published root CRL's number and next update; doctor finds nothing wrong with it.
+    const statusEnv = { ...env() };
+    const st = await cli(['status', '--env', 'crl', '--json', '--mount', 'pki_crl_b'], { env: statusEnv });
+    const snap = JSON.parse(st.stdout);
+    expect(await validateAgainstSchema('status', snap)).toEqual([]);
+    const mountB = snap.sections.pki.mounts.find((m: { path: string }) => m.path === 'pki_crl_b');
+    expect(mountB.rootCrl).toMatchObject({ url: crlUrl, state: 'ok', number: 2 });
+    expect(mountB.rootCrl.daysLeft).toBeGreaterThan(29);
+    const doc = JSON.parse((await cli(['doctor', '--env', 'crl', '--json', '--mount', 'pki_crl_b'], { env: statusEnv })).stdout);
+    expect(await validateAgainstSchema('doctor', doc)).toEqual([]);
+    expect(doc.findings.filter((f: { check: string }) => f.check === 'root-crl')).toEqual([]);
+    // Not published (404): status fails the mount, doctor says where to publish it.
+    fs.renameSync(rootCrl, `${rootCrl}.away`);
+    const missing = JSON.parse((await cli(['doctor', '--env', 'crl', '--json', '--mount', 'pki_crl_b'], { env: statusEnv })).stdout);
+    expect(missing.findings.filter((f: { check: string; subject: string }) => f.check === 'root-crl' && f.subject.startsWith('mount pki_crl_b'))).toEqual([expect.objectContaining({ level: 'fail', message: expect.stringContaining('missing (HTTP 404)'), fix: expect.stringContaining(`Publish the root's CRL at ${crlUrl}`) })]);
+    fs.renameSync(`${rootCrl}.away`, rootCrl);
+    // About to lapse: a CRL good for 2 days is a warning in status and in doctor.
+    const crl3 = await cli(['root', 'crl', '--root-dir', dir, '--passphrase-file', pass, '--out', rootCrl, '--next-update', '2d'], { env: env() });
+    expect(crl3.exitCode, crl3.stderr).toBe(0);
+    const soon = JSON.parse((await cli(['doctor', '--env', 'crl', '--json', '--mount', 'pki_crl_b'], { env: statusEnv })).stdout);
+    expect(soon.findings.filter((f: { check: string; subject: string }) => f.check === 'root-crl' && f.subject.startsWith('mount pki_crl_b'))).toEqual([expect.objectContaining({ level: 'warn', message: expect.stringMatching(/lapses in 1\.\d+ day/), fix: expect.stringContaining('certwright root crl') })]);
     // --revoke without --reason is refused before anything is signed.
     const noReason = await cli(['root', 'crl', '--root-dir', dir, '--passphrase-file', pass, '--revoke', '01', '--out', rootCrl], { env: env() });
     expect(noReason.exitCode).toBe(2);
     expect(noReason.stderr).toMatch(/--revoke needs --reason/);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'root-crl.json'), 'utf8')).crlNumber).toBe(2);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'root-crl.json'), 'utf8')).crlNumber).toBe(3);
+    expect(fs.readFileSync(path.join(home, 'envs', 'crl', 'transcript.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.action === 'root-crl').map((e) => e.details?.crlNumber ?? e.crlNumber)).toEqual([1, 2, 3]);
+    } finally {
+      server.close();
+    }
   });
 });

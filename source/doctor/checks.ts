@@ -458,6 +458,28 @@ export function checkOrphans(snapshot: StatusSnapshot): CheckOutcome {
   return looked ? { id: 'orphan-keys', findings, looked: `${looked} mount(s)` } : { id: 'orphan-keys', findings, unknown: snapshot.sections.pki.reason ?? 'no mount\'s keys could be listed (needs a token)' };
 }
 
+export function checkRootCrl(snapshot: StatusSnapshot): CheckOutcome {
+  const findings: Finding[] = [];
+  let looked = 0;
+  for (const m of snapshot.sections.pki.mounts) {
+    const c = m.rootCrl;
+    if (!c) continue;
+    looked += 1;
+    if (c.state === 'ok') continue;
+    const lapsed = c.nextUpdate !== null && c.state === 'fail' && /lapsed/.test(c.reason ?? '');
+    findings.push({
+      check: 'root-crl',
+      level: c.state === 'fail' ? 'fail' : 'warn',
+      subject: `mount ${m.path}: ${c.url}`,
+      message: c.reason ?? `the root CRL at ${c.url} is not in order`,
+      fix: lapsed || c.state === 'warn'
+        ? `At the offline root: certwright root crl --root-dir DIR --passphrase-file FILE --out root.crl, then copy root.crl to where ${c.url} is served.`
+        : `Publish the root's CRL at ${c.url}: at the offline root, certwright root crl --root-dir DIR --passphrase-file FILE --out root.crl, then copy root.crl to that path on the web server.`,
+    });
+  }
+  return looked ? { id: 'root-crl', findings, looked: `${looked} intermediate(s) with a root CRL URL` } : { id: 'root-crl', findings, unknown: 'no default issuer names a CRL distribution point of its root (intermediate sign --crl-url)' };
+}
+
 export function checkExpiring(snapshot: StatusSnapshot): CheckOutcome {
   const findings: Finding[] = [];
   const w = snapshot.warnDays;
