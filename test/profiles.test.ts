@@ -260,6 +260,26 @@ describe('point 7: OpenBao\'s own health check passes on a mount the pipeline bu
     const bad = Object.entries(findings).flatMap(([check, results]) => (results ?? []).filter((r) => r.status === 'critical' || r.status === 'warning').map((r) => `${check}: ${r.status}: ${r.message}`));
     expect(bad).toEqual([]);
     expect([0, 2], String(hc.stdout)).toContain(hc.exitCode);
+    // doctor finds the same things bao pki health-check does: nothing on this mount, each of them on a
+    // mount made by hand, every finding with its fix.
+    await bao(s, ['secrets', 'enable', '-path=pki_raw', 'pki']);
+    await bao(s, ['write', 'pki_raw/root/generate/internal', 'common_name=Raw Root', 'ttl=24h']);
+    await bao(s, ['write', 'pki_raw/roles/web', 'allowed_domains=raw.test', 'allow_localhost=true', 'max_ttl=1h']);
+    const doc = JSON.parse((await cli(['doctor', '--env', e, '--json', '--mount', mount, '--mount', 'pki_raw'], { env: env() })).stdout);
+    expect(await validateAgainstSchema('doctor', doc)).toEqual([]);
+    const upkeep = doc.findings.filter((f: { check: string }) => f.check === 'pki-upkeep') as Array<{ subject: string; level: string; message: string; fix: string }>;
+    expect(upkeep.filter((f) => f.subject.startsWith(`mount ${mount}`))).toEqual([]);
+    const raw = upkeep.filter((f) => f.subject.startsWith('mount pki_raw'));
+    expect(raw.map((f) => f.message)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/audit log HMACs/),
+      expect.stringMatching(/If-Modified-Since/),
+      expect.stringMatching(/auto-tidy is off/),
+      expect.stringMatching(/tidy has never run/),
+      expect.stringMatching(/rebuilds its CRL on every revocation/),
+      expect.stringMatching(/role web allows localhost/),
+    ]));
+    expect(raw.every((f) => /^bao (write|patch) /.test(f.fix))).toBe(true);
+    expect(raw.find((f) => /never run/.test(f.message))!.level).toBe('fail');
     // The revocation path still works with auto_rebuild on: revoke rebuilds the CRL itself.
     const issued = JSON.parse(await bao(s, ['write', '-format=json', `${mount}/issue/build`, 'common_name=billing', `alt_names=${'b'.repeat(40)}.git`, 'ttl=1h'])).data;
     const revoke = await cli(['revoke', '--mount', mount, '--serial', issued.serial_number], { env: env() });
