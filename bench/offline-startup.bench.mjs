@@ -42,12 +42,14 @@ async function main() {
     ['bundle --help', ['certwright.mjs', '--help']],
     ['bundle transcript verify', ['certwright.mjs', 'transcript', 'verify', '--file', transcript]],
     ['unbundled bin --version', [path.join(ROOT, 'bin', 'certwright.mjs'), '--version']],
+    // The same without Node's compile cache (the launcher enables it on Node >= 22.1).
+    ['unbundled, no compile cache', [path.join(ROOT, 'bin', 'certwright.mjs'), '--version'], { NODE_DISABLE_COMPILE_CACHE: '1' }],
   ];
   const samples = variants.map(() => []);
   for (let i = 0; i < RUNS; i += 1) {
-    variants.forEach(([, args], v) => {
+    variants.forEach(([, args, extra], v) => {
       const start = process.hrtime.bigint();
-      const result = spawnSync(process.execPath, args, { cwd: empty, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const result = spawnSync(process.execPath, args, { cwd: empty, env: { ...env, ...extra }, stdio: ['ignore', 'ignore', 'pipe'] });
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr}`);
       samples[v].push(ms);

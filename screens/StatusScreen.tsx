@@ -39,9 +39,9 @@ export function StatusScreen({ load, intervalMs, env }: StatusScreenProps) {
   }, []);
 
   const rows = poll.snapshot ? sectionRows(poll.snapshot, section) : [];
+  // Functional updates: keys that arrive together (a paste, a busy machine) each move one section.
   const move = (delta: number) => {
-    const i = SECTION_ORDER.indexOf(section);
-    setSection(SECTION_ORDER[(i + delta + SECTION_ORDER.length) % SECTION_ORDER.length]!);
+    setSection((current) => SECTION_ORDER[(SECTION_ORDER.indexOf(current) + delta + SECTION_ORDER.length) % SECTION_ORDER.length]!);
     setSelected(0);
     setDetails(false);
   };

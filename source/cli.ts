@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { VERSION } from './version.js';
 import { GLOBAL_FLAGS, Flags, envVarFor, type FlagSpec, type FlagValues } from './flags.js';
-import { formatError, exitCodeOf, UsageError } from './errors.js';
+import { formatError, exitCodeOf, explainSystemError, UsageError } from './errors.js';
 import type { CommandSpec, CommandContext } from './command.js';
 import { STEPS } from './steps/index.js';
 
@@ -37,6 +37,12 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
 
 export const commandNames = (): string[] => Object.keys(COMMANDS);
 export const readOnlyCommandNames = (): string[] => Object.keys(READ_ONLY_COMMANDS);
+/** A command's spec by name (as in commandNames()), loading its module. */
+export async function commandSpecOf(name: string): Promise<CommandSpec> {
+  const load = COMMANDS[name];
+  if (!load) throw new Error(`No command "${name}".`);
+  return (await load()).command;
+}
 
 const SUMMARIES: Array<[string, string]> = [
   ['(no command)', 'open the wizard (offers the rehearsal lab when no environment exists)'],
@@ -76,7 +82,7 @@ export function helpText(): string {
   for (const [name, summary] of SUMMARIES) lines.push(`  ${name.padEnd(22)} ${summary}`);
   lines.push('', 'Global flags:');
   for (const f of GLOBAL_FLAGS) lines.push(`  ${flagLabel(f).padEnd(28)} ${f.description}`);
-  lines.push('', 'Run `certwright COMMAND --help` for a command\'s flags.');
+  lines.push('', 'Run `certwright COMMAND --help` for a command\'s flags, `certwright --version --verbose` for the version and the Node it runs on.');
   return lines.join('\n');
 }
 
@@ -108,8 +114,26 @@ function resolveCommand(argv: string[]): { key: string; rest: string[] } | undef
   return undefined;
 }
 
+/**
+ * Flags that were renamed, old spelling -> new. `build-cert --env-file` became --env-out because
+ * Node 20 itself reads --env-file anywhere on its command line: it loads an existing FILE into the
+ * environment (certwright still sees the flag, and says so here) and exits 9 before certwright
+ * starts when FILE does not exist yet. No other certwright flag is a name Node parses.
+ */
+const RENAMED_FLAGS: Record<string, { to: string; why: string }> = {
+  'env-file': { to: 'env-out', why: 'Node itself reads --env-file anywhere on its command line (it loads that file into the environment, or exits when it does not exist)' },
+};
+
 export function parseFlags(spec: CommandSpec | undefined, args: string[], environ: NodeJS.ProcessEnv = process.env): { flags: Flags; positionals: string[] } {
   const specs = [...GLOBAL_FLAGS, ...(spec?.flags ?? [])];
+  for (const arg of args) {
+    if (arg === '--') break;
+    const name = /^--([^=]+)/.exec(arg)?.[1];
+    const renamed = name ? RENAMED_FLAGS[name] : undefined;
+    if (renamed && !specs.some((f) => f.name === name)) {
+      throw new UsageError(`--${name} was renamed --${renamed.to}: ${renamed.why}.`, `Pass --${renamed.to} FILE instead${spec ? ` (\`certwright ${spec.name} --help\`)` : ''}.`);
+    }
+  }
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
   for (const f of specs) options[f.name] = { type: f.type, ...(f.multiple ? { multiple: true } : {}), ...(f.short ? { short: f.short } : {}) };
   let parsed: ReturnType<typeof parseArgs>;
@@ -146,9 +170,39 @@ function installSignalHandlers(): void {
   }
 }
 
+/**
+ * `--version --verbose`: certwright's version and the runtime it runs on, so an operator can check
+ * at the ceremony machine which Node (and OpenSSL) the executable carries. Built-ins only through
+ * process.getBuiltinModule: no import, so plain `--version` stays one tiny module, and it works
+ * inside the single executable too (whose script may require built-ins only).
+ */
+export function versionText(verbose: boolean): string {
+  if (!verbose) return `${VERSION}\n`;
+  const builtin = (id: string): Record<string, unknown> | undefined => (process.getBuiltinModule?.(id) as Record<string, unknown> | undefined) ?? undefined;
+  let sea = false;
+  try {
+    sea = (builtin('node:sea')?.isSea as (() => boolean) | undefined)?.() ?? false;
+  } catch {
+    sea = false;
+  }
+  const cacheDir = (builtin('node:module')?.getCompileCacheDir as (() => string | undefined) | undefined)?.();
+  return [
+    `certwright ${VERSION}`,
+    `node ${process.version} (${process.platform}-${process.arch}, V8 ${process.versions.v8}, OpenSSL ${process.versions.openssl})`,
+    `runtime: ${sea ? 'single executable, Node built in' : process.execPath}`,
+    `compile cache: ${cacheDir ?? 'off'}`,
+  ].join('\n') + '\n';
+}
+
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version') {
-    process.stdout.write(`${VERSION}\n`);
+    const rest = argv.slice(1);
+    const unknown = rest.find((a) => a !== '--verbose');
+    if (unknown !== undefined) {
+      process.stderr.write(`${formatError(new UsageError(`Unknown option '${unknown}' for --version.`, 'Use `certwright --version` or `certwright --version --verbose`.'))}\n`);
+      return 2;
+    }
+    process.stdout.write(versionText(rest.includes('--verbose')));
     return 0;
   }
   const debug = process.env.CERTWRIGHT_DEBUG === '1';
@@ -172,7 +226,8 @@ export async function main(argv: string[]): Promise<number> {
     const stateDir = flags.string('state-dir');
     const ctx: CommandContext = { flags, positionals, home: stateDir ? { stateDir } : {}, tty, plain: flags.bool('plain') };
     return await command.run(ctx);
-  } catch (error) {
+  } catch (thrown) {
+    const error = explainSystemError(thrown);
     process.stderr.write(`${formatError(error, debug)}\n`);
     return exitCodeOf(error);
   }

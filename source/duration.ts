@@ -15,7 +15,7 @@ const UNIT_SECONDS: Record<string, number> = {
  */
 export function parseDuration(text: string, flag = '--ttl'): number {
   const trimmed = text.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  if (/^\d+$/.test(trimmed)) return inRange(Number(trimmed), text, flag);
   const re = /(\d+)([smhdwy])/gy;
   let total = 0;
   let consumed = 0;
@@ -30,7 +30,21 @@ export function parseDuration(text: string, flag = '--ttl'): number {
       `Write it as a number with a unit: s, m, h, d, w or y (for example ${flag} 10y, ${flag} 8760h, ${flag} 90d).`,
     );
   }
-  return total;
+  return inRange(total, text, flag);
+}
+
+/**
+ * The longest duration certwright accepts: 100 years. Vault and OpenBao keep durations as Go
+ * time.Duration (at most about 292 years), and nothing certwright makes should outlive that.
+ */
+export const MAX_DURATION_SECONDS = 100 * UNIT_SECONDS.y!;
+
+function inRange(seconds: number, text: string, flag: string): number {
+  if (seconds <= 0) throw new UsageError(`${flag} "${text}" is zero; a duration must be positive.`, `Pass a positive duration, for example ${flag} 90d.`);
+  if (!Number.isFinite(seconds) || seconds > MAX_DURATION_SECONDS) {
+    throw new UsageError(`${flag} "${text}" is longer than 100y, the longest duration certwright accepts (Vault cannot hold it).`, `Pass ${flag} 100y or less, for example ${flag} 10y.`);
+  }
+  return seconds;
 }
 
 /** Seconds as Vault wants them: "Ns" is accepted by every Vault/OpenBao duration field. */

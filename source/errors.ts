@@ -76,6 +76,26 @@ export class BugError extends CertwrightError {
   override readonly exitCode = 70;
 }
 
+/**
+ * A system error the operator can fix, found anywhere in the cause chain, as an OperatorError:
+ * a full disk or quota (ENOSPC, EDQUOT) is never a "bug". Other errors are returned unchanged.
+ */
+export function explainSystemError(error: unknown): unknown {
+  if (error instanceof CertwrightError) return error;
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const errno = e as NodeJS.ErrnoException;
+    if (errno.code === 'ENOSPC' || errno.code === 'EDQUOT') {
+      const where = errno.path ? ` (writing ${errno.path})` : '';
+      return new OperatorError(
+        `No space left on the device${where}: ${errno.code === 'EDQUOT' ? 'the disk quota is used up' : 'the file system is full'}.`,
+        `Free some space there (df -h${errno.path ? ` ${errno.path}` : ''}), or point --state-dir / CERTWRIGHT_HOME and the output flags at a file system with room; then run the same command again (it resumes).`,
+        { cause: error },
+      );
+    }
+  }
+  return error;
+}
+
 export function fixOf(error: unknown): string | undefined {
   if (error instanceof OperatorError || error instanceof ExternalError || error instanceof DriftError || error instanceof LockedError) {
     return error.fix;

@@ -20,6 +20,8 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'vault-ca', type: 'string', value: 'FILE', description: 'CA file trusted for Vault\'s HTTPS (default: BAO_CACERT / VAULT_CACERT / the environment\'s root)' },
   { name: 'yes', type: 'boolean', short: 'y', description: 'apply without asking (typed ceremony confirmations are still asked in a TTY)' },
   { name: 'dry-run', type: 'boolean', description: 'show the plan and change nothing' },
+  // No environment variable: breaking another host's lock is asked for each time, never set once.
+  { name: 'break-lock', type: 'boolean', description: 'take over the environment\'s lock held by a run on another host (typed confirmation in a terminal)', env: '' },
   { name: 'json', type: 'boolean', description: 'print the result as JSON on stdout' },
   { name: 'plain', type: 'boolean', description: 'line-by-line prompts instead of the full-screen wizard' },
   { name: 'help', type: 'boolean', short: 'h', description: 'show help', env: '' },

@@ -1,7 +1,25 @@
+import path from 'node:path';
 import type { EnvState, StepRecord, Artefact } from './schema.js';
 import { stepKey } from './schema.js';
 
-/** Pure state transitions: each returns a new state and never mutates its input. */
+/**
+ * Pure state transitions: each returns a new state and never mutates its input. Every path they
+ * record is absolute (resolved against the directory the command ran in), so `status` or a
+ * resume from another directory reads the same files.
+ */
+
+/** Facts that are paths by name: keysFile, tlsDir, outDir ... */
+const PATH_FACT = /(File|Dir)$/;
+
+function absoluteFacts(facts: StepRecord['facts']): StepRecord['facts'] {
+  const out: StepRecord['facts'] = {};
+  for (const [key, value] of Object.entries(facts)) out[key] = PATH_FACT.test(key) && typeof value === 'string' && value !== '' ? path.resolve(value) : value;
+  return out;
+}
+
+function absoluteArtefacts(artefacts: Artefact[]): Artefact[] {
+  return artefacts.map((a) => ({ ...a, path: path.resolve(a.path) }));
+}
 
 export function beginStep(state: EnvState, id: string, mount: string | undefined, now: Date, facts: StepRecord['facts'] = {}): EnvState {
   const key = stepKey(id, mount);
@@ -12,7 +30,7 @@ export function beginStep(state: EnvState, id: string, mount: string | undefined
     startedAt: existing?.startedAt ?? now.toISOString(),
     ...(mount ? { mount } : {}),
     artefacts: existing?.artefacts ?? [],
-    facts: { ...(existing?.facts ?? {}), ...facts },
+    facts: absoluteFacts({ ...(existing?.facts ?? {}), ...facts }),
   };
   return touch({ ...state, steps: { ...state.steps, [key]: record } }, now);
 }
@@ -26,14 +44,14 @@ export function completeStep(state: EnvState, id: string, mount: string | undefi
     startedAt: existing?.startedAt ?? now.toISOString(),
     completedAt: now.toISOString(),
     ...(mount ? { mount } : {}),
-    artefacts,
-    facts: { ...(existing?.facts ?? {}), ...facts },
+    artefacts: absoluteArtefacts(artefacts),
+    facts: absoluteFacts({ ...(existing?.facts ?? {}), ...facts }),
   };
   return touch({ ...state, steps: { ...state.steps, [key]: record } }, now);
 }
 
 export function setVault(state: EnvState, addr: string, caFile: string | undefined, now: Date): EnvState {
-  const vault = caFile ? { addr, caFile } : { addr };
+  const vault = caFile ? { addr, caFile: path.resolve(caFile) } : { addr };
   return touch({ ...state, vault }, now);
 }
 

@@ -151,6 +151,17 @@ describe('build-cert', () => {
     expect(JSON.stringify(audit)).not.toMatch(/PRIVATE KEY|secret/i);
   });
 
+  it('writes --env-out FILE that does not exist yet, through the real bin on this Node (--env-file was eaten by Node 20)', async () => {
+    // Given an env file path whose directory and file do not exist yet
+    const target = path.join(tempDir(), 'ci', 'build.env');
+    const result = await buildCert('app2', path.join(work, 'artefact-env-out'), ['--env-out', target]);
+    // Then certwright, not Node, reads the flag: the file is written where asked
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`Env file: ${target}`);
+    expect(fs.readFileSync(target, 'utf8')).toMatch(/^APP2_KEY=\S+key\.pem$/m);
+    expect(fs.existsSync(path.join(work, 'artefact-env-out', 'build-cert.env'))).toBe(false);
+  });
+
   it('refuses a malformed SHA, an app the role does not allow, a role without client use and a trust path that does not chain, writing nothing', async () => {
     const dir = path.join(work, 'refused');
     const short = await buildCert('app1', dir, [], '4f1c2b8');

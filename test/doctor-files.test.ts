@@ -115,9 +115,11 @@ describe('doctor: user units and compose files', () => {
     fs.copyFileSync(pki.key, path.join(dir, 'svc.key'));
     // --select scopes the container checks to none, so other containers on this machine do not count.
     const scope = ['--select', `cw5-none=${process.pid}`];
-    const { exitCode, json } = await doctorJson(['--env', 'files', '--root', pki.root, '--cert-dir', dir, ...scope], { CERTWRIGHT_HOME: path.join(work, 'home-exp') });
+    const { exitCode, json } = await doctorJson(['--env', 'files', '--root', pki.root, '--cert-dir', dir, '--warn-days', '14', ...scope], { CERTWRIGHT_HOME: path.join(work, 'home-exp') });
     expect(by(json, 'expiring')).toEqual([expect.objectContaining({ level: 'warn', subject: path.join(dir, 'svc.pem'), message: expect.stringMatching(/^leaf CN=localhost expires in 2(\.\d)? days .* inside the 14-day window$/) })]);
     expect(exitCode).toBe(8);
+    // By default a certificate warns when under a third of its lifetime is left: this fresh 3-day leaf is fine.
+    expect((await doctorJson(['--env', 'files', '--root', pki.root, '--cert-dir', dir, ...scope], { CERTWRIGHT_HOME: path.join(work, 'home-exp') })).exitCode).toBe(0);
     expect((await doctorJson(['--env', 'files', '--root', pki.root, '--cert-dir', dir, '--warn-days', '2', ...scope], { CERTWRIGHT_HOME: path.join(work, 'home-exp') })).exitCode).toBe(0);
   });
 });

@@ -101,6 +101,8 @@ interface Ctx {
   work: string;
   root2: string;
   fresh?: { addr: string };
+  /** A port nothing listens on (nor on the next one). */
+  freePort: number;
 }
 
 const sha = 'a'.repeat(40);
@@ -126,6 +128,7 @@ function csrFile(work: string, name: string): string {
 const CASES: Record<string, Case> = {
   'root-create': { args: ({ work, v }) => ['root', 'create', '--env', 'dry-new', '--out', path.join(work, 'new-root', 'r'), '--cn', 'Dry Root', '--passphrase-file', v.passphraseFile] },
   'root-crl': { args: ({ work, v }) => ['root', 'crl', '--root-dir', v.rootDir, '--passphrase-file', v.passphraseFile, '--revoke', '4a3f01', '--reason', 'superseded', '--out', path.join(work, 'crl', 'root.crl')] },
+  'vault-server': { args: ({ work, v, freePort: port }) => ['vault-server', '--env', v.env, '--out', path.join(work, 'vs'), '--listen', `127.0.0.1:${port}`, '--keys-out', path.join(work, 'vs-keys', 'keys.json')] },
   'intermediate-request': { args: ({ work, v }) => ['intermediate', 'request', '--env', v.env, '--mount', 'pki_dry_req', '--cn', 'Dry Int', '--csr-out', path.join(work, 'req', 'int.csr')] },
   'intermediate-sign': { args: ({ work, v }) => ['intermediate', 'sign', '--root-dir', v.rootDir, '--passphrase-file', v.passphraseFile, '--csr', csrFile(work, 'sign-me'), '--out', path.join(work, 'signed.pem')] },
   'intermediate-install': {
@@ -218,7 +221,7 @@ describe('--dry-run, walked over the step registry', () => {
     const hcl = fs.readFileSync(path.join(v.serverDir, 'vault-host.hcl'), 'utf8').replaceAll(path.join(v.serverDir, 'data'), path.join(freshDir, 'data')).replace(/127\.0\.0\.1:(\d+)/g, (_m, p: string) => `127.0.0.1:${Number(p) === Number(new URL(v.addr).port) ? port : port + 1}`);
     fs.writeFileSync(path.join(freshDir, 'vault.hcl'), hcl);
     const fresh = spawn(BAO, ['server', `-config=${path.join(freshDir, 'vault.hcl')}`], { stdio: 'ignore' });
-    const ctx: Ctx = { v, work, root2, fresh: { addr: `https://127.0.0.1:${port}` } };
+    const ctx: Ctx = { v, work, root2, fresh: { addr: `https://127.0.0.1:${port}` }, freePort: (await freePort()) };
     const freshClient = new VaultClient({ addr: ctx.fresh!.addr, ca: v.ca, caSource: v.caFile, timeoutMs: 3000 });
     try {
       for (let i = 0; i < 100; i += 1) {

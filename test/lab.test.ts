@@ -26,7 +26,7 @@ async function labEndedBy(signal: NodeJS.Signals): Promise<{ baoPid: number; exi
   }
   const baoPid = Number(/PID (\d+)/.exec(out)![1]);
   expect(alive(baoPid)).toBe(true);
-  expect(out).toMatch(/Lab OpenBao \(dev mode, in memory\) at http:\/\/127\.0\.0\.1:\d+/);
+  expect(out).toMatch(/Lab OpenBao \(raft storage in \S+, not dev mode\) at http:\/\/127\.0\.0\.1:\d+/);
   expect(out).not.toMatch(/lab-[0-9a-f]{24}/); // the token stays in its 0600 file
   child.kill(signal);
   const exitCode = await exited;

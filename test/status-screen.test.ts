@@ -63,7 +63,7 @@ function fits(screen: string): void {
 describe('status screen in a real terminal (tmux, 80x24, NO_COLOR)', () => {
   it('shows every section, moves with tab and arrows, opens details with enter, quits with q', async () => {
     const dev = bao.server();
-    session = await TmuxSession.start(['node', BIN, 'status', '--env', 'scr', '--cert-dir', certDir, '--interval', '30', '--select', `cw5-none=${process.pid}`], { env: termEnv({ VAULT_ADDR: dev.addr, VAULT_TOKEN: dev.token }) });
+    session = await TmuxSession.start(['node', BIN, 'status', '--env', 'scr', '--cert-dir', certDir, '--warn-days', '14', '--interval', '30', '--select', `cw5-none=${process.pid}`], { env: termEnv({ VAULT_ADDR: dev.addr, VAULT_TOKEN: dev.token }) });
     let s = await session.waitFor(/WARNING/);
     expect(s).toMatch(/certwright status · scr · ! WARNING/);
     expect(s).toMatch(/\[Vault !\] +PKI ✓ +Agents \? +Containers \? +Certs ! +CA \? +Events ✓/);

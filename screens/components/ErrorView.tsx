@@ -1,6 +1,7 @@
 import React from 'react';
 import { Box, Text, useInput } from 'ink';
 import { colour, SYMBOL } from '../theme.js';
+import { explainSystemError } from '../../source/errors.js';
 
 export function ErrorView({ error, onBack }: { error: { message: string; fix?: string | undefined }; onBack: () => void }) {
   useInput((_input, key) => {
@@ -18,6 +19,7 @@ export function ErrorView({ error, onBack }: { error: { message: string; fix?: s
 }
 
 export function toViewError(error: unknown): { message: string; fix?: string } {
-  const e = error as { message?: string; fix?: string };
+  // A full disk is the operator's to fix, with the same words as on the command line.
+  const e = explainSystemError(error) as { message?: string; fix?: string };
   return e.fix ? { message: e.message ?? String(error), fix: e.fix } : { message: e.message ?? String(error) };
 }

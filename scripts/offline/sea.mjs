@@ -1,11 +1,14 @@
-// The single executable (Node's "single executable application", SEA): a copy of the running node
-// binary with the CLI injected as a blob, so the ceremony machine needs no Node at all.
+// The single executable (Node's "single executable application", SEA): a copy of the pinned Node 24
+// LTS binary (scripts/install-tools.sh installs it, build-offline.mjs checks its SHA-256) with the
+// CLI injected as a blob, so the ceremony machine needs no Node at all. Never the Node that happens
+// to run the build: the executable must embed a supported runtime, and the same one for every
+// builder, or two builds of one commit would differ.
 //
-// Node 20 SEA takes one CommonJS script (no ES modules, require() of built-ins only) and, since
-// 20.12, assets. So the executable carries the core bundled as CommonJS as its main script and the
-// lazy part as an asset; the core compiles the asset with node:vm exactly as certwright.mjs
-// compiles its comment block. No start-up snapshot and no code cache: both embed V8 heap state
-// that differs from build to build, and the executable must be reproducible.
+// SEA takes one CommonJS script (no ES modules, require() of built-ins only) and assets. So the
+// executable carries the core bundled as CommonJS as its main script and the lazy part as an
+// asset; the core compiles the asset with node:vm exactly as certwright.mjs compiles its comment
+// block. No start-up snapshot and no code cache: both embed V8 heap state that differs from build
+// to build, and the executable must be reproducible.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,12 +22,11 @@ const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
  * Returns { built: true, file } or { built: false, reason } — a missing prerequisite is a reason
  * printed by the build, never a silent skip.
  */
-export async function buildSea({ out, script, assets, expectVersion }) {
+export async function buildSea({ out, script, assets, expectVersion, node: nodeBinary, nodeVersion }) {
   const name = `certwright-${process.platform}-${process.arch}`;
   if (name !== 'certwright-linux-x64') return { built: false, reason: `single executables are built for linux-x64 only; this is ${process.platform}-${process.arch}.` };
-  const [major, minor] = process.versions.node.split('.').map(Number);
-  if (major < 20 || (major === 20 && minor < 12)) return { built: false, reason: `Node ${process.version} has no SEA assets (20.12 or later needed).` };
-  const node = fs.realpathSync(process.execPath);
+  if (!nodeBinary) return { built: false, reason: 'no Node binary was given to embed.' };
+  const node = fs.realpathSync(nodeBinary);
   if (!fs.readFileSync(node).includes(FUSE)) return { built: false, reason: `${node} carries no SEA fuse (not an official Node build?).` };
   let postject;
   try {
@@ -63,6 +65,11 @@ export async function buildSea({ out, script, assets, expectVersion }) {
     // Proven before it is published: the executable must run, alone, and know its version.
     const version = execFileSync(temp, ['--version'], { cwd: work, env: { PATH: '/usr/bin:/bin' }, encoding: 'utf8' }).trim();
     if (expectVersion && version !== expectVersion) throw new Error(`the executable printed "${version}" for --version, not ${expectVersion}`);
+    // ... and the Node inside it is the one pinned.
+    const verbose = execFileSync(temp, ['--version', '--verbose'], { cwd: work, env: { PATH: '/usr/bin:/bin' }, encoding: 'utf8' });
+    if (nodeVersion && !verbose.includes(`\nnode v${nodeVersion} (`)) {
+      throw new Error(`the executable does not report Node ${nodeVersion}: ${JSON.stringify(verbose)}`);
+    }
     fs.renameSync(temp, target);
     return { built: true, file: name };
   } catch (error) {

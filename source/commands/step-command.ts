@@ -84,10 +84,10 @@ export function cliInteraction(flags: Flags, tty: boolean): Interaction {
       }
       return parsePassphrase(Buffer.from(first, 'utf8'), 'the typed passphrase', { minLength });
     },
-    async confirmName(expected, what) {
+    async confirmName(expected, what, kind = 'CA name') {
       if (!tty) return;
       const { input } = await import('@inquirer/prompts');
-      const typed = await input({ message: `Type the CA name "${expected}" to ${what}:` }).catch(() => {
+      const typed = await input({ message: `Type the ${kind} "${expected}" to ${what}:` }).catch(() => {
         throw new Cancelled();
       });
       if (typed.trim() !== expected) throw new Cancelled(`The name typed does not match "${expected}". Nothing was changed.`);

@@ -5,7 +5,7 @@ import type { StatusSnapshot } from '../status/types.js';
 import { readAgentConfig, type AgentConfig } from '../status/agent-config.js';
 import { certificateArtefacts } from '../status/estate.js';
 import { listContainers, inspectContainers, type ContainerDetail, type ContainerInfo } from '../status/podman.js';
-import { handshake, endpointOf } from '../status/handshake.js';
+import { handshake, endpointOf } from '../system/tls-probe.js';
 import { managedTlsDirs } from '../status/sections/containers.js';
 import { readRole } from '../status/vault-reads.js';
 import { AUDIT_NON_HMAC_REQUEST_KEYS, AUDIT_NON_HMAC_RESPONSE_KEYS, AUTO_TIDY, tuningChanges, upkeepChanges } from '../vault/mount-health.js';
@@ -534,7 +534,8 @@ export function checkExpiring(snapshot: StatusSnapshot): CheckOutcome {
   const w = snapshot.warnDays;
   const env = snapshot.env ?? 'ENV';
   for (const c of snapshot.sections.certificates.certificates) {
-    if (c.role === 'root' || !c.notAfter || c.daysLeft >= w) continue;
+    const at = c.warnAtDays ?? w ?? 0;
+    if (c.role === 'root' || !c.notAfter || c.daysLeft >= at) continue;
     const agent = /^agent-/.test(c.source);
     const fix = agent
       ? `The agent re-issues at about 90% of the lifetime: check it runs (certwright status --env ${env}, Agents), and restart it if it is stuck; the hook then swaps ${c.path}.`
@@ -543,16 +544,16 @@ export function checkExpiring(snapshot: StatusSnapshot): CheckOutcome {
         : c.role === 'leaf'
           ? `Re-issue it from its role (bao write MOUNT/issue/ROLE ...) and replace ${c.path} and its key together.`
           : `Rotate the intermediate: certwright intermediate request/sign/install --env ${env} --mount MOUNT (a new issuer), then make it the default.`;
-    findings.push({ check: 'expiring', level: c.daysLeft < 0 ? 'fail' : 'warn', subject: c.path, message: `${c.role} ${c.subject} ${c.daysLeft < 0 ? 'has expired' : `expires in ${c.daysLeft} days`} (${c.notAfter}), inside the ${w}-day window`, fix, file: c.path });
+    findings.push({ check: 'expiring', level: c.daysLeft < 0 ? 'fail' : 'warn', subject: c.path, message: `${c.role} ${c.subject} ${c.daysLeft < 0 ? 'has expired' : `expires in ${c.daysLeft} days`} (${c.notAfter}), ${w === null ? `under a third of its lifetime left (warns at ${at} days)` : `inside the ${w}-day window`}`, fix, file: c.path });
   }
   for (const m of snapshot.sections.pki.mounts) {
     for (const i of m.issuers) {
-      if (i.isRoot || !i.notAfter || i.daysLeft >= w || (i.daysLeft < 0 && !i.isDefault)) continue;
+      if (i.isRoot || !i.notAfter || i.daysLeft >= (i.warnAtDays ?? w ?? 0) || (i.daysLeft < 0 && !i.isDefault)) continue;
       findings.push({ check: 'expiring', level: i.daysLeft < 0 ? 'fail' : 'warn', subject: `mount ${m.path}: issuer ${i.name || i.id}`, message: `intermediate ${i.subject} ${i.daysLeft < 0 ? 'has expired' : `expires in ${i.daysLeft} days`} (${i.notAfter})`, fix: `Rotate it: certwright intermediate request/sign/install --env ${env} --mount ${m.path}, then set the new issuer as the default (leaves cannot outlive their issuer).` });
     }
   }
   const v = snapshot.sections.vault.certificate;
-  if (v && v.daysLeft < w) findings.push({ check: 'expiring', level: v.daysLeft < 0 ? 'fail' : 'warn', subject: `Vault ${snapshot.sections.vault.addr}`, message: `Vault's own certificate ${v.daysLeft < 0 ? 'has expired' : `expires in ${v.daysLeft} days`} (${v.notAfter})`, fix: `certwright vault-cert --env ${env} --renew ... then reload Vault (SIGHUP).` });
+  if (v && v.daysLeft < (v.warnAtDays ?? w ?? 0)) findings.push({ check: 'expiring', level: v.daysLeft < 0 ? 'fail' : 'warn', subject: `Vault ${snapshot.sections.vault.addr}`, message: `Vault's own certificate ${v.daysLeft < 0 ? 'has expired' : `expires in ${v.daysLeft} days`} (${v.notAfter})`, fix: `certwright vault-cert --env ${env} --renew ... then reload Vault (SIGHUP).` });
   return { id: 'expiring', findings, looked: `${snapshot.sections.certificates.certificates.length} certificate file(s), ${snapshot.sections.pki.mounts.reduce((n, m) => n + m.issuers.length, 0)} issuer(s)` };
 }
 

@@ -63,7 +63,7 @@ export interface DoctorReport {
   schema: typeof DOCTOR_SCHEMA_ID;
   env: string | null;
   generatedAt: string;
-  warnDays: number;
+  warnDays: number | null;
   health: 'ok' | 'warn' | 'fail';
   exitCode: number;
   checks: CheckResult[];

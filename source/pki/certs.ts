@@ -99,7 +99,7 @@ export interface CsrInfo {
 }
 
 /** Parses a CSR and checks its self-signature; a tampered CSR is refused. */
-export async function readCsr(pem: string, source: string): Promise<CsrInfo> {
+export async function readCsr(pem: string, source: string, options: { checkKey?: (key: KeyObject) => void } = {}): Promise<CsrInfo> {
   if (!/-----BEGIN (NEW )?CERTIFICATE REQUEST-----/.test(pem)) {
     throw new OperatorError(`${source} is not a PEM certificate signing request.`, 'Pass the CSR that `certwright intermediate request` wrote (--csr).');
   }
@@ -109,6 +109,11 @@ export async function readCsr(pem: string, source: string): Promise<CsrInfo> {
   } catch (error) {
     throw new OperatorError(`${source} cannot be parsed as a CSR (damaged or truncated).`, 'Copy the CSR again from the online machine and compare its SHA-256.', { cause: error });
   }
+  // The key policy is checked before the signature: a refused key type is named as such, even
+  // one (Ed25519, RSA-8192) whose signature the verifier would otherwise have to handle.
+  const spkiDer = Buffer.from(csr.publicKey.rawData);
+  const publicKey = crypto.createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+  options.checkKey?.(publicKey);
   let valid = false;
   try {
     valid = await csr.verify();
@@ -118,8 +123,6 @@ export async function readCsr(pem: string, source: string): Promise<CsrInfo> {
   if (!valid) {
     throw new OperatorError(`The signature on ${source} does not verify: the request was altered after Vault made it.`, 'Do not sign it. Copy the CSR again from the online machine (compare SHA-256 with the one `intermediate request` printed).');
   }
-  const spkiDer = Buffer.from(csr.publicKey.rawData);
-  const publicKey = crypto.createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
   const cn = csr.subjectName.getField('CN')[0];
   return { subject: csr.subject, commonName: cn, publicKey, keyDescription: describeKey(publicKey), spkiDer, csr };
 }

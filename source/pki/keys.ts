@@ -56,6 +56,33 @@ export function describeKey(key: KeyObject): string {
   return (key.asymmetricKeyType ?? 'unknown').toUpperCase();
 }
 
+/**
+ * A key's type name in certwright's vocabulary, for any key: "ec-p256", "rsa-1024", "ed25519".
+ * The same spelling --key-type and --allow-key-type use.
+ */
+export function keyTypeName(key: KeyObject): string {
+  const details = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'ec') {
+    const names: Record<string, string> = { secp384r1: 'ec-p384', prime256v1: 'ec-p256', secp521r1: 'ec-p521', secp224r1: 'ec-p224' };
+    return names[details.namedCurve ?? ''] ?? `ec-${details.namedCurve ?? 'unknown'}`;
+  }
+  if (key.asymmetricKeyType === 'rsa') return `rsa-${details.modulusLength ?? 0}`;
+  return key.asymmetricKeyType ?? 'unknown';
+}
+
+/**
+ * The key types the offline root signs as a CA by default: the intermediate key types certwright
+ * documents, RSA from 2048 up to 4096 bits.
+ */
+export const SIGNABLE_CA_KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
+
+/** Whether a CA key of type `name` may be signed: the default list or one the operator widened to. */
+export function signableKeyType(name: string, extra: readonly string[] = []): boolean {
+  if ((SIGNABLE_CA_KEY_TYPES as readonly string[]).includes(name) || extra.includes(name)) return true;
+  const rsa = /^rsa-(\d+)$/.exec(name);
+  return rsa !== null && Number(rsa[1]) >= 2048 && Number(rsa[1]) <= 4096;
+}
+
 /** The key type in our vocabulary, when it is one we know. */
 export function keyTypeOf(key: KeyObject): KeyType | undefined {
   const d = describeKey(key);

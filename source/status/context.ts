@@ -12,7 +12,8 @@ import { readCertFile, isSelfSigned } from './cert-files.js';
 export interface StatusOptions {
   env?: string | undefined;
   home: HomeOptions;
-  warnDays: number;
+  /** --warn-days; null: each certificate warns when under a third of its lifetime is left. */
+  warnDays: number | null;
   vaultAddr?: string | undefined;
   vaultCa?: string | undefined;
   /** The environment's root certificate (default: the root ceremony's root-ca.pem). */

@@ -5,7 +5,7 @@ import { DEFAULT_TRUST_PATH, type StatusOptions } from './context.js';
 
 /** Flags shared by `status` and `doctor`: what to look at and the warning window. */
 export const inspectFlags: FlagSpec[] = [
-  { name: 'warn-days', type: 'string', value: 'N', description: 'warning window: certificates expiring within N days are a warning (default 14)' },
+  { name: 'warn-days', type: 'string', value: 'N', description: 'warning window: certificates expiring within N days are a warning (default: when under a third of each certificate\'s lifetime is left)' },
   { name: 'root', type: 'string', value: 'FILE', description: 'the environment\'s root certificate (default: the root ceremony\'s root-ca.pem)' },
   { name: 'mount', type: 'string', multiple: true, value: 'PATH', description: 'a PKI mount to check besides those in the state (repeatable)' },
   { name: 'cert-dir', type: 'string', multiple: true, value: 'DIR', description: 'a directory of certificate files to check besides those certwright wrote (repeatable)' },
@@ -17,7 +17,7 @@ export const inspectFlags: FlagSpec[] = [
 
 export function statusOptions(ctx: CommandContext): StatusOptions {
   const f = ctx.flags;
-  const warnDays = f.int('warn-days', { min: 0, max: 3650 }) ?? 14;
+  const warnDays = f.int('warn-days', { min: 0, max: 3650 }) ?? null;
   const select = f.list('select');
   for (const s of select) if (!/^[A-Za-z0-9][A-Za-z0-9_.\/-]*=[^\s,]*$/.test(s)) throw new UsageError(`--select "${s}" is not LABEL=VALUE.`, 'Pass --select app=web (ANDed with tls=true); repeat it for more labels.');
   const trustPath = f.string('trust-path') ?? DEFAULT_TRUST_PATH;

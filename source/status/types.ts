@@ -42,6 +42,7 @@ export interface CertSummary {
   subject: string;
   notAfter: string;
   daysLeft: number;
+  warnAtDays?: number;
   fingerprint: string;
 }
 
@@ -63,6 +64,7 @@ export interface IssuerEntry {
   subject: string;
   notAfter: string;
   daysLeft: number;
+  warnAtDays?: number;
   isRoot: boolean;
   isDefault: boolean;
   keyId: string;
@@ -139,6 +141,7 @@ export interface CertificateEntry {
   sans: string[];
   notAfter: string;
   daysLeft: number;
+  warnAtDays?: number;
   fingerprint: string;
   count: number;
   keyFile: string | null;
@@ -193,7 +196,7 @@ export interface StatusSnapshot {
   env: string | null;
   generatedAt: string;
   durationMs: number;
-  warnDays: number;
+  warnDays: number | null;
   health: 'ok' | 'warn' | 'fail';
   exitCode: number;
   summary: Record<Level, number>;
@@ -219,11 +222,26 @@ export function worst(levels: Level[], whenEmpty: Level = 'ok'): Level {
   return out;
 }
 
-/** Expiry against the warning window: expired = fail, inside the window = warn. */
-export function expiryLevel(daysLeft: number, warnDays: number): Level {
+/**
+ * The warning point for one certificate: --warn-days when given, else a third of its lifetime
+ * (as certbot renews), so a fresh 72-hour leaf is green and a 90-day one warns at 30 days.
+ */
+export function warnAtDays(warnDays: number | null, notBefore: string | Date, notAfter: string | Date): number {
+  if (warnDays !== null) return warnDays;
+  const lifetime = (new Date(notAfter).getTime() - new Date(notBefore).getTime()) / 86_400_000;
+  return Math.round((lifetime / 3) * 10) / 10;
+}
+
+/** Expiry against the warning point: expired = fail, less left than the warning point = warn. */
+export function expiryLevel(daysLeft: number, warnAt: number): Level {
   if (daysLeft < 0) return 'fail';
-  if (daysLeft < warnDays) return 'warn';
+  if (daysLeft < warnAt) return 'warn';
   return 'ok';
+}
+
+/** How the warning point reads in a reason. */
+export function windowText(warnDays: number | null, warnAt: number): string {
+  return warnDays === null ? `under a third of its lifetime left (warns at ${warnAt} days)` : `inside the ${warnDays}-day window`;
 }
 
 export function daysUntil(date: Date, now: Date): number {

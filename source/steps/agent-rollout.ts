@@ -6,7 +6,7 @@ import { OperatorError, ExternalError } from '../errors.js';
 import { VaultClient } from '../vault/client.js';
 import * as pki from '../vault/pki.js';
 import { diffRole, roleKeyFields } from '../vault/roles.js';
-import * as auth from '../vault/auth.js';
+import * as auth from '../vault/approle.js';
 import { parseCertificates } from '../pki/pem.js';
 import { isSelfSigned, pemOf } from '../pki/leaf.js';
 import { writeFileAtomic, sha256Hex } from '../system/files.js';
@@ -127,7 +127,9 @@ function roleDiffers(current: Record<string, unknown> | undefined, want: Record<
   return diffs;
 }
 
-function desiredAppRole(policy: string, periodSeconds: number): auth.AppRoleSettings {
+type AgentAppRole = Omit<auth.AppRoleSettings, 'token_bound_cidrs' | 'secret_id_bound_cidrs'>;
+
+function desiredAppRole(policy: string, periodSeconds: number): AgentAppRole {
   return {
     token_policies: [policy],
     token_period: periodSeconds,
@@ -185,7 +187,7 @@ interface Resolved {
   policy: string;
   policyText: string;
   pkiRole?: Record<string, unknown> | undefined;
-  approle: auth.AppRoleSettings;
+  approle: AgentAppRole;
   files: FileState[];
   agentCaCopy?: string | undefined;
   secret: SecretDecision;

@@ -8,8 +8,7 @@ import * as pki from '../vault/pki.js';
 import { appRoleLogin } from '../vault/approle.js';
 import { parseCertificates, certPem, vaultSerial } from '../pki/pem.js';
 import { buildPath, buildIssuerPath, trustAnchorsFrom, isSelfSigned, issuedBy, extendedKeyUsages, dnsNames, commonNameOf, subjectLine, EKU_CLIENT_AUTH, EKU_SERVER_AUTH, type TrustAnchors } from '../pki/chain.js';
-import { writeFileSet, type FileSpec } from '../system/file-set.js';
-import { ensureDir, assertWritableDir } from '../system/files.js';
+import { ensureDir, assertWritableDir, writeFileSetAtomic } from '../system/files.js';
 import { readPrivateFile } from '../system/secrets.js';
 import { OperatorError, UsageError, ExternalError } from '../errors.js';
 import { humanDuration, vaultDuration } from '../duration.js';
@@ -326,7 +325,7 @@ export async function applyBuildCert(vault: VaultClient, input: BuildCertInput, 
     ...bundles.map((b) => `${prefix}_${envName(b.name)}=${envValue(installed(b.file))}`),
   ];
   const keyPem = issued.privateKey.endsWith('\n') ? issued.privateKey : `${issued.privateKey}\n`;
-  const set: FileSpec[] = [
+  const set: Array<{ path: string; data: string; mode: number }> = [
     { path: files.key, data: keyPem, mode: 0o600 },
     { path: files.cert, data: certPem(leaf), mode: 0o644 },
     { path: files.chain, data: chainCerts.map(certPem).join(''), mode: 0o644 },
@@ -335,7 +334,7 @@ export async function applyBuildCert(vault: VaultClient, input: BuildCertInput, 
   ];
   await ensureDir(outDir, 0o755);
   if (input.envFile) await ensureDir(path.dirname(envFile), 0o755);
-  await writeFileSet(set);
+  await writeFileSetAtomic(set.map((f) => ({ path: f.path, data: f.data, options: { mode: f.mode } })));
   report.done(`Build certificate ${serial} for ${input.app} @ ${commit.slice(0, 12)} written to ${outDir} (expires ${notAfter})`);
   const auditLog = path.resolve(input.auditLog ?? defaultAuditLog(input.mount));
   appendAudit(auditLog, {

@@ -137,7 +137,7 @@ interface Situation {
   apps: string[];
   policy: string | undefined;
   authMounted: boolean;
-  approle: approle.AppRoleSettings | undefined;
+  approle: Partial<approle.AppRoleSettings> | undefined;
   approleName: string;
   policyName: string;
   roleDiff: string[];
@@ -185,7 +185,7 @@ async function situation(vault: VaultClient, input: BuildRoleInput): Promise<Sit
 async function secretIdFileValid(vault: VaultClient, input: BuildRoleInput, name: string): Promise<boolean> {
   if (!input.secretIdOut || !(await exists(input.secretIdOut))) return false;
   const secret = (await fsp.readFile(input.secretIdOut, 'utf8')).trim();
-  return secret !== '' && (await approle.secretIdIsValid(vault, input.approleMount, name, secret));
+  return secret !== '' && (await approle.secretIdValid(vault, input.approleMount, name, secret)).valid;
 }
 
 export async function planBuildRole(vault: VaultClient, input: BuildRoleInput): Promise<Plan> {

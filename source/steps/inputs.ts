@@ -1,10 +1,59 @@
 import net from 'node:net';
 import { OperatorError, UsageError } from '../errors.js';
+import { GLOBAL_FLAGS, type FlagSpec, type FlagValues } from '../flags.js';
 
 /**
  * Parsers for step inputs that several steps share. Each refuses bad input with the flag's name
  * and an example, before any work.
  */
+
+/**
+ * Control characters: C0 (\n, \r, \t, NUL, ESC ...), DEL, C1 (NEL U+0085 is a YAML line break)
+ * and the Unicode line and paragraph separators. None of them belongs in a name, a path or a
+ * prefix, and each can end a line in an env file, HCL, a systemd unit, compose or YAML.
+ */
+// eslint-disable-next-line no-control-regex
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/**
+ * The one validator of text that goes into generated files and into Vault: names, CNs, alt
+ * names, paths, prefixes, URLs. A value with a control character (a line break would start a new
+ * variable in an env file, a new directive in a unit) is a usage error naming the flag and the
+ * character, before any work.
+ */
+export function safeText(value: string, flag: string): string {
+  const found = CONTROL_RE.exec(value);
+  if (found) {
+    const char = found[0];
+    const shown = JSON.stringify(char) === `"${char}"` ? `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}` : JSON.stringify(char).slice(1, -1);
+    throw new UsageError(
+      `${flag} ${JSON.stringify(value)} contains a control character (${shown} at position ${found.index + 1}).`,
+      `Pass ${flag} without line breaks, tabs or other control characters: it goes into generated files and certificates as it is.`,
+    );
+  }
+  return value;
+}
+
+/** A CA common name: 1 to 64 printable characters (the X.520 upper bound for CN). */
+export function parseCommonName(value: string, flag = '--cn'): string {
+  safeText(value, flag);
+  if (value.trim() === '' || value.length > 64) throw new UsageError(`${flag} must be 1 to 64 printable characters.`, `Pass a shorter ${flag} without control characters.`);
+  return value;
+}
+
+/**
+ * Applies safeText to every value a step is given: each of its inputs and the global flags,
+ * single or repeated, from a flag, an environment variable or a wizard answer. Run by the step
+ * runner before the environment is opened, so no step can forget a flag and a refused value
+ * leaves no trace.
+ */
+export function checkInputText(values: FlagValues, inputs: readonly FlagSpec[], positionals: readonly string[] = []): void {
+  for (const spec of [...GLOBAL_FLAGS, ...inputs]) {
+    const v = values[spec.name];
+    for (const item of Array.isArray(v) ? v : typeof v === 'string' ? [v] : []) safeText(item, `--${spec.name}`);
+  }
+  positionals.forEach((p, i) => safeText(p, `argument ${i + 1}`));
+}
 
 export function parseDomains(values: string[], flag = '--permitted-dns'): string[] | undefined {
   if (values.length === 0) return undefined;

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { X509Certificate } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import { readCsr, signIntermediate, caFacts, type CsrInfo } from '../pki/certs.js';
-import { decryptPrivateKey } from '../pki/keys.js';
+import { decryptPrivateKey, keyTypeName, signableKeyType, SIGNABLE_CA_KEY_TYPES } from '../pki/keys.js';
 import { parseCertificate, certPem, fingerprint, samePublicKey } from '../pki/pem.js';
 import { verifyChain, allOk, failed, cn } from '../pki/verify.js';
 import { rootPaths } from '../paths.js';
@@ -36,6 +36,8 @@ export interface IntermediateSignInput {
   excludedDns?: string[] | undefined;
   crlUrl?: string | undefined;
   caIssuersUrl?: string | undefined;
+  /** Key types signed beyond SIGNABLE_CA_KEY_TYPES (--allow-key-type), by explicit choice. */
+  allowKeyTypes?: string[] | undefined;
   /** Mount, when known (one-machine flow), for the state record. */
   mount?: string | undefined;
 }
@@ -64,6 +66,21 @@ export async function readRoot(rootDir: string): Promise<{ cert: X509Certificate
   return env ? { cert, pem, keyFile: files.key, env } : { cert, pem, keyFile: files.key };
 }
 
+/**
+ * The root signs CA keys of the documented intermediate types only (EC P-256/P-384, RSA 2048 to
+ * 4096 bits): a weak (RSA-1024) or unexpected (Ed25519, RSA-8192) key under the offline root is
+ * refused, naming the key found and the allowed list, unless --allow-key-type names it.
+ */
+export function checkCaKeyType(key: KeyObject, allowed: readonly string[]): void {
+  const found = keyTypeName(key);
+  if (signableKeyType(found, allowed)) return;
+  const list = [...SIGNABLE_CA_KEY_TYPES, ...allowed].join(', ');
+  throw new OperatorError(
+    `The CSR's key is ${found}; the root signs CA keys of these types only: ${list} (RSA from 2048 to 4096 bits).`,
+    `Make the request again with an allowed key (certwright intermediate request --key-type ec-p256), or pass --allow-key-type ${found} to sign this key on purpose.`,
+  );
+}
+
 export async function planIntermediateSign(input: IntermediateSignInput, now = new Date()): Promise<SignPlan> {
   const root = await readRoot(input.rootDir);
   if (!(await exists(root.keyFile))) {
@@ -84,7 +101,7 @@ export async function planIntermediateSign(input: IntermediateSignInput, now = n
     );
   }
   const csrPem = await readTextFile(input.csrFile, '--csr');
-  const csr = await readCsr(csrPem, input.csrFile);
+  const csr = await readCsr(csrPem, input.csrFile, { checkKey: (key) => checkCaKeyType(key, input.allowKeyTypes ?? []) });
   const rootNotAfter = new Date(root.cert.validTo);
   if (rootNotAfter <= now) throw new OperatorError(`The root expired on ${rootNotAfter.toISOString()}.`, 'Create a new root; an expired root cannot sign.');
   const notBefore = new Date(now.getTime() - 60_000);

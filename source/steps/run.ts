@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { Flags, type FlagValues } from '../flags.js';
 import type { HomeOptions } from '../paths.js';
 import { validateEnvName } from '../paths.js';
@@ -5,8 +6,9 @@ import { UsageError, ExternalError } from '../errors.js';
 import { VaultClient } from '../vault/client.js';
 import { resolveConnection } from '../vault/connection.js';
 import { failed, type Check } from '../pki/checks.js';
+import { checkInputText } from './inputs.js';
 // The state store (conf) loads only for steps that open an environment: build-cert stays light.
-import type { EnvSession, Plan, Reporter } from './context.js';
+import type { BreakLock, EnvSession, Plan, Reporter } from './context.js';
 const sessions = async () => (await import('./context.js')).EnvSession;
 import type { Interaction, StepDefinition, StepRun } from './step.js';
 
@@ -57,6 +59,7 @@ class Run implements StepRun {
     readonly interact: Interaction,
     readonly dryRun: boolean,
     readonly tty: boolean,
+    private readonly breakLock: BreakLock | undefined,
   ) {}
 
   get session(): EnvSession {
@@ -74,7 +77,7 @@ class Run implements StepRun {
    */
   async materialise(command: string): Promise<void> {
     if (this.opened && this.opened.readOnly && !this.dryRun) {
-      this.opened = await (await sessions()).open(this.opened.env, this.home, command);
+      this.opened = await (await sessions()).open(this.opened.env, this.home, command, { breakLock: this.breakLock });
     }
   }
 
@@ -96,7 +99,21 @@ class Run implements StepRun {
   }
 }
 
+/**
+ * --break-lock: a lock naming another host is taken over only when asked for, after the operator
+ * types that host's name in a terminal. A lock of a live PID on this host is never broken.
+ */
+function breakLockFor(flags: Flags, options: RunOptions): BreakLock | undefined {
+  if (!flags.bool('break-lock')) return undefined;
+  return async (holder) => {
+    await options.interact.confirmName(holder.host, `break the lock of PID ${holder.pid} on it ("${holder.command}", since ${holder.since})`, 'host name');
+    options.report.warn(`Breaking the lock of PID ${holder.pid} on host ${holder.host} ("${holder.command}", since ${holder.since}) as --break-lock asks.`);
+  };
+}
+
 async function openRun(step: StepDefinition, options: RunOptions): Promise<Run> {
+  // Before anything: no value with a control character reaches a step (parse, plan or a file).
+  checkInputText(options.values, step.inputs, options.positionals);
   const flags = stepFlags(step, options.values);
   const given = flags.string('env');
   let env = given === undefined || given === '' ? undefined : validateEnvName(given);
@@ -104,8 +121,9 @@ async function openRun(step: StepDefinition, options: RunOptions): Promise<Run> 
   if (env === undefined && step.session === 'required') {
     throw new UsageError('--env is required (each environment has its own state, root and mounts).', 'Pass --env E or set CERTWRIGHT_ENV.');
   }
-  const session = env !== undefined && step.session !== 'none' ? await (await sessions()).open(env, options.home, options.command ?? step.command, { dryRun: options.dryRun, lazy: true }) : undefined;
-  return new Run(flags, options.positionals ?? [], options.home, env, session, options.report, options.interact, options.dryRun, options.tty);
+  const breakLock = breakLockFor(flags, options);
+  const session = env !== undefined && step.session !== 'none' ? await (await sessions()).open(env, options.home, options.command ?? step.command, { dryRun: options.dryRun, lazy: true, breakLock }) : undefined;
+  return new Run(flags, options.positionals ?? [], options.home, env, session, options.report, options.interact, options.dryRun, options.tty, breakLock);
 }
 
 /**
@@ -121,7 +139,8 @@ export async function runStep<I, P extends Plan, R>(
   const run = await openRun(step, options);
   try {
     const recovered = run.hasSession ? run.session.recoveredLock : undefined;
-    if (recovered) run.report.warn(`Recovered the lock of a run that died (PID ${recovered.pid}, "${recovered.command}"); resuming.`);
+    if (recovered && recovered.host === os.hostname()) run.report.warn(`Recovered the lock of a run that died (PID ${recovered.pid}, "${recovered.command}"); resuming.`);
+    if (run.hasSession && run.session.recoveredDamagedLock) run.report.warn('Recovered an empty or damaged lock file (left by a full disk or a run killed while taking it); resuming.');
     const input = await step.parse(run);
     const plan = await step.plan(run, input);
     view.plan(step.planTitle?.(input) ?? step.title, plan);

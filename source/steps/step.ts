@@ -41,8 +41,11 @@ export interface DefaultContext {
 export interface Interaction {
   /** The root key's passphrase: a new one (asked twice) or one that opens an existing key. */
   passphrase(purpose: 'new' | 'open'): Promise<Buffer>;
-  /** Type-to-confirm for ceremony actions. Throws Cancelled when the name typed differs. */
-  confirmName(expected: string, what: string): Promise<void>;
+  /**
+   * Type-to-confirm for ceremony actions. Throws Cancelled when the name typed differs. `kind` is
+   * what is typed ("CA name" when absent, "host name" to break a lock).
+   */
+  confirmName(expected: string, what: string, kind?: string): Promise<void>;
   /** The next unseal key share, or undefined when there are no more. */
   unsealShare(status: SealStatus): Promise<string | undefined>;
 }

@@ -3,7 +3,7 @@ import crypto, { X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { VaultClient } from '../vault/client.js';
 import * as pki from '../vault/pki.js';
-import { fetchOverTls } from '../vault/tls-probe.js';
+import { fetchOverTls } from '../vault/tls-diagnosis.js';
 import { parseCertificate, parseCertificates, fingerprint } from '../pki/pem.js';
 import { verifyChain, allOk, failed, check, type Check } from '../pki/verify.js';
 import { OperatorError, ExternalError, UsageError } from '../errors.js';

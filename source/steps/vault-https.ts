@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import net from 'node:net';
-import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import type { X509Certificate } from 'node:crypto';
 import { VaultClient } from '../vault/client.js';
@@ -11,16 +10,19 @@ import { verifyChain, allOk, failed, check, type Check } from '../pki/verify.js'
 import { keyMatchesCert, namesHost, certNames, hasServerAuth } from '../pki/server-cert.js';
 import { writeFileAtomic, sha256Hex } from '../system/files.js';
 import { currentOwner, describeStat, formatOwner, permitted, type Owner } from '../system/ownership.js';
-import { assertPortFree, formatListen, isWildcard, processCommand, type ListenAddress } from '../system/ports.js';
+import { assertPortFree, formatListen, isWildcard, type ListenAddress } from '../system/ports.js';
+import { startBaoServer, runningPid, hasExited, logTail, stopBaoServer, configOf } from '../system/bao-process.js';
 import { podmanAvailable, commandExists, inspectContainer, imageExists, containerLogs, removeContainer, runPodman, diagnoseVaultLog } from '../system/podman.js';
 import { findBao, baoVersion, supportsFileStorage } from '../system/openbao.js';
 import { renderHcl, renderCompose, podmanRunArgs, serverPaths, type ServerModel, type Storage } from '../vault/server-config.js';
-import { probeTls, explainProbe } from '../vault/tls-probe.js';
+import { probeTls, explainProbe } from '../vault/tls-diagnosis.js';
 import { tlsPaths } from './vault-cert.js';
 import { OperatorError, ExternalError } from '../errors.js';
 import { completeStep, setVault } from '../../state/transitions.js';
 import type { EnvSession, Plan, Reporter } from './context.js';
 import { emptyPlan } from './context.js';
+import { sealStatus, type SealStatus } from '../vault/pki.js';
+import { submitShare } from './vault-unseal.js';
 
 /**
  * vault-https — Vault serving HTTPS with the certificate vault-cert wrote.
@@ -54,6 +56,12 @@ export interface VaultHttpsInput {
   /** PEM of the CA to trust (the environment's root) and where it came from. */
   ca: string;
   caFile?: string | undefined;
+  /**
+   * The server is the environment's own, run by `certwright vault-server` from this directory:
+   * vault-https restarts that same process on the TLS configuration (same storage) and unseals it
+   * over HTTPS with these shares (or typed ones).
+   */
+  managed?: { keyShares: string[]; unsealShare: (status: SealStatus) => Promise<string | undefined> } | undefined;
 }
 
 export { DEFAULT_IMAGE } from '../defaults.js';
@@ -107,8 +115,10 @@ export interface VaultHttpsPlan extends Plan {
   model: ServerModel;
   files: Array<{ path: string; content: string; changed: boolean }>;
   createData: boolean;
-  /** What --start will do: nothing (already running with this config), start, or recreate. */
-  startAction: 'none' | 'start' | 'recreate' | 'running';
+  /** What --start will do: nothing (already running with this config), start, recreate, or restart the managed server on TLS. */
+  startAction: 'none' | 'start' | 'recreate' | 'running' | 'restart';
+  /** The managed server's PID while it still runs its loopback-HTTP configuration. */
+  bootstrapPid?: number | undefined;
   material: TlsMaterial;
 }
 
@@ -176,29 +186,35 @@ export async function planVaultHttps(session: EnvSession, input: VaultHttpsInput
     plan.startAction = await startSituation(input, model, anyChange);
     const ports = [input.listen, ...(input.storage === 'raft' ? [{ host: input.listen.host, port: input.listen.port + 1 }] : [])];
     if (plan.startAction === 'start') for (const l of ports) await assertPortFree(l);
+    if (plan.startAction === 'restart' && formatListen(input.listen) !== String(session.state.steps['vault-server']?.facts.listen)) {
+      // The raft cluster port moves with the listener; the storage stays.
+      for (const l of ports) await assertPortFree(l);
+    }
+    if (input.runtime === 'podman' && (plan.startAction === 'start' || plan.startAction === 'recreate') && !(await imageExists(input.image))) {
+      // Said before anything runs: an air-gapped host has to load the image first (podman load -i FILE).
+      plan.actions.push(`Pull the image ${input.image}: it is not on this machine (offline: podman load -i FILE first, or pass --image LOCAL, or use --runtime process with --bao-binary)`);
+    }
     if (plan.startAction === 'start') plan.actions.push(input.runtime === 'podman' ? `Start container ${input.containerName}` : 'Start bao server as a background process');
     if (plan.startAction === 'recreate') plan.actions.push(`Recreate container ${input.containerName} with the new configuration`);
-    if (plan.startAction !== 'none') plan.actions.push(`Wait until ${apiAddr} answers over HTTPS, trusting only the environment's root`);
+    if (plan.startAction === 'restart') {
+      plan.bootstrapPid = runningPid(p.pidFile);
+      plan.actions.push(`Restart the environment's Vault (PID ${plan.bootstrapPid}) from ${p.bootstrapConfig} on ${p.hostConfig}: same server, same storage (${p.data}); its loopback HTTP listener goes`);
+    }
+    if (plan.startAction !== 'none' && plan.startAction !== 'running') plan.actions.push(`Wait until ${apiAddr} answers over HTTPS, trusting only the environment's root`);
+    if (input.managed && (plan.startAction === 'restart' || plan.startAction === 'start')) {
+      plan.actions.push(`Unseal it over HTTPS, trusting only the environment's root (${input.managed.keyShares.length ? `${input.managed.keyShares.length} share(s) from --key-file` : 'shares typed, hidden'})`);
+      if (plan.startAction === 'restart') plan.actions.push(`Check that ${apiAddr.replace('https:', 'http:')} no longer answers in plain HTTP`);
+    }
   }
   return plan;
-}
-
-function aliveBao(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (/\) [ZX] /.test(stat)) return false;
-  } catch {
-    return false;
-  }
-  const cmd = processCommand(pid);
-  return cmd !== undefined && /\b(bao|vault)\b.*\bserver\b/.test(cmd);
 }
 
 async function startSituation(input: VaultHttpsInput, model: ServerModel, configChanged: boolean): Promise<VaultHttpsPlan['startAction']> {
   const p = serverPaths(input.outDir);
   if (input.runtime === 'process') {
-    const pid = fs.existsSync(p.pidFile) ? Number(fs.readFileSync(p.pidFile, 'utf8').trim()) : NaN;
-    if (Number.isInteger(pid) && aliveBao(pid)) {
+    const pid = runningPid(p.pidFile);
+    if (pid !== undefined && input.managed && configOf(pid) === p.bootstrapConfig) return 'restart';
+    if (pid !== undefined) {
       if (configChanged) throw new OperatorError(`Vault (PID ${pid}) already runs from ${p.dir}, and the configuration would change.`, `Stop it first (kill ${pid}), then run this again with --start.`);
       return 'running';
     }
@@ -251,7 +267,14 @@ export async function applyVaultHttps(session: EnvSession, input: VaultHttpsInpu
   if (input.start && plan.startAction !== 'none') {
     if (plan.startAction === 'running') report.info(`Vault already runs with this configuration (${input.runtime === 'podman' ? `container ${model.containerName}` : 'process'}).`);
     else if (input.runtime === 'podman') await startContainer(input, model, plan.startAction === 'recreate', report);
-    else pid = await startProcess(input, model, report);
+    else {
+      if (plan.startAction === 'restart' && plan.bootstrapPid !== undefined) {
+        report.progress(`Stopping the loopback-HTTP configuration of the environment's Vault (PID ${plan.bootstrapPid})`);
+        await stopBaoServer(plan.bootstrapPid);
+        report.done(`Stopped PID ${plan.bootstrapPid}; its storage ${p.data} stays`);
+      }
+      pid = await startProcess(input, report);
+    }
     started = plan.startAction !== 'running';
     if (input.runtime === 'process' && pid === undefined) pid = Number(fs.readFileSync(p.pidFile, 'utf8').trim());
     report.progress(`Waiting for Vault to answer at ${model.apiAddr} over HTTPS`);
@@ -262,6 +285,12 @@ export async function applyVaultHttps(session: EnvSession, input: VaultHttpsInpu
     checks.push(check('sends leaf and intermediate', probe.sent.length >= 2, `${probe.sent.length} certificate(s)`));
     checks.push(check('chain verifies to the environment root only', probe.authorized, input.caFile ?? 'root'));
     if (!allOk(checks)) throw new ExternalError(`Vault at ${model.apiAddr} does not serve what certwright rendered: ${failed(checks).map((c) => `${c.name} (${c.detail})`).join('; ')}.`, `Is another server listening on ${formatListen(input.listen)}? Stop it and run again.`);
+    if (input.managed && started) await unsealManaged(input, model.apiAddr, report, checks);
+    if (plan.startAction === 'restart') {
+      const plain = await fetch(`${model.apiAddr.replace('https:', 'http:')}/v1/sys/health`).then((r) => r.text(), (e: Error) => `no answer (${e.message})`);
+      checks.push(check('loopback HTTP listener gone', !/"initialized"/.test(plain), plain.slice(0, 80)));
+      if (!allOk(checks)) throw new ExternalError(`Vault at ${model.apiAddr} still answers in plain HTTP after the move to TLS.`, `Look for another server on ${formatListen(input.listen)} (ss -ltnp).`);
+    }
     const health = await new VaultClient({ addr: model.apiAddr, ca: input.ca, caSource: input.caFile }).health();
     report.done(`Vault answers over HTTPS at ${model.apiAddr} (${probe.protocol}; ${health.initialized ? (health.sealed ? 'initialised, sealed' : 'unsealed') : 'not initialised yet: run certwright vault-init'})`);
     session.commit(setVault(session.state, model.apiAddr, input.caFile, new Date()));
@@ -289,6 +318,23 @@ export async function applyVaultHttps(session: EnvSession, input: VaultHttpsInpu
     ),
   );
   return { apiAddr: model.apiAddr, files: plan.files.map((f) => f.path), started, runtime: input.runtime, pid, container: input.runtime === 'podman' ? model.containerName : undefined, fingerprint: fingerprint(plan.material.leaf), checks };
+}
+
+/** The managed server comes back sealed after a restart: unseal it over HTTPS, trusting only the root. */
+async function unsealManaged(input: VaultHttpsInput, apiAddr: string, report: Reporter, checks: Check[]): Promise<void> {
+  const vault = new VaultClient({ addr: apiAddr, ca: input.ca, caSource: input.caFile, timeoutMs: 10_000 });
+  let status = await sealStatus(vault);
+  const queue = [...input.managed!.keyShares];
+  const seen = new Set<string>();
+  while (status.sealed) {
+    const share = queue.shift() ?? (await input.managed!.unsealShare(status));
+    if (share === undefined) throw new ExternalError(`Vault at ${apiAddr} is still sealed: ${status.progress} of ${status.t} key shares given.`, `Unseal it: certwright vault-unseal --env ${'ENV'} --key-file FILE (the vault-server --keys-out file), then run vault-https again.`);
+    if (seen.has(share.trim())) continue;
+    seen.add(share.trim());
+    status = await submitShare(vault, share);
+  }
+  report.done(`Vault at ${apiAddr} is unsealed (over HTTPS, trusting only ${input.caFile ?? 'the root'})`);
+  checks.push(check('unsealed over HTTPS', !status.sealed, apiAddr));
 }
 
 async function startContainer(input: VaultHttpsInput, model: ServerModel, recreate: boolean, report: Reporter): Promise<void> {
@@ -319,22 +365,12 @@ function diagnoseStart(log: string, input: VaultHttpsInput, model: ServerModel):
   return diagnoseVaultLog(log, { keyFile: tlsPaths(input.tlsDir).key, user: formatOwner(model.user), dataDir: model.dataDir, listen: formatListen(input.listen) });
 }
 
-async function startProcess(input: VaultHttpsInput, model: ServerModel, report: Reporter): Promise<number> {
+async function startProcess(input: VaultHttpsInput, report: Reporter): Promise<number> {
   const p = serverPaths(input.outDir);
-  const bao = input.baoBinary ?? findBao();
-  const log = fs.openSync(p.log, 'a', 0o600);
-  const child = spawn(bao, ['server', `-config=${p.hostConfig}`], { detached: true, stdio: ['ignore', log, log], env: { ...process.env, BAO_ADDR: undefined, VAULT_ADDR: undefined } as NodeJS.ProcessEnv });
-  fs.closeSync(log);
-  child.unref();
-  const pid = child.pid!;
-  exited.set(pid, false);
-  child.once('exit', () => exited.set(pid, true));
-  await writeFileAtomic(p.pidFile, `${pid}\n`, { mode: 0o644 });
+  const pid = await startBaoServer(input.baoBinary ?? findBao(), p.hostConfig, p);
   report.done(`Started bao server (PID ${pid}, log ${p.log})`);
   return pid;
 }
-
-const exited = new Map<number, boolean>();
 
 async function waitForHttps(input: VaultHttpsInput, model: ServerModel, pid: number | undefined): Promise<void> {
   const p = serverPaths(input.outDir);
@@ -350,9 +386,9 @@ async function waitForHttps(input: VaultHttpsInput, model: ServerModel, pid: num
       // A TLS verification failure will not go away by waiting.
       if (/unknown authority|does not name|expired/.test((error as Error).message)) break;
     }
-    const dead = input.runtime === 'process' ? exited.get(pid!) === true || !aliveBao(pid!) : !(await inspectContainer(model.containerName))?.running;
+    const dead = input.runtime === 'process' ? hasExited(pid!) : !(await inspectContainer(model.containerName))?.running;
     if (dead) {
-      const log = input.runtime === 'process' ? tail(p.log) : await containerLogs(model.containerName);
+      const log = input.runtime === 'process' ? logTail(p.log) : await containerLogs(model.containerName);
       throw diagnoseStart(log, input, model) ?? new ExternalError(`Vault exited while starting. Its last log lines: ${log.trim().split('\n').slice(-4).join(' | ')}`, input.runtime === 'process' ? `Read ${p.log}.` : `Read podman logs ${model.containerName}.`);
     }
     await new Promise((r) => setTimeout(r, 250));
@@ -360,14 +396,6 @@ async function waitForHttps(input: VaultHttpsInput, model: ServerModel, pid: num
   const probe = await probeTls(model.apiAddr, input.ca).catch(() => undefined);
   if (probe && !probe.authorized) throw explainProbe(model.apiAddr, probe, input.caFile, input.ca);
   throw new ExternalError(`Vault did not answer at ${model.apiAddr} within ${input.waitSeconds} s (${(lastError as Error | undefined)?.message ?? 'no answer'}).`, input.runtime === 'process' ? `Read ${p.log}.` : `Read podman logs ${model.containerName}.`);
-}
-
-function tail(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-40).join('\n');
-  } catch {
-    return '';
-  }
 }
 
 export function rootPemFromTlsDir(tlsDir: string): string {

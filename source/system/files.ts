@@ -210,20 +210,30 @@ export async function fileSha256(file: string): Promise<string | undefined> {
 }
 
 /**
- * Writes several files as one change: every file is first written in full to a temp file with its
- * final owner and mode, and only when all are on disk are they renamed into place. A failure
- * before the renames leaves the old set untouched (key and certificate never mismatch).
+ * Writes several files that belong together (a key and its certificate, the bundles, the env
+ * file) as one change, so that no reader ever sees a new key beside an old certificate: every
+ * file is first written whole, with its final owner and mode, under a hidden temp name in its
+ * target directory, and only when all of them exist are they renamed into place, one rename each.
+ * A failure before the renames leaves the old set untouched and no temp file behind; a failure
+ * among the renames says which files were already replaced.
  */
 export async function writeFileSetAtomic(files: Array<{ path: string; data: string | Uint8Array; options: WriteOptions }>): Promise<void> {
   installCleanup();
+  const targets = new Set<string>();
+  for (const f of files) {
+    const resolved = path.resolve(f.path);
+    if (targets.has(resolved)) throw new Error(`file set names ${resolved} twice`);
+    targets.add(resolved);
+  }
   const temps: Array<{ temp: string; target: string }> = [];
   try {
     for (const file of files) {
-      const temp = path.join(path.dirname(file.path), `.${path.basename(file.path)}.${randomBytes(6).toString('hex')}.tmp`);
+      const target = path.resolve(file.path);
+      const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
       pendingTemps.add(temp);
-      temps.push({ temp, target: file.path });
+      temps.push({ temp, target });
       const handle = await fsp.open(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, file.options.mode).catch((error) => {
-        throw explainFsError(error as NodeJS.ErrnoException, file.path);
+        throw explainFsError(error as NodeJS.ErrnoException, target);
       });
       try {
         if (file.options.owner) await handle.chown(file.options.owner.uid, file.options.owner.gid);
@@ -231,16 +241,11 @@ export async function writeFileSetAtomic(files: Array<{ path: string; data: stri
         await handle.writeFile(file.data);
         await handle.sync();
       } catch (error) {
-        throw explainFsError(error as NodeJS.ErrnoException, file.path);
+        throw explainFsError(error as NodeJS.ErrnoException, target);
       } finally {
         await handle.close();
       }
     }
-    for (const { temp, target } of temps) {
-      await fsp.rename(temp, target);
-      pendingTemps.delete(temp);
-    }
-    for (const dir of new Set(files.map((f) => path.dirname(f.path)))) await syncDir(dir);
   } catch (error) {
     for (const { temp } of temps) {
       await fsp.unlink(temp).catch(() => undefined);
@@ -249,4 +254,24 @@ export async function writeFileSetAtomic(files: Array<{ path: string; data: stri
     if (error instanceof OperatorError) throw error;
     throw explainFsError(error as NodeJS.ErrnoException, files[0]?.path ?? '');
   }
+  const renamed: string[] = [];
+  for (const { temp, target } of temps) {
+    try {
+      await fsp.rename(temp, target);
+      pendingTemps.delete(temp);
+      renamed.push(target);
+    } catch (error) {
+      for (const t of temps) {
+        if (!pendingTemps.has(t.temp)) continue;
+        await fsp.unlink(t.temp).catch(() => undefined);
+        pendingTemps.delete(t.temp);
+      }
+      throw new OperatorError(
+        `Cannot move ${target} into place (${(error as Error).message}); ${renamed.length} of ${temps.length} files were already replaced: ${renamed.join(', ') || 'none'}.`,
+        'The set in that directory is now mixed: run the same command again to write a whole new set.',
+        { cause: error },
+      );
+    }
+  }
+  for (const dir of new Set(temps.map((t) => path.dirname(t.target)))) await syncDir(dir);
 }

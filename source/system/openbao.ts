@@ -37,6 +37,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A free loopback port whose neighbour is free too (raft listens on PORT+1). Bounded. */
+export async function freePortPair(): Promise<number> {
+  for (let i = 0; i < 50; i += 1) {
+    const port = await freePort();
+    if (port >= 65535) continue;
+    const nextFree = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port + 1, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (nextFree) return port;
+  }
+  throw new ExternalError('No two consecutive free ports were found on 127.0.0.1.', 'Free some ports, or pass --listen 127.0.0.1:PORT.');
+}
+
 export interface DevServer {
   addr: string;
   token: string;

@@ -14,7 +14,12 @@ export function parseListen(value: string, flag = '--listen'): ListenAddress {
   if (!m || port < 1 || port > 65535) {
     throw new UsageError(`${flag} "${value}" is not HOST:PORT.`, `Pass e.g. ${flag} 127.0.0.1:8200 (IPv6: [::1]:8200).`);
   }
-  return { host: (m[1] ?? m[2])!, port };
+  const host = (m[1] ?? m[2])!;
+  // An IP address (IPv6 only in brackets), or a DNS host name: ".0.0.1" or "a..b" never reach a
+  // config file or a URL.
+  const valid = m[1] !== undefined ? net.isIPv6(host) : net.isIPv4(host) || (!/^[\d.]+$/.test(host) && /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(host));
+  if (!valid) throw new UsageError(`${flag} "${value}": "${host}" is not an IP address or host name.`, `Pass e.g. ${flag} 127.0.0.1:8200, ${flag} vault.example:8200 or (IPv6) ${flag} [::1]:8200.`);
+  return { host, port };
 }
 
 export function formatListen(l: ListenAddress): string {

@@ -1,7 +1,7 @@
 import { OperatorError, ExternalError } from '../errors.js';
 import { processCommand } from './ports.js';
 import { inspectContainer, hupContainer } from './podman.js';
-import { probeTls } from '../vault/tls-probe.js';
+import { probeTls } from '../vault/tls-diagnosis.js';
 
 /**
  * Reloading Vault after its certificate changed: SIGHUP to the server process or container, then

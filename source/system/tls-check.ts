@@ -1,5 +1,6 @@
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
+import { connectTls, peerChain } from './tls-probe.js';
 import { X509Certificate } from 'node:crypto';
 import { ExternalError } from '../errors.js';
 import { subjectLine, issuerLine, isSelfSigned } from '../pki/chain.js';
@@ -60,24 +61,6 @@ function line(cert: X509Certificate, anchors: Set<string>): CertLine {
   };
 }
 
-/** The peer chain as Node holds it: what the peer sent, completed from our trust store. */
-function peerChain(socket: tls.TLSSocket): X509Certificate[] {
-  const out: X509Certificate[] = [];
-  let current: tls.DetailedPeerCertificate | undefined;
-  try {
-    current = socket.getPeerCertificate(true);
-  } catch {
-    return out;
-  }
-  const seen = new Set<string>();
-  while (current && current.raw && !seen.has(current.fingerprint256)) {
-    seen.add(current.fingerprint256);
-    out.push(new X509Certificate(current.raw));
-    current = current.issuerCertificate;
-  }
-  return out;
-}
-
 const ALERTS: Record<string, string> = {
   ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'alert "unknown CA": the server does not trust the root this chain leads to',
   ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'alert "certificate required": the server requires a client certificate',
@@ -105,17 +88,8 @@ export async function checkTls(input: TlsCheckInput): Promise<TlsReport> {
     let secure = false;
     let settled = false;
     let serverChain: X509Certificate[] = [];
-    const socket = tls.connect({
-      host: input.host,
-      port: input.port,
-      ca: input.ca,
-      ...(input.cert ? { cert: input.cert, key: input.key } : {}),
-      ...(servername ? { servername } : {}),
-      // Verified below, so that the report can show an untrusted server's chain too.
-      rejectUnauthorized: false,
-      ...(input.maxVersion ? { maxVersion: input.maxVersion } : {}),
-      ...(input.minVersion ? { minVersion: input.minVersion } : {}),
-    });
+    // The one probe's opener: verification reported below, so an untrusted server's chain shows too.
+    const socket = connectTls({ host: input.host, port: input.port, ca: input.ca, cert: input.cert, key: input.key, servername, minVersion: input.minVersion, maxVersion: input.maxVersion });
     const overall = setTimeout(() => finish(undefined, `no TLS answer within ${Math.round((input.timeoutMs ?? 10_000) / 1000)} s`), input.timeoutMs ?? 10_000);
     let settleTimer: NodeJS.Timeout | undefined;
     const finish = (accepted: boolean | undefined, how: string) => {

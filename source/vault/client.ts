@@ -173,6 +173,15 @@ export class VaultClient {
         { status: 403 },
       );
     }
+    if (res.status === 400 && /HTTP request to an HTTPS server/i.test(errors) && !this.isHttps) {
+      // The operator's address has the wrong scheme: say so, with the address to use instead.
+      const https = new URL(this.addr);
+      https.protocol = 'https:';
+      return new OperatorError(
+        `Vault at ${this.addr} speaks HTTPS, not plain HTTP ("${errors}").`,
+        `Use --vault-addr ${https.origin} (or set VAULT_ADDR to it), with --vault-ca naming the root that signed its certificate.`,
+      );
+    }
     if (res.status === 501 && /not initialized|uninitialized/i.test(errors)) {
       return new ExternalError(`Vault at ${this.addr} is not initialised.`, 'Initialise it first: certwright vault-init --env ENV.', { status: res.status });
     }

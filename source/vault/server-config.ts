@@ -44,7 +44,7 @@ export const CONTAINER = {
 
 export function serverPaths(outDir: string) {
   const d = path.resolve(outDir);
-  return { dir: d, configDir: path.join(d, 'config'), config: path.join(d, 'config', 'vault.hcl'), hostConfig: path.join(d, 'vault-host.hcl'), compose: path.join(d, 'compose.yaml'), data: path.join(d, 'data'), pidFile: path.join(d, 'vault.pid'), log: path.join(d, 'vault.log') };
+  return { dir: d, configDir: path.join(d, 'config'), config: path.join(d, 'config', 'vault.hcl'), hostConfig: path.join(d, 'vault-host.hcl'), bootstrapConfig: path.join(d, 'vault-bootstrap.hcl'), compose: path.join(d, 'compose.yaml'), data: path.join(d, 'data'), pidFile: path.join(d, 'vault.pid'), log: path.join(d, 'vault.log') };
 }
 
 function hclString(value: string): string {
@@ -83,6 +83,34 @@ export function renderHcl(model: ServerModel, where: 'container' | 'host'): stri
     lines.push('storage "raft" {', `  path    = ${hclString(data)}`, `  node_id = ${hclString(`${model.env}-1`)}`, '}');
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The first configuration of a Vault that certwright runs itself, before its own certificate
+ * exists: plain HTTP on a loopback address only, the same raft storage and node id that
+ * vault-https later serves over TLS. Refused for any non-loopback address by the vault-server step.
+ */
+export function renderBootstrapHcl(model: Pick<ServerModel, 'env' | 'listen' | 'dataDir'>): string {
+  const addr = formatListen(model.listen);
+  return [
+    `# Vault/OpenBao server for environment "${model.env}" before it has its own certificate,`,
+    '# rendered by certwright (vault-server). Loopback HTTP only; `certwright vault-https` moves this',
+    '# same server, with this same storage, to TLS and removes this listener.',
+    'ui            = false',
+    `api_addr      = ${hclString(`http://${addr}`)}`,
+    `cluster_addr  = ${hclString(`https://${model.listen.host}:${model.listen.port + 1}`)}`,
+    '',
+    'listener "tcp" {',
+    `  address     = ${hclString(addr)}`,
+    '  tls_disable = true',
+    '}',
+    '',
+    'storage "raft" {',
+    `  path    = ${hclString(model.dataDir)}`,
+    `  node_id = ${hclString(`${model.env}-1`)}`,
+    '}',
+    '',
+  ].join('\n');
 }
 
 function yamlString(value: string): string {

@@ -1,9 +1,10 @@
+import path from 'node:path';
 import fs from 'node:fs';
 import type { EnvState } from '../../state/schema.js';
 import { ExternalError, OperatorError } from '../errors.js';
 import { VaultClient } from './client.js';
 import { resolveConnection } from './connection.js';
-import { probeTls, explainProbe } from './tls-probe.js';
+import { probeTls, explainProbe } from './tls-diagnosis.js';
 
 /**
  * Trust for the environment's Vault over HTTPS: the environment's root and nothing else (Node's
@@ -31,7 +32,10 @@ export function recordedRootFile(state: EnvState): string | undefined {
 /** --vault-ca > BAO_CACERT > VAULT_CACERT > the environment's recorded CA > the recorded root. */
 export function resolveCaFile(state: EnvState | undefined, inputs: TrustInputs): string | undefined {
   const environ = inputs.environ ?? process.env;
-  return inputs.vaultCa || twin(environ, 'CACERT') || state?.vault?.caFile || (state ? recordedRootFile(state) : undefined);
+  const given = inputs.vaultCa || twin(environ, 'CACERT');
+  // Absolute at once: it is recorded in state and read again from other directories.
+  if (given) return path.resolve(given);
+  return state?.vault?.caFile || (state ? recordedRootFile(state) : undefined);
 }
 
 /** --vault-addr > BAO_ADDR > VAULT_ADDR > the address vault-https rendered > the recorded address. */

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { envPaths } from '../paths.js';
 import { StateStore } from '../../state/store.js';
@@ -137,9 +138,22 @@ export class AgentRolloutController {
       out: form.outDir,
       ...(form.user ? { user: form.user } : {}),
       ...(form.kind === 'app' ? { 'common-name': form.commonName, 'alt-names': form.altNames, ttl: form.ttl, 'tls-dir': form.tlsDir } : { 'ca-out': form.caOut }),
-      // The lab's throwaway dev server speaks plain HTTP.
-      ...(this.wizard.lab ? { 'allow-http': true } : {}),
     };
+  }
+
+  /**
+   * The lab has no systemd: it runs the agent as a plain process (stopped when the lab ends) and
+   * waits for its first render, swapped in by the hook.
+   */
+  private async startInLab(form: AgentForm, result: AgentRolloutResult, report: Reporter): Promise<void> {
+    const [{ startBaoAgent }, { findBao }] = await Promise.all([import('../system/bao-process.js'), import('../system/openbao.js')]);
+    const pid = startBaoAgent(findBao(), path.join(result.outDir, 'agent.hcl'), path.join(result.outDir, 'agent.log'));
+    report.done(`Started bao agent for ${form.kind} ${form.name} (PID ${pid}; the lab has no systemd; it stops with the lab)`);
+    const first = form.kind === 'app' ? path.join(form.tlsDir, 'current', 'cert.pem') : form.caOut;
+    const deadline = Date.now() + 60_000;
+    while (!fs.existsSync(first) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    if (fs.existsSync(first)) report.done(`First render swapped in: ${first}`);
+    else report.warn(`The agent has not rendered ${first} yet; see ${path.join(result.outDir, 'agent.log')}.`);
   }
 
   private step(kind: AgentKind) {
@@ -165,8 +179,10 @@ export class AgentRolloutController {
     for (const form of forms) {
       report.progress(`Setting up the agent for ${form.kind} ${form.name}`);
       try {
-        out.push({ form, result: await this.wizard.runStep(this.step(form.kind), env, this.values(env, form), report) });
+        const result = await this.wizard.runStep(this.step(form.kind), env, this.values(env, form), report);
+        out.push({ form, result });
         report.done(`Agent for ${form.kind} ${form.name} ready`);
+        if (this.wizard.lab) await this.startInLab(form, result, report);
       } catch (error) {
         out.push({ form, error: viewError(error) });
         report.warn(`Agent for ${form.kind} ${form.name} failed: ${(error as Error).message}`);

@@ -29,6 +29,8 @@ export interface WizardDefaults {
   rootDir?: string | undefined;
   vaultAddr?: string | undefined;
   vaultCa?: string | undefined;
+  /** Unseal key shares for the environment's own Vault when vault-https restarts it (the lab's keys file). */
+  keyFile?: string | undefined;
 }
 
 /**

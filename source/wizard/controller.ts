@@ -24,6 +24,7 @@ import type { InitSecrets } from '../steps/vault-init.js';
 import type { SealStatus } from '../vault/pki.js';
 import { AgentRolloutController } from './agent-rollout.js';
 import { WizardHost, withPassphrase, type PipelineStep, type WizardDefaults } from './context.js';
+import { parseListen } from '../system/ports.js';
 
 export type { PipelineStep, StepState, WizardDefaults } from './context.js';
 
@@ -226,7 +227,9 @@ export class WizardController extends WizardHost {
     if (server?.status === 'done' && cert?.status === 'done') steps.push({ id: 'vault-https', title: 'Vault over HTTPS', state: 'done', detail: `${server.facts.apiAddr} · certificate until ${String(cert.facts.notAfter).slice(0, 10)}` });
     else if (cert?.status === 'done') steps.push({ id: 'vault-https', title: 'Vault over HTTPS', state: 'pending', detail: 'certificate issued: render and start the server' });
     else steps.push({ id: 'vault-https', title: 'Vault over HTTPS', state: 'todo', detail: 'server certificate, config, compose, start' });
-    if (init?.status === 'done' && unseal?.status === 'done') steps.push({ id: 'vault-init', title: 'Initialise and unseal', state: 'done', detail: `${init.facts.shares} shares, threshold ${init.facts.threshold}` });
+    const managed = state.steps['vault-server']?.status === 'done';
+    if (managed && server?.status === 'done') steps.push({ id: 'vault-init', title: 'Initialise and unseal', state: 'done', detail: `initialised by vault-server (${state.steps['vault-server']!.facts.shares} share(s)), unsealed over HTTPS` });
+    else if (init?.status === 'done' && unseal?.status === 'done') steps.push({ id: 'vault-init', title: 'Initialise and unseal', state: 'done', detail: `${init.facts.shares} shares, threshold ${init.facts.threshold}` });
     else if (init?.status === 'done') steps.push({ id: 'vault-init', title: 'Initialise and unseal', state: 'pending', detail: 'initialised: unseal it' });
     else steps.push({ id: 'vault-init', title: 'Initialise and unseal', state: server ? 'todo' : 'unavailable', detail: server ? 'over HTTPS, trusting only the root' : 'serve Vault over HTTPS first' });
     steps.push(switched ? { id: 'switch-urls', title: 'AIA/CRL URLs over HTTPS', state: 'done', detail: `${switched.mount} -> ${switched.facts.base}` } : { id: 'switch-urls', title: 'AIA/CRL URLs over HTTPS', state: server ? 'todo' : 'unavailable', detail: server ? 'check CA and CRL over HTTPS, then switch' : 'serve Vault over HTTPS first' });
@@ -248,7 +251,7 @@ export class WizardController extends WizardHost {
       tlsDir: typeof cert?.outDir === 'string' ? cert.outDir : dc.out!,
       owner: typeof cert?.owner === 'string' ? cert.owner : '',
       outDir: typeof https?.outDir === 'string' ? String(https.outDir) : dh.out!,
-      listen: typeof https?.listen === 'string' ? String(https.listen) : dh.listen!,
+      listen: typeof https?.listen === 'string' ? String(https.listen) : typeof state.steps['vault-server']?.facts.listen === 'string' ? String(state.steps['vault-server']!.facts.listen) : '127.0.0.1:8200',
       runtime: this.lab ? 'process' : (dh.runtime as Runtime),
     };
   }
@@ -258,11 +261,13 @@ export class WizardController extends WizardHost {
   }
 
   private httpsValues(form: VaultServerForm) {
-    return { 'tls-dir': form.tlsDir, out: form.outDir, listen: form.listen, runtime: form.runtime, start: true };
+    return { 'tls-dir': form.tlsDir, out: form.outDir, listen: form.listen, runtime: form.runtime, start: true, ...(this.defaults.keyFile ? { 'key-file': [this.defaults.keyFile] } : {}) };
   }
 
   /** Plan of the server certificate, and of the config + start when the certificate exists. */
   async planVaultServer(env: string, form: VaultServerForm): Promise<Plan> {
+    // The listener is checked before anything: a bad one must not surface after the certificate.
+    parseListen(form.listen);
     const certPlan = await this.planStep(vaultCert, env, this.certValues(form));
     const plan = { ...emptyPlan(), facts: [...certPlan.facts], actions: [...certPlan.actions], warnings: [...certPlan.warnings] };
     const { tlsPaths } = await load.vaultCert();
@@ -278,6 +283,8 @@ export class WizardController extends WizardHost {
   }
 
   async applyVaultServer(env: string, form: VaultServerForm, report: Reporter): Promise<{ apiAddr: string; fingerprint: string }> {
+    // Validate what vault-https will need before vault-cert issues anything.
+    parseListen(form.listen);
     await this.runStep(vaultCert, env, this.certValues(form), report);
     const result = await this.runStep(vaultHttps, env, this.httpsValues(form), report);
     return { apiAddr: result.apiAddr, fingerprint: result.fingerprint };

@@ -1,4 +1,4 @@
-import { Cancelled } from '../errors.js';
+import { Cancelled, explainSystemError } from '../errors.js';
 import { formatPlan, cliReporter } from '../output.js';
 import { parsePassphrase, ROOT_KEY_TYPES, type KeyType } from '../pki/keys.js';
 import type { WizardController } from './controller.js';
@@ -41,7 +41,7 @@ export async function runPlainWizard(controller: WizardController, initialEnv: s
       else if (choice === 'intermediate') await plainIntermediate(controller, env, prompts, ask);
     } catch (error) {
       if (error instanceof Cancelled) throw error;
-      const e = error as { message: string; fix?: string };
+      const e = explainSystemError(error) as { message: string; fix?: string };
       process.stdout.write(`Error: ${e.message}\n${e.fix ? `Fix: ${e.fix}\n` : ''}`);
     }
   }

@@ -19,12 +19,11 @@
  * Costs about 4 s. Everything lives in temp dirs removed after the file.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll } from 'vitest';
 import { cli, tempDir, useOpenBao, vaultEnv, writePassphrase, BAO } from './env.js';
-import { freePort, stopProcess, type DevServer } from '../../source/system/openbao.js';
+import { freePortPair, stopProcess, type DevServer } from '../../source/system/openbao.js';
 import { VaultClient } from '../../source/vault/client.js';
 
 export interface HttpsVault {
@@ -64,22 +63,6 @@ async function must(args: string[], env: Record<string, string>, what: string): 
   const r = await cli(args, { env });
   if (r.exitCode !== 0) throw new Error(`${what} failed (${r.exitCode}): ${r.stderr}`);
   return r.stdout;
-}
-
-/** Two free consecutive ports: raft listens for cluster traffic on PORT+1. */
-async function freePortPair(): Promise<number> {
-  for (let i = 0; i < 20; i += 1) {
-    const port = await freePort();
-    if (port < 65535) {
-      const next = await new Promise<boolean>((resolve) => {
-        const s = net.createServer();
-        s.once('error', () => resolve(false));
-        s.listen(port + 1, '127.0.0.1', () => s.close(() => resolve(true)));
-      });
-      if (next) return port;
-    }
-  }
-  throw new Error('no two consecutive free ports');
 }
 
 export async function startHttpsVault(dev: DevServer, options: HttpsVaultOptions = {}): Promise<HttpsVault> {

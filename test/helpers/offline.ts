@@ -17,22 +17,27 @@ export function haveScript(): boolean {
   return spawnSync('script', ['--version']).status === 0;
 }
 
-/** Runs `npm run build:offline`'s script from checkout `root` into `out`, as an operator would. */
-export async function buildOfflineInto(root: string, out: string): Promise<{ stdout: string; stderr: string }> {
-  const result = await execa(process.execPath, [path.join(root, 'scripts', 'build-offline.mjs'), '--out', out], { cwd: root, reject: false, timeout: 150_000 });
+/**
+ * Runs `npm run build:offline`'s script from checkout `root` into `out`, as an operator would, with
+ * `node` (by default the Node running the tests).
+ */
+export async function buildOfflineInto(root: string, out: string, node = process.execPath): Promise<{ stdout: string; stderr: string }> {
+  const result = await execa(node, [path.join(root, 'scripts', 'build-offline.mjs'), '--out', out], { cwd: root, reject: false, timeout: 150_000 });
   if (result.exitCode !== 0) throw new Error(`build-offline failed (${result.exitCode}): ${result.stderr}`);
   return { stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
 /**
  * A copy of the files the offline build reads (sources, scripts, package.json, tsconfig) in `dir`,
- * with node_modules linked: a second checkout at another path, for the reproducibility check.
+ * with node_modules and .tools linked: a second checkout at another path, for the reproducibility check.
  */
 export function copyCheckout(dir: string): string {
   for (const entry of ['source', 'screens', 'state', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json']) {
     fs.cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
   }
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  // The pinned Nodes (the single executable embeds the Node 24 from there), like node_modules.
+  fs.symlinkSync(path.join(ROOT, '.tools'), path.join(dir, '.tools'));
   return dir;
 }
 

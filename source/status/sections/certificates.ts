@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { X509Certificate } from 'node:crypto';
-import { daysUntil, expiryLevel, worst, type CertificateEntry, type CertificatesSection, type EventEntry, type Level } from '../types.js';
+import { daysUntil, expiryLevel, warnAtDays, windowText, worst, type CertificateEntry, type CertificatesSection, type EventEntry, type Level } from '../types.js';
 import type { StatusContext } from '../context.js';
 import { certificateArtefacts } from '../estate.js';
 import type { readAgentConfig as ReadAgentConfig } from '../agent-config.js';
@@ -82,20 +82,21 @@ export async function certificatesSection(ctx: StatusContext, lastWritten: Map<s
     const levels: Level[] = [];
     const reasons: string[] = [];
     const daysLeft = daysUntil(new Date(first.validTo), ctx.now);
-    const exp = expiryLevel(daysLeft, warnDays);
+    const warnAt = warnAtDays(warnDays, first.validFrom, first.validTo);
+    const exp = expiryLevel(daysLeft, warnAt);
     levels.push(exp);
     if (exp === 'fail') {
       counts.expired += 1;
       reasons.push(`expired on ${new Date(first.validTo).toISOString()}`);
     } else if (exp === 'warn') {
       counts.expiring += 1;
-      reasons.push(`expires in ${daysLeft} days, inside the ${warnDays}-day window`);
+      reasons.push(`expires in ${daysLeft} days, ${windowText(warnDays, warnAt)}`);
     }
     // Chain files: every certificate in them counts, the soonest expiry too.
     if (role === 'chain') {
       for (const c of certs.slice(1)) {
         const d = daysUntil(new Date(c.validTo), ctx.now);
-        const l = expiryLevel(d, warnDays);
+        const l = expiryLevel(d, warnAtDays(warnDays, c.validFrom, c.validTo));
         if (l !== 'ok') {
           levels.push(l);
           reasons.push(`${subjectLine(c)} ${d < 0 ? 'expired' : `expires in ${d} days`}`);
@@ -110,6 +111,7 @@ export async function certificatesSection(ctx: StatusContext, lastWritten: Map<s
       sans: role === 'leaf' ? sansOf(first) : [],
       notAfter: new Date(first.validTo).toISOString(),
       daysLeft,
+      warnAtDays: warnAt,
       fingerprint: first.fingerprint256,
       count: certs.length,
       keyFile: null,

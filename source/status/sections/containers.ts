@@ -20,7 +20,7 @@ export async function containersSection(ctx: StatusContext, lastReload: Map<stri
   const byId = new Map<string, ContainerDetail>(details.ok ? details.items.map((d) => [d.id, d]) : []);
   const managed = managedTlsDirs(ctx);
   // The TLS stack is loaded only when some container names its TLS endpoint.
-  const { handshake, endpointOf } = listed.items.some((c) => c.labels['tls.check'] ?? c.labels['tls.port']) ? await import('../handshake.js') : { handshake: undefined, endpointOf: () => undefined };
+  const { handshake, endpointOf } = listed.items.some((c) => c.labels['tls.check'] ?? c.labels['tls.port']) ? await import('../../system/tls-probe.js') : { handshake: undefined, endpointOf: () => undefined };
   const entries = await Promise.all(
     listed.items
       .sort((a, b) => a.name.localeCompare(b.name))

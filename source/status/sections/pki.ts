@@ -1,4 +1,4 @@
-import { daysUntil, expiryLevel, worst, type IssuerEntry, type Level, type MountEntry, type PkiSection, type RootCrlEntry, type VaultSection } from '../types.js';
+import { daysUntil, expiryLevel, warnAtDays, worst, type IssuerEntry, type Level, type MountEntry, type PkiSection, type RootCrlEntry, type VaultSection } from '../types.js';
 import type { StatusContext } from '../context.js';
 import { mountsOf } from '../estate.js';
 import { parsePemCertificates, isSelfSigned, subjectLine } from '../cert-files.js';
@@ -39,7 +39,8 @@ async function mountEntry(ctx: StatusContext, reads: typeof Reads, mount: string
     const cert = parsePemCertificates(pem.value)[0];
     if (!cert) continue;
     const daysLeft = daysUntil(new Date(cert.validTo), ctx.now);
-    const state = expiryLevel(daysLeft, ctx.options.warnDays);
+    const warnAt = warnAtDays(ctx.options.warnDays, cert.validFrom, cert.validTo);
+    const state = expiryLevel(daysLeft, warnAt);
     const isRoot = isSelfSigned(cert);
     const label = `${isRoot ? 'root' : 'issuer'} ${i.name || i.id.slice(0, 8)}`;
     issuers.push({
@@ -48,6 +49,7 @@ async function mountEntry(ctx: StatusContext, reads: typeof Reads, mount: string
       subject: subjectLine(cert),
       notAfter: new Date(cert.validTo).toISOString(),
       daysLeft,
+      warnAtDays: warnAt,
       isRoot,
       isDefault: i.isDefault,
       keyId: i.keyId,
@@ -149,6 +151,6 @@ export async function rootCrlEntry(ctx: StatusContext, cert: import('node:crypto
   if (ctx.root && !facts.signedBy(ctx.root.cert)) return { ...base, state: 'fail', reason: `the CRL at ${url} is not signed by the environment's root` };
   if (!facts.nextUpdate) return { ...base, state: 'warn', reason: `the root CRL at ${url} has no nextUpdate` };
   if (facts.nextUpdate.getTime() <= ctx.now.getTime()) return { ...base, state: 'fail', reason: `the root CRL at ${url} lapsed on ${nextUpdate}: validators that check revocation refuse every chain through it` };
-  if (daysLeft !== null && daysLeft < Math.min(ROOT_CRL_WARN_DAYS, ctx.options.warnDays)) return { ...base, state: 'warn', reason: `the root CRL at ${url} lapses in ${daysLeft} day(s) (${nextUpdate})` };
+  if (daysLeft !== null && daysLeft < Math.min(ROOT_CRL_WARN_DAYS, ctx.options.warnDays ?? ROOT_CRL_WARN_DAYS)) return { ...base, state: 'warn', reason: `the root CRL at ${url} lapses in ${daysLeft} day(s) (${nextUpdate})` };
   return { ...base, state: ctx.root ? 'ok' : 'unknown', ...(ctx.root ? {} : { reason: 'no root is known to check the CRL\'s signature' }) };
 }

@@ -1,4 +1,4 @@
-import { daysUntil, expiryLevel, worst, type Level, type VaultSection } from '../types.js';
+import { daysUntil, expiryLevel, warnAtDays, worst, type Level, type VaultSection } from '../types.js';
 import type { StatusContext } from '../context.js';
 
 /**
@@ -34,14 +34,15 @@ export async function vaultSection(ctx: StatusContext): Promise<VaultSection> {
     reasons.push((error as Error).message);
   }
   if (vault.isHttps) {
-    const { handshake, endpointOf } = await import('../handshake.js');
+    const { handshake, endpointOf } = await import('../../system/tls-probe.js');
     const ep = endpointOf(vault.addr);
     if (ep) {
       try {
         const served = await handshake(ep.host, ep.port, { ca: vault.connection.ca, timeoutMs: 5000, signal: ctx.signal });
         const daysLeft = daysUntil(new Date(served.notAfter), ctx.now);
-        out.certificate = { subject: served.subject, notAfter: served.notAfter, daysLeft, fingerprint: served.fingerprint, verified: served.authorized, ...(served.authorizationError ? { error: served.authorizationError } : {}) };
-        const exp = expiryLevel(daysLeft, ctx.options.warnDays);
+        const warnAt = warnAtDays(ctx.options.warnDays, served.notBefore, served.notAfter);
+        out.certificate = { subject: served.subject, notAfter: served.notAfter, daysLeft, warnAtDays: warnAt, fingerprint: served.fingerprint, verified: served.authorized, ...(served.authorizationError ? { error: served.authorizationError } : {}) };
+        const exp = expiryLevel(daysLeft, warnAt);
         levels.push(exp);
         if (exp !== 'ok') reasons.push(daysLeft < 0 ? `Vault's certificate expired on ${served.notAfter}` : `Vault's certificate expires in ${daysLeft} days (${served.notAfter})`);
         if (!served.authorized) {

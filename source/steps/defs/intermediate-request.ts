@@ -4,6 +4,7 @@ import { parseDuration } from '../../duration.js';
 import { parseKeyType, INTERMEDIATE_KEY_TYPES } from '../../pki/keys.js';
 import { validateMountPath } from '../../paths.js';
 import { defineStep, type StepInput } from '../step.js';
+import { parseCommonName } from '../inputs.js';
 import type { Plan } from '../context.js';
 import type { IntermediateRequestInput, IntermediateRequestResult } from '../intermediate-request.js';
 
@@ -21,7 +22,7 @@ export function parseRequestBase(run: { flags: import('../../flags.js').Flags })
   const f = run.flags;
   return {
     mount: validateMountPath(f.string('mount')!),
-    commonName: f.require('cn', 'the intermediate CA name'),
+    commonName: parseCommonName(f.require('cn', 'the intermediate CA name')),
     keyType: parseKeyType(f.string('key-type')!, INTERMEDIATE_KEY_TYPES),
     maxTtlSeconds: parseDuration(f.string('max-ttl')!, '--max-ttl'),
   };

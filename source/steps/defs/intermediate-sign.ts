@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseDuration } from '../../duration.js';
 import { validateEnvName } from '../../paths.js';
 import { parseDomains, parseConstraintCidrs, parseHttpUrl } from '../inputs.js';
+import { UsageError } from '../../errors.js';
 import { defineStep, type StepDefinition, type StepInput } from '../step.js';
 import type { IntermediateSignInput, SignPlan, SignResult } from '../intermediate-sign.js';
 
@@ -17,6 +18,8 @@ export const signInputs: StepInput[] = [
   { name: 'ttl', type: 'string', value: 'DURATION', description: 'validity', defaultText: '5y, cut to the root\'s end' },
   { name: 'crl-url', type: 'string', value: 'URL', description: 'where the root\'s CRL (certwright root crl) is published: written as the CRL distribution point' },
   { name: 'ca-issuers-url', type: 'string', value: 'URL', description: 'where the root certificate is published: written as AIA caIssuers' },
+  // Widening what the offline root signs is asked for on the command line, each time.
+  { name: 'allow-key-type', type: 'string', multiple: true, value: 'TYPE', description: 'also sign a CSR key of this type (rsa-1024, rsa-8192, ed25519, ec-p521 ...); repeatable; a flag only, no environment variable', defaultText: 'ec-p256, ec-p384, rsa-2048..rsa-4096 only', env: '' },
 ];
 
 /** --permitted-dns, --permitted-ip, --excluded-dns (the one-machine flow parses them the same way). */
@@ -33,13 +36,23 @@ export function parsePublishedUrls(f: { string(name: string): string | undefined
   return { crlUrl: parseHttpUrl(f.string('crl-url'), '--crl-url', 'http://pki.example/root.crl'), caIssuersUrl: parseHttpUrl(f.string('ca-issuers-url'), '--ca-issuers-url', 'http://pki.example/root.crt') };
 }
 
+/** --allow-key-type values: a key type name as certwright spells it (the refusal prints it). */
+export function parseAllowKeyTypes(values: string[]): string[] {
+  for (const v of values) {
+    if (!/^(rsa-\d{3,5}|ec-p(224|256|384|521)|ed25519|ed448)$/.test(v)) {
+      throw new UsageError(`--allow-key-type "${v}" is not a key type.`, 'Pass the type the refusal named, e.g. --allow-key-type rsa-8192 (or ec-p521, ed25519); repeat it for more.');
+    }
+  }
+  return values;
+}
+
 function signer(id: string, command: string, title: string, summary: string): StepDefinition<IntermediateSignInput, SignPlan, SignResult> {
   return defineStep<IntermediateSignInput, SignPlan, SignResult>({
     id,
     command,
     title,
     summary,
-    usage: `${command} --root-dir DIR --passphrase-file FILE --csr FILE --out FILE [--ttl DURATION] [--path-len N] [--permitted-dns DOMAINS] [--permitted-ip CIDRS] [--excluded-dns DOMAINS] [--crl-url URL] [--ca-issuers-url URL]`,
+    usage: `${command} --root-dir DIR --passphrase-file FILE --csr FILE --out FILE [--ttl DURATION] [--path-len N] [--permitted-dns DOMAINS] [--permitted-ip CIDRS] [--excluded-dns DOMAINS] [--crl-url URL] [--ca-issuers-url URL] [--allow-key-type TYPE ...]`,
     mutates: true,
     where: 'offline',
     session: 'optional',
@@ -66,6 +79,7 @@ function signer(id: string, command: string, title: string, summary: string): St
         pathLen: f.int('path-len', { min: 0, max: 10 })!,
         ...parseNameConstraints(f),
         ...parsePublishedUrls(f),
+        allowKeyTypes: parseAllowKeyTypes(f.csv('allow-key-type')),
       };
     },
     planTitle: () => (id === 'intermediate-sign' ? 'sign the intermediate with the offline root' : 'cross-sign with the second offline root'),

@@ -37,7 +37,7 @@ export const intermediate = defineStep<Omit<PipelineInput, 'csrFile' | 'certFile
   session: 'required',
   inputs: [
     ...requestInputs,
-    ...signInputs.filter((i) => i.name !== 'root-dir'),
+    ...signInputs.filter((i) => i.name !== 'root-dir' && i.name !== 'allow-key-type'),
     { name: 'root-dir', type: 'string', value: 'DIR', description: 'the offline root directory (root-ca.key, root-ca.pem)', required: true, suggest: ({ state }) => (state?.steps['root-create']?.facts.rootDir as string | undefined) },
     { name: 'aia-base', type: 'string', value: 'URL', description: 'base URL for AIA/CRL URLs', defaultText: 'the Vault address' },
     { name: 'vault-tls-dir', type: 'string', value: 'DIR', description: 'copy the public root here' },

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parseDuration } from '../../duration.js';
 import { parseKeyType, ROOT_KEY_TYPES } from '../../pki/keys.js';
 import { envPaths } from '../../paths.js';
-import { UsageError } from '../../errors.js';
+import { parseCommonName } from '../inputs.js';
 import { defineStep } from '../step.js';
 import type { Plan } from '../context.js';
 import type { RootCreateInput, RootCreateResult } from '../root-create.js';
@@ -29,10 +29,7 @@ export const rootCreate = defineStep<RootCreateInput, Plan, RootCreateResult>({
   ],
   parse(run) {
     const f = run.flags;
-    const commonName = f.require('cn', 'the root CA name');
-    if (/[\u0000-\u001f\u007f]/.test(commonName) || commonName.length > 64 || commonName.trim() === '') {
-      throw new UsageError('--cn must be 1 to 64 printable characters.', 'Pass a shorter --cn without control characters.');
-    }
+    const commonName = parseCommonName(f.require('cn', 'the root CA name'));
     const pathLenText = f.string('path-len');
     return {
       outDir: path.resolve(f.require('out', 'the ceremony directory')),

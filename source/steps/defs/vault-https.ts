@@ -8,11 +8,27 @@ import { resolveCaFile } from '../../vault/trust.js';
 import { oneOf } from '../inputs.js';
 import { defineStep } from '../step.js';
 import type { Storage } from '../../vault/server-config.js';
+import type { EnvState } from '../../../state/schema.js';
 import type { Runtime, VaultHttpsInput, VaultHttpsPlan, VaultHttpsResult } from '../vault-https.js';
 
 const impl = () => import('../vault-https.js');
 
+/** What `vault-server` recorded about the Vault certwright runs for this environment. */
+function managedFacts(state: EnvState | undefined): { outDir: string; listen: string; baoBinary?: string } | undefined {
+  const f = state?.steps['vault-server'];
+  if (f?.status !== 'done' || typeof f.facts.outDir !== 'string') return undefined;
+  return { outDir: f.facts.outDir, listen: String(f.facts.listen) };
+}
+
 import { DEFAULT_IMAGE } from '../../defaults.js';
+
+function isHttpsUrl(value: string): boolean {
+  try {
+    return new URL(value).protocol === 'https:' && /^https:\/\/[^/]+/.test(value);
+  } catch {
+    return false;
+  }
+}
 
 export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttpsResult>({
   id: 'vault-https',
@@ -25,8 +41,9 @@ export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttps
   session: 'required',
   inputs: [
     { name: 'tls-dir', type: 'string', value: 'DIR', description: 'the directory vault-cert wrote (server.key, fullchain.pem, ca-chain.pem)', required: true, suggest: ({ env, home }) => path.join(envPaths(env, home).dir, 'vault-tls') },
-    { name: 'out', type: 'string', value: 'DIR', description: 'where config/vault.hcl, vault-host.hcl, compose.yaml and data/ go', required: true, suggest: ({ env, home }) => path.join(envPaths(env, home).dir, 'vault-server') },
-    { name: 'listen', type: 'string', value: 'ADDR', description: 'listener HOST:PORT', default: '127.0.0.1:8200' },
+    { name: 'out', type: 'string', value: 'DIR', description: 'where config/vault.hcl, vault-host.hcl, compose.yaml and data/ go', defaultText: 'the directory of the Vault `vault-server` runs; else required', suggest: ({ env, home, state }) => managedFacts(state)?.outDir ?? path.join(envPaths(env, home).dir, 'vault-server') },
+    { name: 'listen', type: 'string', value: 'ADDR', description: 'listener HOST:PORT', defaultText: 'the vault-server address, else 127.0.0.1:8200' },
+    { name: 'key-file', type: 'string', multiple: true, value: 'FILE', description: 'unseal key shares (the vault-server --keys-out file) for the restart on TLS; typed when absent in a terminal', env: '' },
     { name: 'storage', type: 'string', value: 'KIND', description: 'raft (single-node integrated storage) or file (Vault, OpenBao < 2.7), under OUT/data', default: 'raft' },
     { name: 'image', type: 'string', value: 'IMAGE', description: 'container image', default: DEFAULT_IMAGE },
     { name: 'bao-binary', type: 'string', value: 'FILE', description: 'bind-mount this bao binary into an image that has none (e.g. a minimal busybox image)' },
@@ -35,21 +52,32 @@ export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttps
     { name: 'network', type: 'string', value: 'MODE', description: 'bridge (the port is published on the listen address) or host (the container shares the host network)', default: 'bridge' },
     { name: 'api-addr', type: 'string', value: 'URL', description: 'api_addr', defaultText: 'https://LISTEN-HOST:PORT' },
     { name: 'start', type: 'boolean', description: 'start Vault and wait until it answers over HTTPS' },
-    { name: 'runtime', type: 'string', value: 'KIND', description: 'podman (podman-compose, or the equivalent podman run) or process (bao server on the host)', default: 'podman' },
+    { name: 'runtime', type: 'string', value: 'KIND', description: 'podman (podman-compose, or the equivalent podman run) or process (bao server on the host)', defaultText: 'process for the Vault vault-server runs, else podman' },
     { name: 'wait', type: 'string', value: 'SECONDS', description: 'how long --start waits for HTTPS', default: '60' },
   ],
   async parse(run) {
     const f = run.flags;
     const tlsDir = path.resolve(f.require('tls-dir'));
-    const outDir = path.resolve(f.require('out'));
-    const listen = parseListen(f.string('listen')!);
+    // The environment's own Vault (vault-server) is moved, not a second one started next to it.
+    const managedServer = managedFacts(run.session.state);
+    const outText = f.string('out') ?? managedServer?.outDir;
+    if (!outText) f.require('out', 'where the server configuration goes; or run `certwright vault-server` first');
+    const outDir = path.resolve(outText!);
+    const managed = managedServer !== undefined && managedServer.outDir === outDir;
+    const listen = parseListen(f.string('listen') ?? (managed ? managedServer.listen : '127.0.0.1:8200'));
     const storage = oneOf<Storage>(f.string('storage'), ['file', 'raft'], '--storage', 'raft');
-    const runtime = oneOf<Runtime>(f.string('runtime'), ['podman', 'process'], '--runtime', 'podman');
+    const runtime = oneOf<Runtime>(f.string('runtime'), ['podman', 'process'], '--runtime', managed ? 'process' : 'podman');
+    if (managed && runtime !== 'process') throw new UsageError(`The Vault in ${outDir} runs as a host process (vault-server); --runtime ${runtime} would start a second one with empty storage.`, 'Drop --runtime (vault-https moves the same process to TLS).');
+    const keyShares: string[] = [];
+    if (managed) {
+      const { readShares } = await import('../vault-unseal.js');
+      for (const file of f.list('key-file')) keyShares.push(...(await readShares(file)));
+    }
     const network = oneOf(f.string('network'), ['bridge', 'host'] as const, '--network', 'bridge');
     const baoBinary = f.string('bao-binary');
     if (baoBinary && !fs.existsSync(baoBinary)) throw new OperatorError(`--bao-binary ${baoBinary} does not exist.`, 'Pass the path of a bao binary (e.g. .tools/bin/bao).');
     const apiAddr = f.string('api-addr');
-    if (apiAddr !== undefined && !/^https:\/\/[^/]+/.test(apiAddr)) throw new UsageError(`--api-addr ${apiAddr} is not an https URL.`, 'Pass e.g. --api-addr https://vault.example:8200.');
+    if (apiAddr !== undefined && !isHttpsUrl(apiAddr)) throw new UsageError(`--api-addr ${apiAddr} is not an https URL.`, 'Pass e.g. --api-addr https://vault.example:8200.');
     const session = run.session;
     const caFile = resolveCaFile(session.state, { vaultCa: f.string('vault-ca') });
     let ca: string;
@@ -71,8 +99,9 @@ export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttps
       containerName: f.string('name') ?? `certwright-vault-${session.env}`,
       network,
       apiAddr,
-      start: f.bool('start'),
+      start: managed || f.bool('start'),
       runtime,
+      managed: managed ? { keyShares, unsealShare: (status) => run.interact.unsealShare(status) } : undefined,
       waitSeconds: f.int('wait', { min: 1, max: 600 })!,
       ca,
       caFile,

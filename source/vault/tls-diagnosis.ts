@@ -1,8 +1,8 @@
 import net from 'node:net';
-import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { ExternalError } from '../errors.js';
 import { cn } from '../pki/verify.js';
+import { handshake } from '../system/tls-probe.js';
 
 /**
  * Looks at what a TLS server really presents: the leaf (its fingerprint on the wire), how many
@@ -13,7 +13,7 @@ import { cn } from '../pki/verify.js';
 export interface TlsProbe {
   /** The chain verified to `ca` and the certificate names the host. */
   authorized: boolean;
-  /** Node's code when not authorized (UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID, ...). */
+  /** Node's code or the name mismatch when not authorized (UNABLE_TO_VERIFY_LEAF_SIGNATURE, ...). */
   error?: string | undefined;
   leaf: X509Certificate;
   /** Certificates the server sent, leaf first (as far as Node exposes them). */
@@ -22,52 +22,18 @@ export interface TlsProbe {
   protocol: string | null;
 }
 
-function hostAndPort(addr: string): { host: string; port: number } {
+/** What Vault at addr presents, through the one TLS probe (system/tls-probe.ts). */
+export async function probeTls(addr: string, ca: string | undefined, timeoutMs = 5000): Promise<TlsProbe> {
   const url = new URL(addr);
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  return { host, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
-}
-
-export async function probeTls(addr: string, ca: string | undefined, timeoutMs = 5000): Promise<TlsProbe> {
-  const { host, port } = hostAndPort(addr);
-  return new Promise<TlsProbe>((resolve, reject) => {
-    const socket = tls.connect({
-      host,
-      port,
-      ...(ca ? { ca } : {}),
-      // Verified below through socket.authorized: we want the chain even when it does not verify.
-      rejectUnauthorized: false,
-      ...(net.isIP(host) ? {} : { servername: host }),
-      timeout: timeoutMs,
-    });
-    socket.once('secureConnect', () => {
-      // Order matters: after getPeerX509Certificate(), getPeerCertificate(true) comes back empty.
-      const detailed = socket.getPeerCertificate(true);
-      const peer = socket.getPeerX509Certificate();
-      const sent: X509Certificate[] = [];
-      const seen = new Set<string>();
-      let node: tls.DetailedPeerCertificate | undefined = detailed;
-      while (node && node.raw && !seen.has(node.fingerprint256)) {
-        seen.add(node.fingerprint256);
-        sent.push(new X509Certificate(node.raw));
-        node = node.issuerCertificate;
-      }
-      const result: TlsProbe = {
-        authorized: socket.authorized,
-        error: socket.authorized ? undefined : String(socket.authorizationError ?? 'unknown'),
-        leaf: peer!,
-        sent,
-        fingerprint: peer!.fingerprint256,
-        protocol: socket.getProtocol(),
-      };
-      socket.end();
-      resolve(result);
-    });
-    socket.once('timeout', () => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      reject(new ExternalError(`Cannot open a TLS connection to ${host}:${port} (${error.code ?? error.message}).`, 'Check that Vault is running there and listens with TLS (certwright vault-https).', { cause: error }));
-    });
-  });
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  try {
+    const served = await handshake(host, port, { ca, timeoutMs });
+    return { authorized: served.authorized, error: served.authorized ? undefined : (served.authorizationError ?? 'unknown'), leaf: served.leaf, sent: served.sent, fingerprint: served.fingerprint, protocol: served.protocol };
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    throw new ExternalError(`Cannot open a TLS connection to ${host}:${port} (${e.code ?? e.message}).`, 'Check that Vault is running there and listens with TLS (certwright vault-https).', { cause: error });
+  }
 }
 
 /**

@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseListen } from '../../system/ports.js';
+import { findBao } from '../../system/openbao.js';
+import { envPaths } from '../../paths.js';
+import { defineStep } from '../step.js';
+import type { VaultServerInput, VaultServerPlan, VaultServerResult } from '../vault-server.js';
+
+const impl = () => import('../vault-server.js');
+
+function defaultBao(): string | undefined {
+  try {
+    return fs.realpathSync(findBao());
+  } catch {
+    return undefined;
+  }
+}
+
+/** vault-server — the environment's own Vault, run by certwright, before its certificate exists. */
+export const vaultServer = defineStep<VaultServerInput, VaultServerPlan, VaultServerResult>({
+  id: 'vault-server',
+  command: 'vault-server',
+  title: 'The environment\'s Vault',
+  summary: 'Runs the environment\'s own Vault: a real OpenBao server (raft storage kept in DIR/data, not dev mode) as a host process, on a loopback address over plain HTTP until its certificate exists; initialises it (unseal keys and root token to --keys-out, a new 0600 file, or shown once) and unseals it. `vault-https` later moves this same server to TLS.',
+  usage: 'vault-server --env E --out DIR [--listen 127.0.0.1:PORT] [--keys-out FILE] [--key-shares N] [--key-threshold M] [--bao PATH]',
+  mutates: true,
+  where: 'online',
+  session: 'required',
+  inputs: [
+    { name: 'out', type: 'string', value: 'DIR', description: 'the server directory: vault-bootstrap.hcl, data/ (raft storage, kept), vault.pid, vault.log; vault-https renders its TLS config here too', required: true, suggest: ({ env, home }) => path.join(envPaths(env, home).dir, 'vault-server') },
+    { name: 'listen', type: 'string', value: 'ADDR', description: 'loopback HOST:PORT for plain HTTP until vault-https (raft uses PORT+1)', default: '127.0.0.1:8200' },
+    { name: 'keys-out', type: 'string', value: 'FILE', description: 'write the unseal keys and root token here (new file, mode 0600) instead of showing them', env: '' },
+    { name: 'key-shares', type: 'string', value: 'N', description: 'number of unseal key shares', default: '5' },
+    { name: 'key-threshold', type: 'string', value: 'M', description: 'shares needed to unseal', defaultText: '3, or the number of shares when fewer' },
+    { name: 'key-file', type: 'string', multiple: true, value: 'FILE', description: 'unseal key shares for a server restarted on storage initialised before (repeatable)', env: '' },
+    { name: 'bao', type: 'string', value: 'PATH', description: 'the bao binary', defaultText: 'CERTWRIGHT_BAO, the pinned .tools/bin/bao, else bao on PATH' },
+    { name: 'wait', type: 'string', value: 'SECONDS', description: 'how long to wait for the server to answer', default: '60' },
+  ],
+  async parse(run) {
+    const f = run.flags;
+    const shares = f.int('key-shares', { min: 1, max: 10 })!;
+    const keysOut = f.string('keys-out');
+    const keyShares: string[] = [];
+    const { readShares } = await import('../vault-unseal.js');
+    for (const file of f.list('key-file')) keyShares.push(...(await readShares(file)));
+    return {
+      outDir: path.resolve(run.flags.require('out')),
+      listen: parseListen(f.string('listen')!),
+      bao: path.resolve(f.string('bao') ?? defaultBao() ?? 'bao'),
+      shares,
+      threshold: f.int('key-threshold', { min: 1, max: 10 }) ?? Math.min(3, shares),
+      keysOut: keysOut ? path.resolve(keysOut) : undefined,
+      keyShares,
+      waitSeconds: f.int('wait', { min: 1, max: 600 })!,
+    };
+  },
+  planTitle: (input) => `the environment's Vault in ${input.outDir}`,
+  async plan(run, input) {
+    return (await impl()).planVaultServer(run.session, input);
+  },
+  async apply(run, input) {
+    return (await impl()).applyVaultServer(run.session, input, run.interact, run.report);
+  },
+  async verify(run, input) {
+    return (await impl()).verifyVaultServer(run.session, input.outDir);
+  },
+  json: (r) => ({ addr: r.addr, pid: r.pid, dir: r.dir, started: r.started, ...(r.keysFile ? { keysFile: r.keysFile } : r.secrets ? { unseal_keys_b64: r.secrets.keysB64, root_token: r.secrets.rootToken } : {}) }),
+  async present(r, _input, run) {
+    const lines = [`The environment's Vault runs at ${r.addr} (PID ${r.pid}, ${r.dir}).`];
+    if (r.secrets) lines.push('', (await import('../vault-init.js')).formatSecrets(r.secrets).trimEnd());
+    if (r.keysFile) lines.push(`Unseal keys and root token: ${r.keysFile} (0600) and nowhere else.`);
+    lines.push('', `Next: certwright intermediate --env ${run.session.env} ... (installs the PKI into this Vault), then vault-cert and vault-https, which moves it to TLS.`);
+    return lines.join('\n');
+  },
+});

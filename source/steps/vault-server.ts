@@ -1,0 +1,225 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { VaultClient } from '../vault/client.js';
+import { sealStatus } from '../vault/pki.js';
+import { renderBootstrapHcl, serverPaths } from '../vault/server-config.js';
+import { writeFileAtomic, ensureOutputDir, planOutputDir, sha256Hex } from '../system/files.js';
+import { assertPortFree, formatListen, type ListenAddress } from '../system/ports.js';
+import { startBaoServer, runningPid, hasExited, logTail, configOf } from '../system/bao-process.js';
+import { OperatorError, ExternalError } from '../errors.js';
+import { completeStep, setVault } from '../../state/transitions.js';
+import { appendTranscript } from '../../state/transcript.js';
+import { check, type Check } from '../pki/checks.js';
+import { keysFileContent, type InitSecrets } from './vault-init.js';
+import { submitShare } from './vault-unseal.js';
+import { emptyPlan, type EnvSession, type Plan, type Reporter } from './context.js';
+import type { Interaction } from './step.js';
+
+/**
+ * vault-server — the environment's own Vault, run by certwright: a real server (raft storage in a
+ * data directory that is kept, not dev mode) started as a host process before its certificate
+ * exists. It listens on a loopback address over plain HTTP only, is initialised (the unseal keys
+ * and root token go to --keys-out, a new 0600 file, or are shown once) and unsealed, so that the
+ * intermediate can be installed into it. `vault-https` then moves this same server, with this
+ * same storage, to TLS.
+ * plan reads: the server directory, the listen address (loopback, free), whether a server already
+ *   runs from this directory, and its seal status.
+ * apply writes: DIR/vault-bootstrap.hcl, DIR/data (0700), starts `bao server` (PID in DIR/vault.pid,
+ *   log DIR/vault.log), sys/init and sys/unseal, the state's Vault address and the step's record.
+ */
+export const STEP_ID = 'vault-server';
+
+export interface VaultServerInput {
+  outDir: string;
+  listen: ListenAddress;
+  bao: string;
+  shares: number;
+  threshold: number;
+  keysOut?: string | undefined;
+  /** Shares to unseal a server that restarts on existing storage (from --key-file). */
+  keyShares?: string[] | undefined;
+  waitSeconds: number;
+}
+
+export type ServerSituation = 'start' | 'running' | 'moved-to-https';
+
+export interface VaultServerPlan extends Plan {
+  situation: ServerSituation;
+  pid?: number | undefined;
+  initialized?: boolean | undefined;
+  sealed?: boolean | undefined;
+}
+
+export interface VaultServerResult {
+  addr: string;
+  pid: number;
+  dir: string;
+  started: boolean;
+  initialized: boolean;
+  secrets?: InitSecrets | undefined;
+  keysFile?: string | undefined;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function httpAddr(listen: ListenAddress): string {
+  return `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
+}
+
+export async function planVaultServer(session: EnvSession, input: VaultServerInput): Promise<VaultServerPlan> {
+  if (!isLoopback(input.listen.host)) {
+    throw new OperatorError(
+      `--listen ${formatListen(input.listen)} is not a loopback address; before it has its certificate, Vault speaks plain HTTP and certwright keeps that on this machine.`,
+      'Pass --listen 127.0.0.1:PORT here; `certwright vault-https --listen HOST:PORT` moves the server to its real address over TLS.',
+    );
+  }
+  if (!fs.existsSync(input.bao)) throw new OperatorError(`The bao binary ${input.bao} does not exist.`, 'Pass --bao PATH (or run `npm run tools`, which installs the pinned OpenBao into .tools/).');
+  const p = serverPaths(input.outDir);
+  const plan: VaultServerPlan = { ...emptyPlan(), situation: 'start' };
+  plan.facts.push(['Server directory', p.dir], ['Listener', `${httpAddr(input.listen)} (loopback, plain HTTP until vault-https)`], ['Storage', `raft in ${p.data} (kept)`], ['Binary', input.bao], ['Key shares', `${input.shares}, threshold ${input.threshold}`]);
+  const https = session.state.steps['vault-https'];
+  if (https?.status === 'done' && https.facts.outDir === p.dir) {
+    plan.situation = 'moved-to-https';
+    plan.facts.push(['Now', `served over TLS at ${String(https.facts.apiAddr)} (vault-https)`]);
+    return plan;
+  }
+  const pid = runningPid(p.pidFile);
+  if (pid !== undefined) {
+    if (configOf(pid) !== p.bootstrapConfig) throw new OperatorError(`A bao server (PID ${pid}) already runs from ${p.dir} with another configuration (${configOf(pid) ?? 'unknown'}).`, `Stop it (kill ${pid}) or choose another --out.`);
+    plan.situation = 'running';
+    plan.pid = pid;
+    const status = await sealStatus(new VaultClient({ addr: httpAddr(input.listen), timeoutMs: 3000 }));
+    plan.initialized = status.initialized;
+    plan.sealed = status.sealed;
+  } else {
+    const createDir = await planOutputDir(p.dir, '--out');
+    if (createDir) plan.actions.push(createDir);
+    await assertPortFree(input.listen);
+    await assertPortFree({ host: input.listen.host, port: input.listen.port + 1 }, '--listen (raft cluster port, PORT+1)');
+    const bootstrap = renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data });
+    if (!fs.existsSync(p.bootstrapConfig) || fs.readFileSync(p.bootstrapConfig, 'utf8') !== bootstrap) plan.actions.push(`Write ${p.bootstrapConfig}`);
+    if (!fs.existsSync(p.data)) plan.actions.push(`Create ${p.data} (0700)`);
+    plan.actions.push(`Start bao server as a background process (PID in ${p.pidFile}, log ${p.log})`);
+  }
+  if (plan.initialized !== true) {
+    plan.actions.push(`Initialise it, unless its storage already is: ${input.shares} key share(s), ${input.threshold} to unseal`);
+    plan.actions.push(input.keysOut ? `Write the unseal keys and root token to ${input.keysOut} (new file, 0600), and show them nowhere else` : 'Show the unseal keys and root token once, on standard output; they are stored nowhere');
+  }
+  if (plan.sealed !== false) plan.actions.push('Unseal it (with the new keys, or --key-file for storage initialised before)');
+  if (input.keysOut && fs.existsSync(input.keysOut) && plan.initialized !== true && !fs.existsSync(p.data)) {
+    throw new OperatorError(`--keys-out ${input.keysOut} already exists; certwright never overwrites unseal keys.`, 'Name a new file.');
+  }
+  if (input.keysOut) {
+    const keysDir = await planOutputDir(path.dirname(input.keysOut), '--keys-out directory');
+    if (keysDir) plan.actions.push(keysDir);
+  }
+  return plan;
+}
+
+async function waitForHttp(addr: string, pid: number, log: string, seconds: number): Promise<void> {
+  const client = new VaultClient({ addr, timeoutMs: 2000 });
+  const deadline = Date.now() + seconds * 1000;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      await client.health();
+      return;
+    } catch (error) {
+      last = error;
+    }
+    if (hasExited(pid)) throw new ExternalError(`bao server exited while starting. Its last log lines: ${logTail(log).trim().split('\n').slice(-4).join(' | ')}`, `Read ${log}.`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new ExternalError(`Vault did not answer at ${addr} within ${seconds} s (${(last as Error | undefined)?.message ?? 'no answer'}).`, `Read ${log}.`);
+}
+
+export async function applyVaultServer(session: EnvSession, input: VaultServerInput, interact: Interaction, report: Reporter): Promise<VaultServerResult> {
+  const plan = await planVaultServer(session, input);
+  const p = serverPaths(input.outDir);
+  const addr = httpAddr(input.listen);
+  if (plan.situation === 'moved-to-https') {
+    report.info(`The Vault in ${p.dir} already serves over TLS (vault-https); nothing to do here.`);
+    const https = session.state.steps['vault-https']!;
+    return { addr: String(https.facts.apiAddr), pid: runningPid(p.pidFile) ?? 0, dir: p.dir, started: false, initialized: true };
+  }
+  let pid = plan.pid;
+  let started = false;
+  if (pid === undefined) {
+    await ensureOutputDir(p.dir);
+    await writeFileAtomic(p.bootstrapConfig, renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data }), { mode: 0o644 });
+    if (!fs.existsSync(p.data)) await fsp.mkdir(p.data, { mode: 0o700 });
+    report.progress(`Starting bao server on ${addr}`);
+    pid = await startBaoServer(input.bao, p.bootstrapConfig, p);
+    started = true;
+    await waitForHttp(addr, pid, p.log, input.waitSeconds);
+    report.done(`Started bao server (PID ${pid}, log ${p.log}) on ${addr}`);
+  }
+  const vault = new VaultClient({ addr, timeoutMs: 10_000 });
+  let status = await sealStatus(vault);
+  let secrets: InitSecrets | undefined;
+  let keysFile: string | undefined;
+  if (!status.initialized) {
+    const res = await vault.write<never>('sys/init', { secret_shares: input.shares, secret_threshold: input.threshold }, { anonymous: true });
+    const body = res.json as unknown as { keys?: string[]; keys_base64?: string[]; root_token?: string };
+    if (!body?.keys_base64 || !body.root_token) throw new ExternalError(`Vault at ${addr} answered sys/init without keys.`, `Read ${p.log}.`);
+    secrets = { keysB64: body.keys_base64, keysHex: body.keys ?? [], rootToken: body.root_token, shares: input.shares, threshold: input.threshold };
+    report.done(`Vault initialised: ${input.shares} key share(s), threshold ${input.threshold}`);
+    if (input.keysOut) {
+      try {
+        await ensureOutputDir(path.dirname(input.keysOut));
+        await writeFileAtomic(input.keysOut, keysFileContent(secrets), { mode: 0o600, noClobber: true });
+        keysFile = input.keysOut;
+        report.done(`Unseal keys and root token written to ${keysFile} (0600)`);
+      } catch (error) {
+        // The keys exist only in this process now: losing them would lose the Vault. Show them instead.
+        report.warn(`Could not write ${input.keysOut} (${(error as Error).message}); the keys are shown below instead.`);
+      }
+    }
+    appendTranscript(session.paths.transcript, 'vault-init', { addr, shares: input.shares, threshold: input.threshold, keysFile: keysFile ?? 'shown once on the terminal', managedBy: 'vault-server' });
+    status = await sealStatus(vault);
+  }
+  if (status.sealed) {
+    const queue = [...(secrets?.keysB64 ?? []), ...(input.keyShares ?? [])];
+    const seen = new Set<string>();
+    while (status.sealed) {
+      const share = queue.shift() ?? (await interact.unsealShare(status));
+      if (share === undefined) throw new ExternalError(`Vault at ${addr} is still sealed: ${status.progress} of ${status.t} key shares given.`, `Give the shares with --key-file FILE (the --keys-out file of the first run), or run in a terminal to type them.`);
+      if (seen.has(share.trim())) continue;
+      seen.add(share.trim());
+      status = await submitShare(vault, share);
+    }
+    report.done(`Vault at ${addr} is unsealed`);
+  }
+  session.commit(setVault(session.state, addr, undefined, new Date()));
+  session.commit(
+    completeStep(session.state, STEP_ID, undefined, new Date(), [{ kind: 'vault-bootstrap.hcl', path: p.bootstrapConfig, sha256: sha256Hex(fs.readFileSync(p.bootstrapConfig)) }], {
+      addr,
+      outDir: p.dir,
+      dataDir: p.data,
+      listen: formatListen(input.listen),
+      runtime: 'process',
+      bao: input.bao,
+      pid,
+      shares: status.n,
+      threshold: status.t,
+      ...(keysFile ? { keysFile } : {}),
+    }),
+  );
+  return { addr, pid, dir: p.dir, started, initialized: true, ...(secrets && !keysFile ? { secrets } : {}), ...(keysFile ? { keysFile } : {}) };
+}
+
+/** The server runs from its directory (over HTTP, or over TLS after vault-https). */
+export async function verifyVaultServer(session: EnvSession, outDir: string): Promise<Check[]> {
+  const p = serverPaths(outDir);
+  const pid = runningPid(p.pidFile);
+  const checks = [check('Vault server process runs', pid !== undefined, pid !== undefined ? `PID ${pid} (${configOf(pid) ?? '?'})` : `no live bao server for ${p.pidFile}`)];
+  const https = session.state.steps['vault-https'];
+  if (pid !== undefined && !(https?.status === 'done' && https.facts.outDir === p.dir)) {
+    const status = await sealStatus(new VaultClient({ addr: String(session.state.steps[STEP_ID]?.facts.addr ?? ''), timeoutMs: 3000 })).catch(() => undefined);
+    checks.push(check('Vault initialised and unsealed', status?.initialized === true && status.sealed === false, status ? `initialised ${status.initialized}, sealed ${status.sealed}` : 'did not answer'));
+  }
+  return checks;
+}
