@@ -19,6 +19,17 @@ const READ_ONLY_COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>
   tree: () => import('./commands/tree.js'),
   status: () => import('./commands/status.js'),
   doctor: () => import('./commands/doctor.js'),
+  plan: () => import('./commands/plan.js'),
+};
+
+/**
+ * Commands that change things only by running registry steps. `apply --file` is not a step
+ * itself: it has no inputs of its own beyond the file, keeps no state record and makes no change
+ * that a registry step does not make, plan, record and verify (so --dry-run and the dry-run walk
+ * stay per step; `apply --dry-run` is `plan`).
+ */
+const COMPOSITE_COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
+  apply: () => import('./commands/apply.js'),
 };
 
 /** Every step of the registry is a command; the rest are the read-only commands above. */
@@ -33,6 +44,7 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
     ]),
   ),
   ...READ_ONLY_COMMANDS,
+  ...COMPOSITE_COMMANDS,
 };
 
 export const commandNames = (): string[] => Object.keys(COMMANDS);
@@ -43,11 +55,13 @@ export async function commandSpecOf(name: string): Promise<CommandSpec> {
   if (!load) throw new Error(`No command "${name}".`);
   return (await load()).command;
 }
+export const compositeCommandNames = (): string[] => Object.keys(COMPOSITE_COMMANDS);
 
 const SUMMARIES: Array<[string, string]> = [
   ['(no command)', 'open the wizard (offers the rehearsal lab when no environment exists)'],
-  ['lab', 'start a throwaway OpenBao dev server and open the wizard on --env lab'],
+  ['lab', 'a throwaway workspace and its own real OpenBao (vault-server), the wizard on --env lab'],
   ['root create', 'offline root ceremony: encrypted root key + self-signed root certificate'],
+  ['vault-server', 'run the environment\'s own OpenBao (raft, loopback HTTP) until vault-https moves it to TLS'],
   ['intermediate request', 'online: enable/tune the PKI mount, generate the intermediate CSR in Vault'],
   ['intermediate sign', 'offline: sign the CSR with the root (no Vault needed)'],
   ['intermediate install', 'online: import intermediate + root, set default issuer and AIA/CRL URLs'],
@@ -75,6 +89,8 @@ const SUMMARIES: Array<[string, string]> = [
   ['distribute-ca', 'copy a CA file into each service user\'s trust path (0644 in a 0700 dir)'],
   ['status', 'live view of Vault, PKI, agents, containers, certificates (JSON / Prometheus without a TTY)'],
   ['doctor', 'find the known failure modes and print each with the exact fix'],
+  ['plan', 'an estate file as steps in order: done / to do / drifted, and where the air gap falls'],
+  ['apply', 'run the estate file\'s steps that are not done (stops at the air gap; --one-machine)'],
 ];
 
 export function helpText(): string {

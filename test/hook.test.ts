@@ -10,7 +10,7 @@ import { freePort } from '../source/system/openbao.js';
 import { servedFingerprint, waitForServed } from '../source/system/tls-probe.js';
 import { applyHook, type HookInput } from '../source/steps/hook.js';
 import { EventLog, readEvents } from '../source/hook/events.js';
-import { Podman } from '../source/system/podman-tls.js';
+import { Podman } from '../source/system/podman.js';
 import { silentReporter } from '../source/steps/context.js';
 
 const RUN = randomBytes(4).toString('hex');

@@ -102,3 +102,8 @@ export function cliInteraction(flags: Flags, tty: boolean): Interaction {
     },
   };
 }
+
+/** --dry-run asked for: `apply --file` turns it into `plan --file` (the step runner stays the one place that enforces it per step). */
+export function dryRunRequested(flags: Flags): boolean {
+  return flags.bool('dry-run');
+}

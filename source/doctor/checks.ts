@@ -4,7 +4,7 @@ import type { StatusContext } from '../status/context.js';
 import type { StatusSnapshot } from '../status/types.js';
 import { readAgentConfig, type AgentConfig } from '../status/agent-config.js';
 import { certificateArtefacts } from '../status/estate.js';
-import { listContainers, inspectContainers, type ContainerDetail, type ContainerInfo } from '../status/podman.js';
+import { listContainers, inspectContainers, type ContainerDetail, type ListedContainer as ContainerInfo } from '../system/podman.js';
 import { handshake, endpointOf } from '../system/tls-probe.js';
 import { managedTlsDirs } from '../status/sections/containers.js';
 import { readRole } from '../status/vault-reads.js';

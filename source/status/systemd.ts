@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { runProbe, lastLine } from './run.js';
+import { runProbe, lastLine } from '../system/run.js';
 
 /**
  * A user unit's state, asked of that user's own systemd: `systemctl --user -M USER@ show UNIT`

@@ -1,4 +1,4 @@
-import { runProbe } from './run.js';
+import { runProbe } from '../system/run.js';
 
 /** A local account's home, from the name service (getent: LDAP/sssd users resolve too). */
 export async function userHome(name: string, signal?: AbortSignal): Promise<{ ok: true; home: string; uid: number; gid: number } | { ok: false; reason: string }> {

@@ -5,7 +5,7 @@ import { ExternalError, OperatorError } from '../errors.js';
 import { parseCertificates } from '../pki/pem.js';
 import { checkPayload, parsePayloadJson, type Payload, type LeafPayload, type ChainPayload } from '../hook/payload.js';
 import { layout, publishVersion, readCurrentFiles, sameFiles, rollbackTo, pruneVersions, withLock, ensureStableLinks } from '../hook/tls-store.js';
-import { Podman, PodmanError, reloadActionFor, lastLine, RELOAD_LABEL, DEFAULT_RELOAD, type TlsContainer } from '../system/podman-tls.js';
+import { Podman, PodmanError, reloadActionFor, lastLine, RELOAD_LABEL, DEFAULT_RELOAD, type TlsContainer } from '../system/podman.js';
 import { parseHostPort, waitForServed } from '../system/tls-probe.js';
 import { writeFileAtomic, sha256Hex } from '../system/files.js';
 import type { EventLog } from '../hook/events.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { worst, type ContainerEntry, type ContainersSection, type Level } from '../types.js';
 import type { StatusContext } from '../context.js';
-import { listContainers, inspectContainers, TLS_LABEL, RELOAD_LABEL, DEFAULT_RELOAD, type ContainerDetail } from '../podman.js';
+import { listContainers, inspectContainers, TLS_LABEL, RELOAD_LABEL, DEFAULT_RELOAD, type ContainerDetail } from '../../system/podman.js';
 import { readCertFile } from '../cert-files.js';
 import type { EventEntry } from '../types.js';
 

@@ -144,7 +144,7 @@ export const hook = defineStep<HookInput, Plan, HookResult>({
     }
     const env = f.string('env');
     const name = f.string('name')!;
-    const [{ EventLog }, { Podman }] = await Promise.all([import('../../hook/events.js'), import('../../system/podman-tls.js')]);
+    const [{ EventLog }, { Podman }] = await Promise.all([import('../../hook/events.js'), import('../../system/podman.js')]);
     const events = new EventLog(env ? envPaths(validateEnvName(env), run.home).events : undefined, env ?? '', `${tlsDir ? 'app' : 'proxy'}/${name}`);
     return {
       payloadText,

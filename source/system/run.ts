@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 
 /**
- * Runs a read-only probe command (systemctl, podman, getent) with a timeout and the caller's
- * AbortSignal. Never throws: a missing binary, a timeout or a non-zero exit come back as data,
- * because each of them is a reason a status section shows "unknown".
+ * The one way certwright runs another program (podman, systemctl, getent, openssl): with a
+ * timeout, the caller's AbortSignal, no shell, and output captured. It never throws: a missing
+ * binary (ENOENT), a timeout (ETIMEDOUT), an abort or a non-zero exit come back as data, and each
+ * caller decides what that means (status: "unknown"; a step: an error with its fix).
  */
 export interface ProbeResult {
   code: number;
@@ -13,12 +14,12 @@ export interface ProbeResult {
   error?: string;
 }
 
-export function runProbe(file: string, args: string[], options: { timeoutMs?: number; signal?: AbortSignal | undefined; env?: NodeJS.ProcessEnv } = {}): Promise<ProbeResult> {
+export function runProbe(file: string, args: string[], options: { timeoutMs?: number; signal?: AbortSignal | undefined; env?: NodeJS.ProcessEnv; cwd?: string | undefined } = {}): Promise<ProbeResult> {
   return new Promise((resolve) => {
     execFile(
       file,
       args,
-      { timeout: options.timeoutMs ?? 10_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8', ...(options.signal ? { signal: options.signal } : {}), ...(options.env ? { env: options.env } : {}) },
+      { timeout: options.timeoutMs ?? 10_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8', ...(options.signal ? { signal: options.signal } : {}), ...(options.env ? { env: options.env } : {}), ...(options.cwd ? { cwd: options.cwd } : {}) },
       (error, stdout, stderr) => {
         if (!error) return resolve({ code: 0, stdout, stderr });
         const e = error as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };

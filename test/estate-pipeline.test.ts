@@ -1,0 +1,115 @@
+/**
+ * The whole pipeline from one estate file on one machine, against one real OpenBao that certwright
+ * runs itself: `apply --file F --one-machine` builds the root, starts the environment's Vault,
+ * installs the intermediate into it, issues Vault's certificate, moves that same server to HTTPS,
+ * switches the AIA/CRL URLs and writes the agents. Judged independently: openssl s_client and curl
+ * trusting only the root, the mount's URLs read back, a real `bao agent` rendering over HTTPS with
+ * the hook swapping the leaf (openssl verifies it to the root), `status --json` exiting 0, and a
+ * second apply that changes nothing.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cli, tempDir, writePassphrase, BAO } from './helpers/env.js';
+import { freePortPair } from '../source/system/openbao.js';
+
+const children: ChildProcess[] = [];
+let serverPidFile: string | undefined;
+afterAll(() => {
+  for (const c of children) c.kill('SIGTERM');
+  if (serverPidFile && fs.existsSync(serverPidFile)) {
+    try {
+      process.kill(Number(fs.readFileSync(serverPidFile, 'utf8')), 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
+});
+
+function hashes(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (p.includes(`${path.sep}data${path.sep}`) || /\.(log)$/.test(e.name) || e.name === 'vault.pid') continue;
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out[path.relative(dir, p)] = crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+async function until(probe: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!probe() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  return probe();
+}
+
+describe('apply --file --one-machine, one Vault from the root ceremony to a green status', () => {
+  it('builds the estate, serves it over HTTPS, renders leaves through a real agent, and a second apply changes nothing', async () => {
+    const work = tempDir('cw-estate-one-');
+    const port = await freePortPair();
+    const pass = writePassphrase(work);
+    const file = path.join(work, 'estate.yaml');
+    fs.writeFileSync(
+      file,
+      [
+        'environment: one',
+        'root:         { dir: ./root, cn: "One Root CA", key_type: ec-p384, ttl: 10y, path_len: 1 }',
+        `vault:        { listen: 127.0.0.1:${port}, data_dir: ./vault, runtime: process, key_shares: 1, key_threshold: 1 }`,
+        'intermediate: { mount: pki_int, cn: "One Issuing CA", key_type: ec-p256 }',
+        'vault_cert:   { role: vault-server, dns: [localhost], ip: [127.0.0.1], dir: ./vault-tls }',
+        `urls:         { base: https://127.0.0.1:${port} }`,
+        'agents:',
+        '  - { kind: app,   name: web,  common_name: web.example.internal, ttl: 72h, tls_dir: ./web-tls, out: ./agent-web }',
+        '  - { kind: proxy, name: edge, ca_out: ./edge/ca.pem, out: ./agent-edge }',
+        '',
+      ].join('\n'),
+    );
+    serverPidFile = path.join(work, 'vault', 'vault.pid');
+    const home = path.join(work, 'home');
+    const keys = path.join(work, 'secrets', 'vault-keys.json');
+    const env = { CERTWRIGHT_HOME: home };
+    const args = ['apply', '--file', file, '--one-machine', '--passphrase-file', pass, '--keys-out', keys, '--yes'];
+    const first = await cli(args, { env, cwd: work });
+    expect(first.exitCode, `${first.stdout}\n${first.stderr}`).toBe(0);
+    expect(fs.statSync(keys).mode & 0o777).toBe(0o600);
+    const addr = `https://127.0.0.1:${port}`;
+    const root = path.join(work, 'root', 'root-ca.pem');
+    const token = (JSON.parse(fs.readFileSync(keys, 'utf8')) as { root_token: string }).root_token;
+
+    // openssl and curl reach that server over HTTPS, trusting only the root.
+    const s = await execa('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-CAfile', root, '-verify_return_error', '-servername', 'localhost'], { input: '', reject: false });
+    expect(s.exitCode, s.stderr).toBe(0);
+    const urls = await execa('curl', ['-sS', '--fail', '--cacert', root, '-H', `X-Vault-Token: ${token}`, `${addr}/v1/pki_int/config/urls`]);
+    expect(JSON.parse(urls.stdout).data).toMatchObject({ issuing_certificates: [`${addr}/v1/pki_int/ca`], crl_distribution_points: [`${addr}/v1/pki_int/crl`] });
+
+    // Real agents over HTTPS: the app's leaf is rendered and swapped in by the hook; the proxy's chain written.
+    for (const name of ['agent-web', 'agent-edge']) {
+      const hcl = path.join(work, name, 'agent.hcl');
+      expect(fs.readFileSync(hcl, 'utf8')).toContain(`address = "${addr}"`);
+      const log = fs.openSync(path.join(work, `${name}.log`), 'a');
+      children.push(spawn(BAO, ['agent', `-config=${hcl}`], { stdio: ['ignore', log, log], env: { PATH: process.env.PATH, HOME: work } }));
+    }
+    const leafFile = path.join(work, 'web-tls', 'current', 'cert.pem');
+    expect(await until(() => fs.existsSync(leafFile) && fs.existsSync(path.join(work, 'edge', 'ca.pem')), 60_000), fs.readFileSync(path.join(work, 'agent-web.log'), 'utf8').slice(-1500)).toBe(true);
+    const v = await execa('openssl', ['verify', '-CAfile', root, '-untrusted', path.join(work, 'web-tls', 'current', 'chain.pem'), leafFile], { reject: false });
+    expect(v.stdout).toMatch(/OK$/);
+
+    const status = await cli(['status', '--env', 'one', '--json'], { env: { ...env, VAULT_TOKEN: token } });
+    const json = JSON.parse(status.stdout);
+    expect(json.problems).toEqual([]);
+    expect(status.exitCode).toBe(0);
+
+    // A second apply changes nothing: no step runs, no file changes.
+    const before = hashes(work);
+    const second = await cli(args, { env, cwd: work });
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.stdout).toContain('Nothing to do');
+    expect(hashes(work)).toEqual(before);
+  }, 300_000);
+});
