@@ -67,7 +67,7 @@ export function sectionRows(s: StatusSnapshot, section: SectionName): Row[] {
         return {
           key: m.path,
           level: m.state,
-          text: `${m.path}  ${m.issuers.length} issuer(s)${def ? ` · default ${def.name || def.id.slice(0, 8)} ${days(def.daysLeft)}` : ''}${m.urls ? ` · urls ${m.urls.http ? 'http' : 'https'}` : ''}${m.keys?.orphans.length ? ` · ${m.keys.orphans.length} orphan key(s)` : ''}`,
+          text: `${m.path}  ${m.issuers.length} issuer(s)${def ? ` · default ${def.name || def.id.slice(0, 8)} ${days(def.daysLeft)}` : ''}${m.urls ? ` · urls ${m.urls.http ? 'http' : 'https'}` : ''}${m.keys?.orphans.length ? ` · ${m.keys.orphans.length} orphan key(s)` : ''}${m.rootCrl ? ` · root CRL ${m.rootCrl.daysLeft === null ? m.rootCrl.state : days(m.rootCrl.daysLeft)}` : ''}`,
           details: [
             ['Mount', m.path],
             ['State', m.state + (m.reason ? ` — ${m.reason}` : '')],
@@ -77,6 +77,7 @@ export function sectionRows(s: StatusSnapshot, section: SectionName): Row[] {
             ['CRL', m.urls ? m.urls.crlDistributionPoints.join(', ') || '(none)' : 'unknown'],
             ['Roles', m.roles ? m.roles.join(', ') || '(none)' : 'unknown'],
             ['Keys', m.keys ? `${m.keys.total} (orphans: ${m.keys.orphans.join(', ') || 'none'})` : 'unknown'],
+            ...(m.rootCrl ? [['Root CRL', `${m.rootCrl.url} · ${m.rootCrl.number === null ? '' : `number ${m.rootCrl.number} · `}${m.rootCrl.nextUpdate ? `next update ${time(m.rootCrl.nextUpdate)} (${days(m.rootCrl.daysLeft ?? 0)})` : m.rootCrl.reason ?? m.rootCrl.state}`] as [string, string]] : []),
           ],
         };
       });

@@ -87,6 +87,21 @@ if [ "$MODE" = "--lab" ]; then
   exit 0
 fi
 
+# pkilint (DigiCert's RFC 5280 linters), pinned, in its own venv under .tools/: the independent
+# judge of every certificate and CRL profile certwright makes (test/lint.test.ts).
+PKILINT_VERSION="0.13.3"
+PKILINT_DIR="$TOOLS/pkilint-$PKILINT_VERSION"
+if ! "$PKILINT_DIR/bin/python" -c 'import pkilint' >/dev/null 2>&1; then
+  echo "install-tools: installing pkilint==$PKILINT_VERSION into $PKILINT_DIR"
+  rm -rf "$PKILINT_DIR.partial"
+  python3 -m venv "$PKILINT_DIR.partial"
+  "$PKILINT_DIR.partial/bin/python" -m pip install --quiet --disable-pip-version-check "pkilint==$PKILINT_VERSION"
+  # Moved into place whole; used as `$PKILINT_DIR/bin/python -m pkilint.bin.lint_pkix_cert`, so no
+  # script carries the .partial path in its #! line.
+  rm -rf "$PKILINT_DIR" && mv "$PKILINT_DIR.partial" "$PKILINT_DIR"
+fi
+"$PKILINT_DIR/bin/python" -c 'import pkilint' >/dev/null
+
 # Debian packages. Each entry: command-to-probe:package
 NEEDED=(openssl:openssl tmux:tmux unshare:util-linux systemd-analyze:systemd
         podman:podman runc:runc podman-compose:podman-compose busybox:busybox-static

@@ -127,6 +127,7 @@ function csrFile(work: string, name: string): string {
 
 const CASES: Record<string, Case> = {
   'root-create': { args: ({ work, v }) => ['root', 'create', '--env', 'dry-new', '--out', path.join(work, 'new-root', 'r'), '--cn', 'Dry Root', '--passphrase-file', v.passphraseFile] },
+  'root-crl': { args: ({ work, v }) => ['root', 'crl', '--root-dir', v.rootDir, '--passphrase-file', v.passphraseFile, '--revoke', '4a3f01', '--reason', 'superseded', '--out', path.join(work, 'crl', 'root.crl')] },
   'vault-server': { args: ({ work, v, freePort: port }) => ['vault-server', '--env', v.env, '--out', path.join(work, 'vs'), '--listen', `127.0.0.1:${port}`, '--keys-out', path.join(work, 'vs-keys', 'keys.json')] },
   'intermediate-request': { args: ({ work, v }) => ['intermediate', 'request', '--env', v.env, '--mount', 'pki_dry_req', '--cn', 'Dry Int', '--csr-out', path.join(work, 'req', 'int.csr')] },
   'intermediate-sign': { args: ({ work, v }) => ['intermediate', 'sign', '--root-dir', v.rootDir, '--passphrase-file', v.passphraseFile, '--csr', csrFile(work, 'sign-me'), '--out', path.join(work, 'signed.pem')] },

@@ -8,6 +8,7 @@ import { listContainers, inspectContainers, type ContainerDetail, type ListedCon
 import { handshake, endpointOf } from '../system/tls-probe.js';
 import { managedTlsDirs } from '../status/sections/containers.js';
 import { readRole } from '../status/vault-reads.js';
+import { AUDIT_NON_HMAC_REQUEST_KEYS, AUDIT_NON_HMAC_RESPONSE_KEYS, AUTO_TIDY, tuningChanges, upkeepChanges } from '../vault/mount-health.js';
 import { userHome } from '../status/users.js';
 import { listeningPorts, processIds } from './listeners.js';
 import type { CheckId, Finding } from './types.js';
@@ -456,6 +457,76 @@ export function checkOrphans(snapshot: StatusSnapshot): CheckOutcome {
     }
   }
   return looked ? { id: 'orphan-keys', findings, looked: `${looked} mount(s)` } : { id: 'orphan-keys', findings, unknown: snapshot.sections.pki.reason ?? 'no mount\'s keys could be listed (needs a token)' };
+}
+
+/**
+ * What `bao pki health-check` would report critical or warning (issue 14), checked the same way
+ * for every mount: a tidy that never ran or auto-tidy off, the CRL rebuilt on every revocation
+ * while roles store every certificate, the PKI's non-secret fields HMACed in audit logs, no
+ * If-Modified-Since, and roles that allow localhost beside other domains. Each with its fix.
+ */
+export async function checkPkiUpkeep(ctx: StatusContext, snapshot: StatusSnapshot): Promise<CheckOutcome> {
+  const v = snapshot.sections.vault;
+  if (!ctx.vault || !v.reachable || v.sealed) return { id: 'pki-upkeep', findings: [], unknown: 'Vault is not reachable or sealed' };
+  const findings: Finding[] = [];
+  let looked = 0;
+  for (const m of snapshot.sections.pki.mounts) {
+    if (m.roles === null) continue; // no token: nothing to read
+    looked += 1;
+    const subject = `mount ${m.path}`;
+    try {
+      const tune = await tuningChanges(ctx.vault, m.path);
+      if (tune.some((t) => t.startsWith('audit'))) {
+        findings.push({ check: 'pki-upkeep', level: 'warn', subject, message: `${m.path}'s audit log HMACs the PKI's non-secret fields (serials, names, certificates), so it cannot say who issued what`, fix: `bao write sys/mounts/${m.path}/tune audit_non_hmac_request_keys=${AUDIT_NON_HMAC_REQUEST_KEYS.join(',')} audit_non_hmac_response_keys=${AUDIT_NON_HMAC_RESPONSE_KEYS.join(',')}` });
+      }
+      if (tune.some((t) => !t.startsWith('audit'))) {
+        findings.push({ check: 'pki-upkeep', level: 'warn', subject, message: `${m.path} passes no If-Modified-Since / Last-Modified headers: clients refetch CAs and CRLs in full every time`, fix: `bao write sys/mounts/${m.path}/tune passthrough_request_headers=If-Modified-Since allowed_response_headers=Last-Modified` });
+      }
+      const up = await upkeepChanges(ctx.vault, m.path);
+      if (up.autoTidy.length) {
+        findings.push({ check: 'pki-upkeep', level: 'warn', subject, message: `auto-tidy is off on ${m.path} (or set otherwise: ${up.autoTidy.join(', ')}): expired certificates pile up in storage`, fix: `bao write ${m.path}/config/auto-tidy enabled=true interval_duration=${AUTO_TIDY.interval_duration} tidy_cert_store=true tidy_revoked_certs=true tidy_revoked_cert_issuer_associations=true safety_buffer=${AUTO_TIDY.safety_buffer}` });
+      }
+      if (up.tidyNeverRan) {
+        findings.push({ check: 'pki-upkeep', level: 'fail', subject, message: `tidy has never run on ${m.path} (bao pki health-check: critical)`, fix: `bao write ${m.path}/tidy tidy_cert_store=true tidy_revoked_certs=true safety_buffer=${AUTO_TIDY.safety_buffer}` });
+      }
+      if (up.crlAutoRebuild) {
+        findings.push({ check: 'pki-upkeep', level: 'warn', subject, message: `${m.path} rebuilds its CRL on every revocation while its roles store every certificate`, fix: `bao write ${m.path}/config/crl auto_rebuild=true   (certwright revoke rotates the CRL itself)` });
+      }
+      for (const role of m.roles) {
+        const r = await readRole(ctx.vault, m.path, role);
+        if (!r.ok) continue;
+        const domains = Array.isArray(r.value.allowed_domains) ? (r.value.allowed_domains as string[]) : [];
+        if (r.value.allow_localhost === true && domains.length > 0) {
+          findings.push({ check: 'pki-upkeep', level: 'warn', subject: `${subject}: role ${role}`, message: `role ${role} allows localhost through allow_localhost beside allowed_domains (${domains.join(', ')}), where it is easily overlooked`, fix: `bao patch ${m.path}/roles/${role} allow_localhost=false allowed_domains=${[...new Set([...domains, 'localhost'])].join(',')} allow_bare_domains=true   (or re-run the certwright step that wrote it)` });
+        }
+      }
+    } catch (error) {
+      findings.push({ check: 'pki-upkeep', level: 'warn', subject, message: `${m.path}'s configuration could not be read: ${(error as Error).message}`, fix: 'Run doctor with a token that may read the mount\'s tune, config/crl, config/auto-tidy and tidy-status.' });
+    }
+  }
+  return looked ? { id: 'pki-upkeep', findings, looked: `${looked} mount(s)` } : { id: 'pki-upkeep', findings, unknown: snapshot.sections.pki.reason ?? 'no mount\'s roles could be listed (needs a token)' };
+}
+
+export function checkRootCrl(snapshot: StatusSnapshot): CheckOutcome {
+  const findings: Finding[] = [];
+  let looked = 0;
+  for (const m of snapshot.sections.pki.mounts) {
+    const c = m.rootCrl;
+    if (!c) continue;
+    looked += 1;
+    if (c.state === 'ok') continue;
+    const lapsed = c.nextUpdate !== null && c.state === 'fail' && /lapsed/.test(c.reason ?? '');
+    findings.push({
+      check: 'root-crl',
+      level: c.state === 'fail' ? 'fail' : 'warn',
+      subject: `mount ${m.path}: ${c.url}`,
+      message: c.reason ?? `the root CRL at ${c.url} is not in order`,
+      fix: lapsed || c.state === 'warn'
+        ? `At the offline root: certwright root crl --root-dir DIR --passphrase-file FILE --out root.crl, then copy root.crl to where ${c.url} is served.`
+        : `Publish the root's CRL at ${c.url}: at the offline root, certwright root crl --root-dir DIR --passphrase-file FILE --out root.crl, then copy root.crl to that path on the web server.`,
+    });
+  }
+  return looked ? { id: 'root-crl', findings, looked: `${looked} intermediate(s) with a root CRL URL` } : { id: 'root-crl', findings, unknown: 'no default issuer names a CRL distribution point of its root (intermediate sign --crl-url)' };
 }
 
 export function checkExpiring(snapshot: StatusSnapshot): CheckOutcome {

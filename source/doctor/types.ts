@@ -18,7 +18,9 @@ export type CheckId =
   | 'aia-crl-http'
   | 'mount-ttl-short'
   | 'expiring'
-  | 'orphan-keys';
+  | 'orphan-keys'
+  | 'root-crl'
+  | 'pki-upkeep';
 
 export const CHECK_TITLES: Record<CheckId, string> = {
   'key-unreadable': 'key files the container user cannot read',
@@ -34,6 +36,8 @@ export const CHECK_TITLES: Record<CheckId, string> = {
   'mount-ttl-short': 'mount max TTL shorter than a requested TTL',
   expiring: 'leaves and intermediates expiring inside the warning window',
   'orphan-keys': 'orphan keys left in a mount',
+  'pki-upkeep': 'PKI mounts bao pki health-check would flag (tidy, CRL rebuild, audit visibility, headers, localhost)',
+  'root-crl': 'root CRLs missing, lapsed or about to lapse at the intermediates\' CRL distribution points',
 };
 
 export interface Finding {

@@ -82,6 +82,17 @@ export interface MountEntry {
   urls: { issuingCertificates: string[]; crlDistributionPoints: string[]; http: boolean } | null;
   roles: string[] | null;
   keys: { total: number; orphans: string[] } | null;
+  /** The root's CRL, fetched from the default issuer's CRL distribution point; absent when it names none. */
+  rootCrl?: RootCrlEntry;
+}
+
+export interface RootCrlEntry {
+  url: string;
+  state: Level;
+  reason?: string;
+  number: number | null;
+  nextUpdate: string | null;
+  daysLeft: number | null;
 }
 
 export interface PkiSection extends SectionBase {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { OperatorError, ExternalError } from '../errors.js';
 import { VaultClient } from '../vault/client.js';
 import * as pki from '../vault/pki.js';
+import { diffRole, roleKeyFields } from '../vault/roles.js';
 import * as auth from '../vault/approle.js';
 import { parseCertificates } from '../pki/pem.js';
 import { isSelfSigned, pemOf } from '../pki/leaf.js';
@@ -98,14 +99,16 @@ export function desiredPkiRole(dns: string[], ips: string[], ttlSeconds: number)
     allow_glob_domains: false,
     allow_wildcard_certificates: false,
     allow_any_name: false,
-    allow_localhost: dns.includes('localhost'),
+    // localhost, when asked for, is one of allowed_domains (a bare name), never allow_localhost: the
+    // health check's role_allows_localhost, and nobody overlooks it in the role.
+    allow_localhost: false,
     enforce_hostnames: true,
     allow_ip_sans: ips.length > 0,
     ...(ips.length ? { allowed_ip_sans_cidr: ips.map((ip) => `${ip}/${net.isIPv6(ip) ? 128 : 32}`) } : {}),
     server_flag: true,
     client_flag: false,
-    key_type: 'ec',
-    key_bits: 256,
+    ...roleKeyFields('ec', 256),
+    ext_key_usage: [],
     ttl: ttlSeconds,
     max_ttl: ttlSeconds,
     require_cn: true,
@@ -330,8 +333,8 @@ export async function planAgentRollout(session: EnvSession, vault: VaultClient, 
   let pkiRoleAction: string | undefined;
   if (input.kind === 'app') {
     pkiRole = desiredPkiRole(names.dns, names.ips, input.ttlSeconds);
-    const diffs = roleDiffers(await pki.readRole(vault, input.mount, name), pkiRole);
-    if (diffs.length) pkiRoleAction = `${diffs[0] === 'missing' ? 'Create' : `Update (${diffs.join(', ')})`} PKI role ${input.mount}/roles/${name}: exactly ${[...names.dns, ...names.ips].join(', ')}, TTL ${humanDuration(input.ttlSeconds)}`;
+    const diff = diffRole(await pki.readRole(vault, input.mount, name), pkiRole);
+    if (diff.changes.length) pkiRoleAction = `${diff.missing ? 'Create' : `Update (${diff.fields.join(', ')})`} PKI role ${input.mount}/roles/${name}: exactly ${[...names.dns, ...names.ips].join(', ')}, TTL ${humanDuration(input.ttlSeconds)}`;
     if (pkiRoleAction) plan.actions.push(pkiRoleAction);
   }
   const currentAppRole = approleMountMissing ? undefined : await auth.readAppRole(vault, input.approleMount, policy);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import fsp from 'node:fs/promises';
 import { VaultClient } from '../vault/client.js';
 import * as pki from '../vault/pki.js';
+import { diffRole, roleKeyFields } from '../vault/roles.js';
 import * as approle from '../vault/approle.js';
 import { vaultKeyParams, type KeyType } from '../pki/keys.js';
 import { check, type Check } from '../pki/checks.js';
@@ -88,9 +89,7 @@ export function desiredRole(apps: string[], input: Pick<BuildRoleInput, 'ttlSeco
     client_flag: true,
     code_signing_flag: false,
     email_protection_flag: false,
-    key_type,
-    key_bits,
-    key_usage: ['DigitalSignature'],
+    ...roleKeyFields(key_type, key_bits, 'client'),
     ext_key_usage: [],
     ttl: input.ttlSeconds,
     max_ttl: input.ttlSeconds,
@@ -176,7 +175,7 @@ async function situation(vault: VaultClient, input: BuildRoleInput): Promise<Sit
     approle: current,
     approleName: aName,
     policyName: pName,
-    roleDiff: differences(role, wantRole),
+    roleDiff: diffRole(role, wantRole).fields,
     approleDiff: differences(current as unknown as Record<string, unknown> | undefined, wantAppRole),
     wantRole,
     wantAppRole,

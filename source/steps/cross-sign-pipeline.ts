@@ -35,13 +35,14 @@ export interface CrossSignPipelineResult extends CrossSignInstallResult {
 }
 
 /** The profile the twin gets: the intermediate's pathlen and name constraints, never past either end. */
-export function twinProfile(original: { cert: import('node:crypto').X509Certificate; pathLen: number | undefined; permittedDns: string[] }, root: import('node:crypto').X509Certificate, now = new Date()) {
+export function twinProfile(original: { cert: import('node:crypto').X509Certificate; pathLen: number | undefined; permittedDns: string[]; permittedIps: string[]; excludedDns: string[] }, root: import('node:crypto').X509Certificate, now = new Date()) {
   const end = Math.min(new Date(original.cert.validTo).getTime(), new Date(root.validTo).getTime());
   // A margin, because the signer measures "now" again and refuses a TTL past the root's end.
   const ttlSeconds = Math.floor((end - now.getTime()) / 1000) - 300;
   const rootPathLen = caFacts(root).pathLen;
   const pathLen = original.pathLen ?? (rootPathLen !== undefined ? Math.max(0, rootPathLen - 1) : 0);
-  return { ttlSeconds, pathLen, permittedDns: original.permittedDns.length ? original.permittedDns : undefined };
+  const some = (list: string[]) => (list.length ? list : undefined);
+  return { ttlSeconds, pathLen, permittedDns: some(original.permittedDns), permittedIps: some(original.permittedIps), excludedDns: some(original.excludedDns) };
 }
 
 export async function runCrossSignPipeline(session: EnvSession, vault: VaultClient, input: CrossSignPipelineInput, getPassphrase: () => Promise<Buffer>, report: Reporter): Promise<CrossSignPipelineResult> {
@@ -69,7 +70,7 @@ export async function runCrossSignPipeline(session: EnvSession, vault: VaultClie
   const profile = twinProfile(original, root.cert);
   if (profile.ttlSeconds <= 0) throw new OperatorError(`The intermediate or the root ends within minutes; there is nothing left to cross-sign.`, 'Renew the intermediate (or the root) first.');
   if (original.pathLen === undefined) report.warn(`The intermediate has no path length limit; the twin gets pathlen ${profile.pathLen}.`);
-  const signInput = { rootDir: input.rootDir, csrFile, outFile: certFile, ttlSeconds: profile.ttlSeconds, pathLen: profile.pathLen, permittedDns: profile.permittedDns };
+  const signInput = { rootDir: input.rootDir, csrFile, outFile: certFile, ttlSeconds: profile.ttlSeconds, pathLen: profile.pathLen, permittedDns: profile.permittedDns, permittedIps: profile.permittedIps, excludedDns: profile.excludedDns };
   const signPlan = await planIntermediateSign(signInput);
   const passphrase = signPlan.existing ? Buffer.alloc(0) : await getPassphrase();
   // The foundation's offline signer, unchanged; without a session so that it does not overwrite

@@ -37,6 +37,8 @@ export interface Original {
   subject: string;
   pathLen: number | undefined;
   permittedDns: string[];
+  permittedIps: string[];
+  excludedDns: string[];
 }
 
 const FIELD_BY_OID: Record<string, keyof pki.SubjectFields> = {
@@ -85,7 +87,8 @@ export async function readOriginal(vault: VaultClient, mount: string, issuerRef?
   const cert = parseCertificates(issuer.certificate, `${mount} issuer ${issuer.issuerId}`)[0]!;
   const facts = caFacts(cert);
   if (!facts.isCa) throw new OperatorError(`The issuer ${issuer.issuerId} in ${mount}/ is not a CA certificate.`, 'Pass the intermediate issuer.');
-  return { issuerId: issuer.issuerId, keyId: issuer.keyId, cert, subject: cert.subject.replace(/\n/g, ', '), pathLen: facts.pathLen, permittedDns: facts.nameConstraints };
+  if (facts.otherConstraints) throw new OperatorError(`The issuer ${issuer.issuerId} in ${mount}/ carries name constraints certwright cannot repeat (only permitted DNS and IP and excluded DNS).`, 'Cross-sign it by hand, so the twin carries the same constraints.');
+  return { issuerId: issuer.issuerId, keyId: issuer.keyId, cert, subject: cert.subject.replace(/\n/g, ', '), pathLen: facts.pathLen, permittedDns: facts.nameConstraints, permittedIps: facts.permittedIps, excludedDns: facts.excludedDns };
 }
 
 /** A CSR is usable for the twin when it carries the original's key and, to OpenSSL, its subject. */
@@ -132,6 +135,10 @@ export interface CrossSignRequestResult {
   keyId: string;
   subject: string;
   pathLen: number | undefined;
+  /** The intermediate's name constraints, for the signer's flags: the twin must repeat them. */
+  permittedDns: string[];
+  permittedIps: string[];
+  excludedDns: string[];
   notAfter: string;
   reused: boolean;
 }
@@ -176,7 +183,7 @@ export async function applyCrossSignRequest(session: EnvSession, vault: VaultCli
       csrSha256,
     }),
   );
-  return { csrFile, csrSha256, issuerId: original.issuerId, keyId: original.keyId, subject: original.subject, pathLen: original.pathLen, notAfter, reused: plan.reuse };
+  return { csrFile, csrSha256, issuerId: original.issuerId, keyId: original.keyId, subject: original.subject, pathLen: original.pathLen, permittedDns: original.permittedDns, permittedIps: original.permittedIps, excludedDns: original.excludedDns, notAfter, reused: plan.reuse };
 }
 
 /** Re-checks a completed request: the key still exists, the CSR file is unchanged. */

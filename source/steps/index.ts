@@ -18,6 +18,7 @@ const entry = (id: string, command: string, load: () => Promise<StepDefinition>)
 
 export const STEPS: readonly RegistryEntry[] = [
   entry('root-create', 'root create', async () => (await import('./defs/root-create.js')).rootCreate),
+  entry('root-crl', 'root crl', async () => (await import('./defs/root-crl.js')).rootCrl),
   entry('vault-server', 'vault-server', async () => (await import('./defs/vault-server.js')).vaultServer),
   entry('intermediate-request', 'intermediate request', async () => (await import('./defs/intermediate-request.js')).intermediateRequest),
   entry('intermediate-sign', 'intermediate sign', async () => (await import('./defs/intermediate-sign.js')).intermediateSign),

@@ -58,16 +58,87 @@ export function checkInputText(values: FlagValues, inputs: readonly FlagSpec[], 
 export function parseDomains(values: string[], flag = '--permitted-dns'): string[] | undefined {
   if (values.length === 0) return undefined;
   for (const d of values) {
-    // A leading dot ("subdomains only" to OpenSSL) is read differently by other validators
-    // (Python cryptography rejects the chain): refuse it rather than write an ambiguous constraint.
     if (d.startsWith('.')) {
-      throw new UsageError(`${flag} "${d}" starts with a dot, which validators read differently.`, `Pass ${flag} ${d.replace(/^\.+/, '')}: a DNS constraint already covers the domain and all its subdomains.`);
+      // RFC 5280 4.2.1.10: a dNSName constraint is a name, and it already covers every name below it.
+      // The leading-dot form belongs to URI and e-mail constraints; for DNS, validators disagree on it
+      // (some read "subdomains only", strict ones a malformed name), so certwright never writes it.
+      throw new UsageError(
+        `${flag} "${d}" starts with a dot. A DNS name constraint has no leading dot, and validators disagree on what one means (some read it as subdomains only, strict ones as a malformed name).`,
+        `Pass ${flag} ${d.replace(/^\.+/, '')}: it ${flag.startsWith('--excluded') ? 'excludes' : 'permits'} ${d.replace(/^\.+/, '')} and every name below it.`,
+      );
     }
     if (!/^([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(d)) {
       throw new UsageError(`${flag} "${d}" is not a DNS domain.`, `Pass domains such as ${flag} example.com,internal.example.com.`);
     }
   }
   return values;
+}
+
+/**
+ * --permitted-ip: CIDR blocks (an address alone is one host: /32 or /128). Host bits must be zero,
+ * so the block written is the block meant.
+ */
+export function parseConstraintCidrs(values: string[], flag = '--permitted-ip'): string[] | undefined {
+  if (values.length === 0) return undefined;
+  return values.map((v) => {
+    const [addr, prefixText, extra] = v.split('/');
+    const family = net.isIP(addr ?? '');
+    const max = family === 6 ? 128 : 32;
+    const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : Number.NaN;
+    if (!family || extra !== undefined || !(prefix >= 0 && prefix <= max)) {
+      throw new UsageError(`${flag} "${v}" is not an IP address or CIDR block.`, `Pass blocks such as ${flag} 10.20.0.0/16,fd00:20::/48.`);
+    }
+    const bytes = ipBytes(addr!, family);
+    const network = bytes.map((b, i) => {
+      const bits = Math.max(0, Math.min(8, prefix - i * 8));
+      return b & ((0xff << (8 - bits)) & 0xff);
+    });
+    if (network.some((b, i) => b !== bytes[i])) {
+      const fixed = family === 4 ? network.join('.') : ipv6Text(network);
+      throw new UsageError(`${flag} "${v}" has host bits set: the block /${prefix} starts at ${fixed}.`, `Pass ${flag} ${fixed}/${prefix}.`);
+    }
+    return `${family === 4 ? network.join('.') : ipv6Text(network)}/${prefix}`;
+  });
+}
+
+function ipBytes(addr: string, family: number): number[] {
+  if (family === 4) return addr.split('.').map(Number);
+  const [head, tail] = addr.includes('::') ? addr.split('::') : [addr, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return groups.flatMap((g) => [(parseInt(g, 16) >> 8) & 0xff, parseInt(g, 16) & 0xff]);
+}
+
+function ipv6Text(bytes: number[]): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  // the longest run of zero groups becomes "::" (RFC 5952)
+  let best = [-1, 0];
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') { i += 1; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j += 1;
+    if (j - i > best[1]! && j - i > 1) best = [i, j - i];
+    i = j;
+  }
+  if (best[0]! < 0) return groups.join(':');
+  return `${groups.slice(0, best[0]).join(':')}::${groups.slice(best[0]! + best[1]!).join(':')}`;
+}
+
+/** An http(s) URL, kept as given (a CRL distribution point or AIA URL is written byte for byte). */
+export function parseHttpUrl(value: string | undefined, flag: string, example: string): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${flag} "${value}" is not a URL.`, `Pass e.g. ${flag} ${example}.`);
+  }
+  // RFC 5280 4.2.1.13 / 4.2.2.1: validators fetch these over HTTP (or LDAP); https would need a CA to trust first.
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${flag} "${value}" must be an http URL.`, `Pass e.g. ${flag} ${example}.`);
+  if (/\s/.test(value)) throw new UsageError(`${flag} "${value}" contains white space.`, `Pass e.g. ${flag} ${example}.`);
+  return value;
 }
 
 export function parseAiaBase(value: string | undefined, flag = '--aia-base'): string | undefined {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { X509Certificate } from 'node:crypto';
 import { VaultClient } from '../vault/client.js';
 import * as pki from '../vault/pki.js';
+import { applyUpkeep, describeUpkeep, upkeepChanges } from '../vault/mount-health.js';
 import { readCsr, caFacts } from '../pki/certs.js';
 import { parseCertificate, parseCertificates, certPem, fingerprint } from '../pki/pem.js';
 import { verifyChain, allOk, failed, check, type Check } from '../pki/verify.js';
@@ -18,7 +19,8 @@ import { emptyPlan } from './context.js';
  * plan reads: the certificate and root files, the mount's pending key (its public key must be the
  *   certificate's), the mount's issuers and URLs.
  * apply writes: intermediate + root as issuers (set-signed), the default issuer (explicitly), the
- *   issuing-certificate and CRL URLs, DIR/root-ca.pem in the Vault TLS dir, the state's record.
+ *   issuing-certificate and CRL URLs, the mount's upkeep (CRL auto-rebuild, auto-tidy, a first
+ *   tidy: vault/mount-health.ts), DIR/root-ca.pem in the Vault TLS dir, the state's record.
  */
 export const STEP_ID = 'intermediate-install';
 
@@ -107,6 +109,7 @@ export async function planIntermediateInstall(session: EnvSession, vault: VaultC
   const want = pki.aiaUrls(base, input.mount);
   const urls = await pki.readUrls(vault, input.mount);
   if (JSON.stringify(urls) !== JSON.stringify(want)) plan.actions.push(`Set issuing-certificate and CRL URLs under ${base}`);
+  plan.actions.push(...describeUpkeep(await upkeepChanges(vault, input.mount)));
   if (input.vaultTlsDir) plan.actions.push(`Copy the public root to ${path.join(input.vaultTlsDir, 'root-ca.pem')}`);
   return plan;
 }
@@ -146,6 +149,7 @@ export async function applyIntermediateInstall(session: EnvSession, vault: Vault
     await pki.writeUrls(vault, input.mount, want);
     report.done(`AIA and CRL URLs set under ${base}`);
   }
+  for (const done of await applyUpkeep(vault, input.mount)) report.done(`${input.mount}/: ${done.charAt(0).toLowerCase()}${done.slice(1)}`);
   const artefacts = [{ kind: 'intermediate-certificate', path: path.resolve(input.certFile), sha256: sha256Hex(loaded.certPem), fingerprint: fingerprint(loaded.cert) }];
   if (input.vaultTlsDir) {
     const target = path.join(path.resolve(input.vaultTlsDir), 'root-ca.pem');

@@ -21,6 +21,10 @@ export interface PipelineInput {
   ttlSeconds?: number | undefined;
   pathLen: number;
   permittedDns?: string[] | undefined;
+  permittedIps?: string[] | undefined;
+  excludedDns?: string[] | undefined;
+  crlUrl?: string | undefined;
+  caIssuersUrl?: string | undefined;
   aiaBase?: string | undefined;
   vaultTlsDir?: string | undefined;
 }
@@ -47,7 +51,7 @@ export async function runIntermediatePipeline(session: EnvSession, vault: VaultC
   } else {
     report.info(`Using the pending CSR ${input.csrFile}`);
   }
-  await applyIntermediateSign({ rootDir: input.rootDir, csrFile: input.csrFile, outFile: input.certFile, ttlSeconds: input.ttlSeconds, pathLen: input.pathLen, permittedDns: input.permittedDns, mount: input.mount }, passphrase, report, session);
+  await applyIntermediateSign({ rootDir: input.rootDir, csrFile: input.csrFile, outFile: input.certFile, ttlSeconds: input.ttlSeconds, pathLen: input.pathLen, permittedDns: input.permittedDns, permittedIps: input.permittedIps, excludedDns: input.excludedDns, crlUrl: input.crlUrl, caIssuersUrl: input.caIssuersUrl, mount: input.mount }, passphrase, report, session);
   const result = await applyIntermediateInstall(session, vault, { mount: input.mount, certFile: input.certFile, rootFile: input.rootFile, aiaBase: input.aiaBase, vaultTlsDir: input.vaultTlsDir }, report);
   return { issuerId: result.issuerId, fingerprint: result.fingerprint, alreadyInstalled: false };
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { VaultClient } from '../vault/client.js';
 import * as pki from '../vault/pki.js';
+import { applyTuning, tuningChanges } from '../vault/mount-health.js';
 import { readCsr } from '../pki/certs.js';
 import { vaultKeyParams, type KeyType } from '../pki/keys.js';
 import { writeFileAtomic, planOutputDir, ensureOutputDir, sha256Hex, fileSha256, exists } from '../system/files.js';
@@ -63,6 +64,8 @@ export async function planIntermediateRequest(session: EnvSession, vault: VaultC
   plan.facts.push(['Vault', vault.addr], ['Mount', input.mount], ['Subject', `CN=${input.commonName}`], ['Key', input.keyType], ['Mount max TTL', humanDuration(input.maxTtlSeconds)]);
   if (!s.mount) plan.actions.push(`Enable the PKI engine at ${input.mount}/ with max lease TTL ${humanDuration(input.maxTtlSeconds)}`);
   else if (s.mount.maxLeaseTtlSeconds < input.maxTtlSeconds) plan.actions.push(`Raise ${input.mount}/ max lease TTL from ${humanDuration(s.mount.maxLeaseTtlSeconds)} to ${humanDuration(input.maxTtlSeconds)} (Vault would silently cap longer TTLs)`);
+  const tune = s.mount ? await tuningChanges(vault, input.mount) : ['all'];
+  if (tune.length) plan.actions.push(`Tune ${input.mount}/: audit logs show the PKI's non-secret fields (serials, names, certificates; keys stay HMACed), If-Modified-Since and Last-Modified pass through`);
   if (s.keyHasIssuer) {
     throw new OperatorError(`The intermediate key of environment "${session.env}" in ${input.mount}/ already has an installed certificate.`, `Nothing to request. Check it with \`certwright intermediate install\` or use another --mount.`);
   }
@@ -99,6 +102,8 @@ export async function applyIntermediateRequest(session: EnvSession, vault: Vault
     throw new ExternalError(`${input.mount}/ max lease TTL is ${tuned ? humanDuration(tuned.maxLeaseTtlSeconds) : 'unknown'} after tuning, not ${humanDuration(input.maxTtlSeconds)}.`, 'Check the token may tune mounts (sys/mounts/*/tune) and that no system max is lower.');
   }
   session.commit(setMount(session.state, input.mount, { maxTtl: `${input.maxTtlSeconds}s` }, now()));
+  const retuned = await applyTuning(vault, input.mount);
+  if (retuned.length) report.done(`${input.mount}/ tuned: audit logs show the PKI's non-secret fields, If-Modified-Since/Last-Modified pass through (${retuned.join(', ')})`);
   const keyName = intermediateKeyName(session.env);
   let generated: { csr: string; keyId: string };
   let reused = false;

@@ -32,6 +32,10 @@ export interface IntermediateSignInput {
   ttlSeconds?: number | undefined;
   pathLen: number;
   permittedDns?: string[] | undefined;
+  permittedIps?: string[] | undefined;
+  excludedDns?: string[] | undefined;
+  crlUrl?: string | undefined;
+  caIssuersUrl?: string | undefined;
   /** Key types signed beyond SIGNABLE_CA_KEY_TYPES (--allow-key-type), by explicit choice. */
   allowKeyTypes?: string[] | undefined;
   /** Mount, when known (one-machine flow), for the state record. */
@@ -85,9 +89,15 @@ export async function planIntermediateSign(input: IntermediateSignInput, now = n
   const rootFacts = caFacts(root.cert);
   if (!rootFacts.isCa || !root.cert.checkIssued(root.cert)) throw new OperatorError(`${rootPaths(input.rootDir).cert} is not a self-signed CA certificate.`, 'Point --root-dir at the offline root.');
   if (rootFacts.pathLen !== undefined && input.pathLen >= rootFacts.pathLen) {
+    const p = rootFacts.pathLen;
+    if (p === 0) {
+      throw new UsageError('The root has pathlen 0: it may sign no CA at all, so validators would refuse every chain through an intermediate it signed.', 'Sign intermediates with a root created with --path-len 1 or more.');
+    }
+    // Such an intermediate does validate, and so do its leaves: only a CA it signs beyond the
+    // root's limit would not. The refusal keeps the certificate from promising what no validator allows.
     throw new UsageError(
-      `The root allows ${rootFacts.pathLen} CA level(s) below it, so an intermediate with pathlen ${input.pathLen} would not validate.`,
-      rootFacts.pathLen === 0 ? 'This root (pathlen 0) cannot sign intermediates; create a root with a larger --path-len.' : `Use --path-len ${rootFacts.pathLen - 1} or lower.`,
+      `The root (pathlen ${p}) allows ${p} CA level(s) below it, this intermediate included, so at most ${p - 1} below the intermediate. --path-len ${input.pathLen} would promise ${input.pathLen}: the intermediate and its leaves would still validate, but a CA signed deeper than ${p - 1} level(s) below it would not. certwright does not write a limit that the chain overrides.`,
+      `Use --path-len ${p - 1} or lower: it states the limit validators enforce.`,
     );
   }
   const csrPem = await readTextFile(input.csrFile, '--csr');
@@ -115,6 +125,12 @@ export async function planIntermediateSign(input: IntermediateSignInput, now = n
     ['Path length', String(input.pathLen)],
   );
   if (input.permittedDns?.length) plan.facts.push(['Permitted DNS', input.permittedDns.join(', ')]);
+  if (input.permittedIps?.length) plan.facts.push(['Permitted IP', input.permittedIps.join(', ')]);
+  if (input.excludedDns?.length) plan.facts.push(['Excluded DNS', input.excludedDns.join(', ')]);
+  if (input.crlUrl) plan.facts.push(['Root CRL at', input.crlUrl]);
+  if (input.caIssuersUrl) plan.facts.push(['Root certificate at', input.caIssuersUrl]);
+  if (!input.crlUrl) plan.warnings.push('No --crl-url: this intermediate names no CRL of the root, so the offline root can never revoke it for a validator that checks (openssl -crl_check_all).');
+  if (input.permittedDns?.length && !input.permittedIps?.length) plan.warnings.push('--permitted-dns limits DNS names only: without --permitted-ip the intermediate may still issue for any IP address.');
   const createDir = await planOutputDir(path.dirname(path.resolve(input.outFile)), '--out directory');
   if (createDir) plan.actions.push(createDir);
   if (await exists(input.outFile)) {
@@ -152,11 +168,13 @@ export async function applyIntermediateSign(input: IntermediateSignInput, passph
     throw new OperatorError(`The key in ${root.keyFile} does not belong to ${rootPaths(input.rootDir).cert}.`, 'The root directory has been mixed up; restore both files from the ceremony backup.');
   }
   report.progress('Signing the intermediate');
-  const cert = await signIntermediate(plan.csr, root.cert, rootKey, { notBefore: plan.notBefore, notAfter: plan.notAfter, pathLen: input.pathLen, permittedDns: input.permittedDns });
+  const cert = await signIntermediate(plan.csr, root.cert, rootKey, { notBefore: plan.notBefore, notAfter: plan.notAfter, pathLen: input.pathLen, permittedDns: input.permittedDns, permittedIps: input.permittedIps, excludedDns: input.excludedDns, crlUrl: input.crlUrl, caIssuersUrl: input.caIssuersUrl });
   // Verify like a ceremony tool before anything leaves this process.
   const checks = verifyChain([cert], root.cert);
   const facts = caFacts(cert);
-  if (!allOk(checks) || !facts.isCa || facts.pathLen !== input.pathLen || !cert.publicKey.export({ type: 'spki', format: 'der' }).equals(plan.csr.spkiDer)) {
+  const same = (a: string[], b: string[] | undefined) => JSON.stringify(a) === JSON.stringify(b ?? []);
+  const constraintsOk = same(facts.nameConstraints, input.permittedDns) && same(facts.permittedIps, input.permittedIps) && same(facts.excludedDns, input.excludedDns) && !facts.otherConstraints;
+  if (!allOk(checks) || !facts.isCa || facts.pathLen !== input.pathLen || !constraintsOk || !cert.publicKey.export({ type: 'spki', format: 'der' }).equals(plan.csr.spkiDer)) {
     throw new Error(`signed intermediate failed verification: ${failed(checks).map((c) => c.name).join(', ')}`);
   }
   const pem = certPem(cert);
@@ -185,6 +203,9 @@ export async function applyIntermediateSign(input: IntermediateSignInput, passph
       notAfter: result.notAfter,
       pathLen: input.pathLen,
       permittedDns: input.permittedDns ?? [],
+      permittedIps: input.permittedIps ?? [],
+      excludedDns: input.excludedDns ?? [],
+      ...(input.crlUrl ? { crlUrl: input.crlUrl } : {}),
       intermediateSha256Fingerprint: result.fingerprint,
       rootSha256Fingerprint: fingerprint(root.cert),
     });

@@ -112,7 +112,13 @@ export async function applyRevoke(vault: VaultClient, mount: string, serialInput
   for (const w of plan.warnings) report.warn(w);
   const result: RevokeResult = { serial: target.serial, subject: subjectLine(target.cert), kind: target.kind, alreadyRevoked: target.alreadyRevoked, inCrl: false };
   if (!target.signerId) return result;
-  const pem = await pki.readIssuerCrlPem(vault, mount, target.signerId);
+  let pem = await pki.readIssuerCrlPem(vault, mount, target.signerId);
+  // With auto_rebuild on (every mount certwright creates), a revocation waits for the next
+  // scheduled rebuild: rebuild it now, so the CRL clients fetch lists the serial at once.
+  if (pem.includes('BEGIN X509 CRL') && !crlSerials(pem).serials.includes(target.serial)) {
+    await pki.rotateCrl(vault, mount);
+    pem = await pki.readIssuerCrlPem(vault, mount, target.signerId);
+  }
   if (!pem.includes('BEGIN X509 CRL')) throw new ExternalError(`${mount}/issuer/${target.signerId}/crl/pem returned no CRL.`, `Check the CRL configuration of ${mount}/ (config/crl disable must be false).`);
   const crl = crlSerials(pem);
   result.inCrl = crl.serials.includes(target.serial);

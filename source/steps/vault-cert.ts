@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { X509Certificate } from 'node:crypto';
 import { VaultClient } from '../vault/client.js';
 import * as pki from '../vault/pki.js';
+import { diffRole, describeChanges, roleKeyFields } from '../vault/roles.js';
 import { parseCertificate, parseCertificates, fingerprint } from '../pki/pem.js';
 import { verifyChain, allOk, failed, check, type Check } from '../pki/verify.js';
 import { buildServerBundle, certNames, sameNames, describeNames, keyMatchesCert, type ServerNames } from '../pki/server-cert.js';
@@ -62,7 +63,9 @@ export function desiredRole(input: Pick<VaultCertInput, 'names' | 'ttlSeconds' |
     allow_glob_domains: false,
     allow_wildcard_certificates: false,
     allow_any_name: false,
-    allow_localhost: input.names.dns.includes('localhost'),
+    // localhost, when asked for, is one of allowed_domains (a bare name), never allow_localhost: the
+    // health check's role_allows_localhost, and nobody overlooks it in the role.
+    allow_localhost: false,
     enforce_hostnames: true,
     allow_ip_sans: input.names.ips.length > 0,
     // OpenBao >= 2.5 enforces this; Vault ignores the unknown field.
@@ -72,8 +75,8 @@ export function desiredRole(input: Pick<VaultCertInput, 'names' | 'ttlSeconds' |
     client_flag: false,
     code_signing_flag: false,
     email_protection_flag: false,
-    key_type,
-    key_bits,
+    ...roleKeyFields(key_type, key_bits),
+    ext_key_usage: [],
     ttl: input.ttlSeconds,
     max_ttl: input.ttlSeconds,
     require_cn: true,
@@ -81,26 +84,10 @@ export function desiredRole(input: Pick<VaultCertInput, 'names' | 'ttlSeconds' |
   };
 }
 
-/** Fields of the role that differ from what is wanted, as "field: have -> want". */
+/** Fields of the role that differ from what is wanted, as "field: have -> want" (the one role diff, vault/roles.ts). */
 export function roleDiff(current: pki.RoleData | undefined, want: pki.RoleData): string[] {
-  if (!current) return ['role does not exist'];
-  const norm = (v: unknown): string => {
-    if (Array.isArray(v)) return JSON.stringify([...v].map(String).sort());
-    if (v === null || v === undefined) return '[]';
-    return JSON.stringify(v);
-  };
-  const diffs: string[] = [];
-  for (const [key, value] of Object.entries(want)) {
-    if (!(key in current)) {
-      if (key === 'allowed_ip_sans_cidr') continue; // not a Vault field
-      diffs.push(`${key}: unset -> ${norm(value)}`);
-      continue;
-    }
-    const have = current[key];
-    const equal = Array.isArray(value) ? norm(have) === norm(value) : key === 'ttl' || key === 'max_ttl' ? Number(have) === Number(value) : have === value;
-    if (!equal) diffs.push(`${key}: ${norm(have)} -> ${norm(value)}`);
-  }
-  return diffs;
+  const diff = diffRole(current, want);
+  return diff.missing ? ['role does not exist'] : describeChanges(diff);
 }
 
 export interface ExistingFiles {

@@ -279,6 +279,11 @@ export async function readIssuerCrlPem(vault: VaultClient, mount: string, issuer
   return res.status === 200 ? res.text : '';
 }
 
+/** Rebuilds the mount's CRLs now (needed after a revocation when auto_rebuild is on). */
+export async function rotateCrl(vault: VaultClient, mount: string): Promise<void> {
+  await vault.read(`${mount}/crl/rotate`);
+}
+
 /** The mount's CRL (default issuer) as PEM. */
 export async function readCrlPem(vault: VaultClient, mount: string): Promise<string> {
   const res = await vault.read(`${mount}/crl/pem`, { anonymous: true, accept: [204, 404] });

@@ -1,4 +1,4 @@
-import { daysUntil, expiryLevel, warnAtDays, worst, type IssuerEntry, type Level, type MountEntry, type PkiSection, type VaultSection } from '../types.js';
+import { daysUntil, expiryLevel, warnAtDays, worst, type IssuerEntry, type Level, type MountEntry, type PkiSection, type RootCrlEntry, type VaultSection } from '../types.js';
 import type { StatusContext } from '../context.js';
 import { mountsOf } from '../estate.js';
 import { parsePemCertificates, isSelfSigned, subjectLine } from '../cert-files.js';
@@ -90,6 +90,13 @@ async function mountEntry(ctx: StatusContext, reads: typeof Reads, mount: string
       reasons.push(`${orphans.length} key(s) no issuer uses`);
     }
   }
+  const defaultPem = defaultIssuer ? await reads.issuerCertificate(vault, mount, defaultIssuer) : undefined;
+  const defaultCert = defaultPem?.ok ? parsePemCertificates(defaultPem.value)[0] : undefined;
+  const rootCrl = defaultCert ? await rootCrlEntry(ctx, defaultCert) : undefined;
+  if (rootCrl && rootCrl.state !== 'ok') {
+    levels.push(rootCrl.state === 'unknown' ? 'warn' : rootCrl.state);
+    reasons.push(rootCrl.reason ?? 'root CRL');
+  }
   const unknownParts = [!keys.ok && `keys: ${keys.reason}`, !roles.ok && `roles: ${roles.reason}`, !urls.ok && `URLs: ${urls.reason}`].filter(Boolean);
   const state = worst(levels, 'unknown');
   return {
@@ -102,5 +109,48 @@ async function mountEntry(ctx: StatusContext, reads: typeof Reads, mount: string
     urls: urlsOut,
     roles: roles.ok ? roles.value : null,
     keys: keysOut,
+    ...(rootCrl ? { rootCrl } : {}),
   };
+}
+
+/** A root CRL is re-signed offline, by hand: warn a week ahead (or inside --warn-days when shorter). */
+const ROOT_CRL_WARN_DAYS = 7;
+
+/**
+ * The root's CRL as relying parties see it: fetched from the intermediate's CRL distribution point,
+ * its signature checked against the environment's root, its nextUpdate against now.
+ */
+export async function rootCrlEntry(ctx: StatusContext, cert: import('node:crypto').X509Certificate): Promise<RootCrlEntry | undefined> {
+  const { crlDistributionUrls, readCrlLite } = await import('../../pki/crl-lite.js');
+  let urls: string[];
+  try {
+    urls = crlDistributionUrls(cert);
+  } catch {
+    return undefined;
+  }
+  const url = urls.find((u) => /^https?:/i.test(u));
+  if (!url) return undefined;
+  const empty = { url, number: null, nextUpdate: null, daysLeft: null };
+  let body: Buffer;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    if (!res.ok) return { ...empty, state: 'fail', reason: `the root CRL at ${url} is missing (HTTP ${res.status})` };
+    body = Buffer.from(await res.arrayBuffer());
+  } catch (error) {
+    return { ...empty, state: 'fail', reason: `the root CRL at ${url} cannot be fetched (${(error as Error).message})` };
+  }
+  let facts;
+  try {
+    facts = readCrlLite(body);
+  } catch {
+    return { ...empty, state: 'fail', reason: `${url} does not hold a CRL` };
+  }
+  const nextUpdate = facts.nextUpdate ? facts.nextUpdate.toISOString() : null;
+  const daysLeft = facts.nextUpdate ? daysUntil(facts.nextUpdate, ctx.now) : null;
+  const base = { url, number: facts.number ?? null, nextUpdate, daysLeft };
+  if (ctx.root && !facts.signedBy(ctx.root.cert)) return { ...base, state: 'fail', reason: `the CRL at ${url} is not signed by the environment's root` };
+  if (!facts.nextUpdate) return { ...base, state: 'warn', reason: `the root CRL at ${url} has no nextUpdate` };
+  if (facts.nextUpdate.getTime() <= ctx.now.getTime()) return { ...base, state: 'fail', reason: `the root CRL at ${url} lapsed on ${nextUpdate}: validators that check revocation refuse every chain through it` };
+  if (daysLeft !== null && daysLeft < Math.min(ROOT_CRL_WARN_DAYS, ctx.options.warnDays ?? ROOT_CRL_WARN_DAYS)) return { ...base, state: 'warn', reason: `the root CRL at ${url} lapses in ${daysLeft} day(s) (${nextUpdate})` };
+  return { ...base, state: ctx.root ? 'ok' : 'unknown', ...(ctx.root ? {} : { reason: 'no root is known to check the CRL\'s signature' }) };
 }

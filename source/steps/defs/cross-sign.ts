@@ -13,6 +13,11 @@ import type { CrossSignPipelineInput, CrossSignPipelineResult } from '../cross-s
 const requestImpl = () => import('../cross-sign-request.js');
 const installImpl = () => import('../cross-sign-install.js');
 
+/** The signer flags that repeat the intermediate's name constraints on the twin. */
+function constraintFlags(r: { permittedDns: string[]; permittedIps: string[]; excludedDns: string[] }): string {
+  return [r.permittedDns.length ? ` --permitted-dns ${r.permittedDns.join(',')}` : '', r.permittedIps.length ? ` --permitted-ip ${r.permittedIps.join(',')}` : '', r.excludedDns.length ? ` --excluded-dns ${r.excludedDns.join(',')}` : ''].join('');
+}
+
 export const crossSignRequest = defineStep<CrossSignRequestInput, Plan, CrossSignRequestResult>({
   id: 'cross-sign-request',
   command: 'cross-sign request',
@@ -43,7 +48,7 @@ export const crossSignRequest = defineStep<CrossSignRequestInput, Plan, CrossSig
       `Key: ${result.keyId} (the intermediate's)`,
       `SHA-256 of the CSR file: ${result.csrSha256}`,
       'On the second root\'s offline machine:',
-      `  certwright cross-sign sign --root-dir DIR --passphrase-file FILE --csr ${result.csrFile} --out twin.pem --path-len ${result.pathLen ?? 0} --ttl ${ttl}`,
+      `  certwright cross-sign sign --root-dir DIR --passphrase-file FILE --csr ${result.csrFile} --out twin.pem --path-len ${result.pathLen ?? 0} --ttl ${ttl}${constraintFlags(result)}`,
       'Then bring twin.pem and that root-ca.pem back: certwright cross-sign install --env E --mount PATH --cert twin.pem --root root-ca.pem',
     ].join('\n');
   },

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseDuration } from '../../duration.js';
 import { validateEnvName } from '../../paths.js';
-import { parseDomains } from '../inputs.js';
+import { parseDomains, parseConstraintCidrs, parseHttpUrl } from '../inputs.js';
 import { UsageError } from '../../errors.js';
 import { defineStep, type StepDefinition, type StepInput } from '../step.js';
 import type { IntermediateSignInput, SignPlan, SignResult } from '../intermediate-sign.js';
@@ -12,11 +12,29 @@ export const signInputs: StepInput[] = [
   { name: 'root-dir', type: 'string', value: 'DIR', description: 'the offline root directory (root-ca.key, root-ca.pem)', required: true },
   { name: 'passphrase-file', type: 'string', value: 'FILE', description: 'file holding the root key passphrase (mode 0600); typed when absent in a terminal' },
   { name: 'path-len', type: 'string', value: 'N', description: 'pathlen of the intermediate', default: '0' },
-  { name: 'permitted-dns', type: 'string', value: 'DOMAINS', description: 'comma-separated DNS name constraints (critical)' },
+  { name: 'permitted-dns', type: 'string', value: 'DOMAINS', description: 'comma-separated DNS names the intermediate may issue for, each with every name below it (critical name constraints)' },
+  { name: 'permitted-ip', type: 'string', value: 'CIDRS', description: 'comma-separated IP blocks the intermediate may issue for (without it, any IP address)' },
+  { name: 'excluded-dns', type: 'string', value: 'DOMAINS', description: 'comma-separated DNS names (and every name below) the intermediate may never issue for' },
   { name: 'ttl', type: 'string', value: 'DURATION', description: 'validity', defaultText: '5y, cut to the root\'s end' },
+  { name: 'crl-url', type: 'string', value: 'URL', description: 'where the root\'s CRL (certwright root crl) is published: written as the CRL distribution point' },
+  { name: 'ca-issuers-url', type: 'string', value: 'URL', description: 'where the root certificate is published: written as AIA caIssuers' },
   // Widening what the offline root signs is asked for on the command line, each time.
   { name: 'allow-key-type', type: 'string', multiple: true, value: 'TYPE', description: 'also sign a CSR key of this type (rsa-1024, rsa-8192, ed25519, ec-p521 ...); repeatable; a flag only, no environment variable', defaultText: 'ec-p256, ec-p384, rsa-2048..rsa-4096 only', env: '' },
 ];
+
+/** --permitted-dns, --permitted-ip, --excluded-dns (the one-machine flow parses them the same way). */
+export function parseNameConstraints(f: { csv(name: string): string[] }) {
+  return {
+    permittedDns: parseDomains(f.csv('permitted-dns')),
+    permittedIps: parseConstraintCidrs(f.csv('permitted-ip')),
+    excludedDns: parseDomains(f.csv('excluded-dns'), '--excluded-dns'),
+  };
+}
+
+/** --crl-url and --ca-issuers-url: http(s) URLs of the root's published CRL and certificate. */
+export function parsePublishedUrls(f: { string(name: string): string | undefined }) {
+  return { crlUrl: parseHttpUrl(f.string('crl-url'), '--crl-url', 'http://pki.example/root.crl'), caIssuersUrl: parseHttpUrl(f.string('ca-issuers-url'), '--ca-issuers-url', 'http://pki.example/root.crt') };
+}
 
 /** --allow-key-type values: a key type name as certwright spells it (the refusal prints it). */
 export function parseAllowKeyTypes(values: string[]): string[] {
@@ -34,7 +52,7 @@ function signer(id: string, command: string, title: string, summary: string): St
     command,
     title,
     summary,
-    usage: `${command} --root-dir DIR --passphrase-file FILE --csr FILE --out FILE [--ttl DURATION] [--path-len N] [--permitted-dns DOMAINS] [--allow-key-type TYPE ...]`,
+    usage: `${command} --root-dir DIR --passphrase-file FILE --csr FILE --out FILE [--ttl DURATION] [--path-len N] [--permitted-dns DOMAINS] [--permitted-ip CIDRS] [--excluded-dns DOMAINS] [--crl-url URL] [--ca-issuers-url URL] [--allow-key-type TYPE ...]`,
     mutates: true,
     where: 'offline',
     session: 'optional',
@@ -59,7 +77,8 @@ function signer(id: string, command: string, title: string, summary: string): St
         outFile: path.resolve(f.require('out')),
         ttlSeconds: ttl ? parseDuration(ttl) : undefined,
         pathLen: f.int('path-len', { min: 0, max: 10 })!,
-        permittedDns: parseDomains(f.csv('permitted-dns')),
+        ...parseNameConstraints(f),
+        ...parsePublishedUrls(f),
         allowKeyTypes: parseAllowKeyTypes(f.csv('allow-key-type')),
       };
     },

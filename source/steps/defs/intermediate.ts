@@ -5,11 +5,11 @@ import { rootPaths } from '../../paths.js';
 import { stepKey } from '../../../state/schema.js';
 import { DriftError } from '../../errors.js';
 import { failed } from '../../pki/checks.js';
-import { parseAiaBase, parseDomains, mountSlug } from '../inputs.js';
+import { parseAiaBase, mountSlug } from '../inputs.js';
 import { defineStep } from '../step.js';
 import { emptyPlan, type EnvSession, type Plan } from '../context.js';
 import { requestInputs, parseRequestBase } from './intermediate-request.js';
-import { signInputs } from './intermediate-sign.js';
+import { signInputs, parseNameConstraints, parsePublishedUrls } from './intermediate-sign.js';
 import type { PipelineInput } from '../intermediate-pipeline.js';
 
 const impl = () => import('../intermediate-pipeline.js');
@@ -53,7 +53,8 @@ export const intermediate = defineStep<Omit<PipelineInput, 'csrFile' | 'certFile
       rootFile: rootPaths(rootDir).cert,
       ttlSeconds: ttl ? parseDuration(ttl) : undefined,
       pathLen: f.int('path-len', { min: 0, max: 10 })!,
-      permittedDns: parseDomains(f.csv('permitted-dns')),
+      ...parseNameConstraints(f),
+      ...parsePublishedUrls(f),
       aiaBase: parseAiaBase(f.string('aia-base')),
       vaultTlsDir: tlsDir ? path.resolve(tlsDir) : undefined,
     };
@@ -77,10 +78,12 @@ export const intermediate = defineStep<Omit<PipelineInput, 'csrFile' | 'certFile
     if (session.state.steps[stepKey('intermediate-request', input.mount)]?.status === 'done' && fs.existsSync(csrFile)) {
       plan.actions.push(`Reuse the pending CSR ${csrFile} (no new key in Vault)`);
     } else {
-      plan.actions.push(`Enable and tune ${input.mount}/ if needed, generate the intermediate key (${input.keyType}) and CSR inside Vault`);
+      plan.actions.push(`Enable and tune ${input.mount}/ if needed (max TTL, audit-visible PKI fields, If-Modified-Since), generate the intermediate key (${input.keyType}) and CSR inside Vault`);
     }
-    if (!fs.existsSync(certFile)) plan.actions.push(`Sign the CSR with the offline root in ${input.rootDir} (pathlen ${input.pathLen})`);
-    plan.actions.push('Import intermediate + root, make it the default issuer, set AIA/CRL URLs', 'Verify the chain');
+    const nc = [input.permittedDns?.length ? `permitted DNS ${input.permittedDns.join(', ')}` : '', input.permittedIps?.length ? `permitted IP ${input.permittedIps.join(', ')}` : '', input.excludedDns?.length ? `excluded DNS ${input.excludedDns.join(', ')}` : ''].filter(Boolean);
+    if (!fs.existsSync(certFile)) plan.actions.push(`Sign the CSR with the offline root in ${input.rootDir} (pathlen ${input.pathLen}${nc.length ? `; ${nc.join('; ')}` : ''})`);
+    if (input.permittedDns?.length && !input.permittedIps?.length) plan.warnings.push('--permitted-dns limits DNS names only: without --permitted-ip the intermediate may still issue for any IP address.');
+    plan.actions.push('Import intermediate + root, make it the default issuer, set AIA/CRL URLs; CRL auto-rebuild, auto-tidy every 12h and a first tidy', 'Verify the chain');
     return plan;
   },
   async apply(run, input) {
