@@ -63,3 +63,9 @@ export function setMount(state: EnvState, path: string, fields: { maxTtl?: strin
 function touch(state: EnvState, now: Date): EnvState {
   return { ...state, updatedAt: now.toISOString() };
 }
+
+/** Drops one step's record (state forget): the step is "not done" again; nothing else changes. */
+export function forgetStep(state: EnvState, key: string, now: Date): EnvState {
+  const { [key]: _gone, ...rest } = state.steps;
+  return touch({ ...state, steps: rest }, now);
+}

@@ -192,6 +192,7 @@ const CASES: Record<string, Case> = {
     },
     args: ({ work }) => ['revoke', '--mount', PKI, '--serial', new crypto.X509Certificate(fs.readFileSync(path.join(work, 'to-revoke', 'cert.pem'))).serialNumber],
   },
+  'state-forget': { args: ({ v }) => ['state', 'forget', '--env', v.env, '--record', 'vault-cert'] },
   hashdir: { args: ({ work, v }) => ['hashdir', '--out', path.join(work, 'hashes'), v.caFile] },
 };
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { cli, tempDir, openssl, writePassphrase, listing, useOpenBao, uniqueMount, vaultEnv, bao, BIN, ROOT } from './helpers/env.js';
+import { VaultClient } from '../source/vault/client.js';
 
 const vault = useOpenBao();
 
@@ -241,6 +242,31 @@ describe('intermediate: kill and resume', () => {
     const again = await cli(['intermediate', '--env', 'test', '--mount', mount, '--cn', 'D', '--root-dir', c.rootDir, '--passphrase-file', c.pass], { env: c.env });
     expect(again.exitCode).toBe(4);
     expect(again.stderr).toMatch(/root-certificate unchanged: .*changed since the ceremony/);
+    // A changed root is restored, never redone.
+    expect(again.stderr).toMatch(/Restore root-ca.key and root-ca.pem from the ceremony backup/);
+  });
+
+  it('a wiped Vault is drift with the way out: state forget, then the step runs again', async () => {
+    const c = await ceremony();
+    const mount = uniqueMount();
+    const args = ['intermediate', '--env', 'test', '--mount', mount, '--cn', 'W', '--root-dir', c.rootDir, '--passphrase-file', c.pass];
+    expect((await cli(args, { env: c.env })).exitCode).toBe(0);
+    // The mount is gone (a wiped or restored Vault); the state still says installed.
+    await new VaultClient({ addr: vault.server().addr, token: vault.server().token }).request('DELETE', `sys/mounts/${mount}`);
+    const drift = await cli(args, { env: c.env });
+    expect(drift.exitCode).toBe(4);
+    const fix = /Fix: (.*)/s.exec(drift.stderr)![1]!;
+    expect(fix).toContain('certwright state show --env test');
+    const forgets = [...fix.matchAll(/certwright state forget --env test --record (\S+?)(?=[ ,])/g)].map((m) => m[1]!);
+    expect(forgets).toEqual([`intermediate-install@${mount}`, `intermediate-request@${mount}`]);
+    // The fix, as written: a dry run first changes nothing, then each forget.
+    expect((await cli(['state', 'forget', '--env', 'test', '--record', forgets[0]!, '--dry-run'], { env: c.env })).stderr).toContain('Dry run: nothing was changed.');
+    for (const record of forgets) expect((await cli(['state', 'forget', '--env', 'test', '--record', record], { env: c.env })).exitCode).toBe(0);
+    const redone = await cli(args, { env: c.env });
+    expect(redone.exitCode, redone.stderr).toBe(0);
+    expect(await keysAndIssuers(mount)).toEqual({ keys: 1, issuers: 2 });
+    const transcript = fs.readFileSync(path.join(c.home, 'envs', 'test', 'transcript.jsonl'), 'utf8');
+    expect(transcript.match(/"action":"state-forget"/g)).toHaveLength(2);
   });
 
   it('a corrupt state file is an error naming the file, and it is left as it was', async () => {

@@ -40,6 +40,7 @@ export const STEPS: readonly RegistryEntry[] = [
   entry('cross-sign-install', 'cross-sign install', async () => (await import('./defs/cross-sign.js')).crossSignInstall),
   entry('cross-sign', 'cross-sign', async () => (await import('./defs/cross-sign.js')).crossSign),
   entry('revoke', 'revoke', async () => (await import('./defs/tools.js')).revoke),
+  entry('state-forget', 'state forget', async () => (await import('./defs/state-forget.js')).stateForget),
   entry('hashdir', 'hashdir', async () => (await import('./defs/tools.js')).hashdir),
 ];
 

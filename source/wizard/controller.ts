@@ -34,6 +34,7 @@ export type { PipelineStep, StepState, WizardDefaults } from './context.js';
  */
 const load = {
   rootCreate: () => import('../steps/root-create.js'),
+  pipeline: () => import('../steps/intermediate-pipeline.js'),
   vaultCert: () => import('../steps/vault-cert.js'),
   vaultUnseal: () => import('../steps/vault-unseal.js'),
   trust: () => import('../vault/trust.js'),
@@ -137,7 +138,14 @@ export class WizardController extends WizardHost {
     const install = state.steps[stepKey('intermediate-install', mount)];
     const request = state.steps[stepKey('intermediate-request', mount)];
     if (install?.status === 'done') {
-      steps.push({ id: 'intermediate', title: `Intermediate in Vault (${mount})`, state: 'done', detail: `issuer ${String(install.facts.issuerId).slice(0, 8)} · until ${String(install.facts.notAfter).slice(0, 10)}` });
+      // Re-verified against Vault, not taken from state: a wiped or restored Vault shows as drift.
+      const verdict = await this.reverifyIntermediate(env, mount);
+      steps.push({
+        id: 'intermediate',
+        title: `Intermediate in Vault (${mount})`,
+        state: verdict.state,
+        detail: verdict.state === 'done' ? `issuer ${String(install.facts.issuerId).slice(0, 8)} · until ${String(install.facts.notAfter).slice(0, 10)}` : verdict.detail,
+      });
     } else if (request) {
       steps.push({ id: 'intermediate', title: `Intermediate in Vault (${mount})`, state: 'pending', detail: 'CSR pending: sign and install' });
     } else {
@@ -150,6 +158,19 @@ export class WizardController extends WizardHost {
   }
 
   /** The root ceremony's questions, pre-filled with the step's own defaults (or the flags given). */
+  private async reverifyIntermediate(env: string, mount: string): Promise<{ state: 'done' | 'drift' | 'unavailable'; detail: string }> {
+    try {
+      const [{ verifyCompleted }, { VaultClient }, { resolveConnection }] = await Promise.all([load.pipeline(), import('../vault/client.js'), import('../vault/connection.js')]);
+      const bad = failed(
+        await this.withSession(env, 'wizard: re-verify', (s) => verifyCompleted(s, new VaultClient(resolveConnection({ vaultAddr: this.defaults.vaultAddr, vaultCa: this.defaults.vaultCa, stateAddr: s.state.vault?.addr, stateCa: s.state.vault?.caFile })), mount)),
+      );
+      return bad.length ? { state: 'drift', detail: `changed: ${bad.map((c) => c.detail).join('; ')} (open it for what to do)` } : { state: 'done', detail: '' };
+    } catch (error) {
+      // Evidence that cannot be read is "not checked", never a tick.
+      return { state: 'unavailable', detail: `not checked: ${(error as Error).message}` };
+    }
+  }
+
   rootDefaults(env: string): RootForm {
     const d = defaultsFor(rootCreate, { env, home: this.home });
     return {

@@ -19,6 +19,19 @@ export function intermediateArtefacts(session: EnvSession, mount: string): { csr
   return { csrFile: path.join(session.paths.artefacts, `${slug}-intermediate.csr`), certFile: path.join(session.paths.artefacts, `${slug}-intermediate.pem`) };
 }
 
+/**
+ * The way out of a drifted intermediate: what to look at, and how to redo it. A Vault that was
+ * wiped or restored has lost the step's key or issuer; forgetting the records makes the step run
+ * again (a pending key is reused by name, so a kill never leaves two).
+ */
+export function driftFix(env: string, failedChecks: string[], mount: string): string {
+  const show = `Show what was recorded: certwright state show --env ${env}.`;
+  // Never a second root over the first: a changed root is restored, not redone.
+  if (failedChecks.some((n) => /root/.test(n))) return `${show} Restore root-ca.key and root-ca.pem from the ceremony backup; certwright never makes a new root over a recorded one.`;
+  const records = [`intermediate-install@${mount}`, `intermediate-request@${mount}`];
+  return `${show} Re-verify by opening the step again. If the change is expected (a wiped or restored Vault), redo it: ${records.map((r) => `certwright state forget --env ${env} --record ${r}`).join(' && ')}, then run it again (a pending key is reused).`;
+}
+
 interface OneGoResult {
   issuerId: string;
   fingerprint: string;
@@ -67,7 +80,7 @@ export const intermediate = defineStep<Omit<PipelineInput, 'csrFile' | 'certFile
     const checks = await verifyCompleted(session, vault, input.mount);
     const bad = failed(checks);
     if (bad.length > 0) {
-      throw new DriftError(`What was done before has changed: ${bad.map((c) => `${c.name}: ${c.detail}`).join('; ')}.`, `Find out what changed (another operator, a restored backup, a wiped Vault): \`certwright state show --env ${session.env}\` lists what was recorded.`);
+      throw new DriftError(`What was done before has changed: ${bad.map((c) => `${c.name}: ${c.detail}`).join('; ')}.`, driftFix(session.env, bad.map((c) => c.name), input.mount));
     }
     if (checks.length > 0) run.report.done(`Re-verified ${checks.length} check(s) of completed steps`);
     await vault.assertReady();
@@ -81,7 +94,9 @@ export const intermediate = defineStep<Omit<PipelineInput, 'csrFile' | 'certFile
       plan.actions.push(`Enable and tune ${input.mount}/ if needed (max TTL, audit-visible PKI fields, If-Modified-Since), generate the intermediate key (${input.keyType}) and CSR inside Vault`);
     }
     const nc = [input.permittedDns?.length ? `permitted DNS ${input.permittedDns.join(', ')}` : '', input.permittedIps?.length ? `permitted IP ${input.permittedIps.join(', ')}` : '', input.excludedDns?.length ? `excluded DNS ${input.excludedDns.join(', ')}` : ''].filter(Boolean);
-    if (!fs.existsSync(certFile)) plan.actions.push(`Sign the CSR with the offline root in ${input.rootDir} (pathlen ${input.pathLen}${nc.length ? `; ${nc.join('; ')}` : ''})`);
+    const requested = session.state.steps[stepKey('intermediate-request', input.mount)] !== undefined;
+    if (!requested && (fs.existsSync(csrFile) || fs.existsSync(certFile))) plan.actions.push(`Keep the old CSR and certificate of a key no longer recorded aside (*.replaced-TIME in ${session.paths.artefacts})`);
+    if (!requested || !fs.existsSync(certFile)) plan.actions.push(`Sign the CSR with the offline root in ${input.rootDir} (pathlen ${input.pathLen}${nc.length ? `; ${nc.join('; ')}` : ''})`);
     if (input.permittedDns?.length && !input.permittedIps?.length) plan.warnings.push('--permitted-dns limits DNS names only: without --permitted-ip the intermediate may still issue for any IP address.');
     plan.actions.push('Import intermediate + root, make it the default issuer, set AIA/CRL URLs; CRL auto-rebuild, auto-tidy every 12h and a first tidy', 'Verify the chain');
     return plan;
@@ -92,6 +107,16 @@ export const intermediate = defineStep<Omit<PipelineInput, 'csrFile' | 'certFile
     const files = intermediateArtefacts(session, input.mount);
     fs.mkdirSync(session.paths.artefacts, { recursive: true, mode: 0o700 });
     const installed = session.state.steps[stepKey('intermediate-install', input.mount)]?.status === 'done';
+    // A request that is no longer recorded (state forget after a wiped Vault) makes a new key:
+    // the public CSR and certificate of the old one are kept aside, never signed over.
+    if (!installed && !session.state.steps[stepKey('intermediate-request', input.mount)]) {
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      for (const f of [files.csrFile, files.certFile]) {
+        if (!fs.existsSync(f)) continue;
+        fs.renameSync(f, `${f}.replaced-${stamp}`);
+        run.report.info(`Kept the old ${path.basename(f)} aside as ${path.basename(f)}.replaced-${stamp} (it belongs to a key that is no longer recorded)`);
+      }
+    }
     const passphrase = installed || fs.existsSync(files.certFile) ? Buffer.alloc(0) : await run.interact.passphrase('open');
     try {
       return await runIntermediatePipeline(session, run.vault(), { ...input, ...files }, passphrase, run.report);
