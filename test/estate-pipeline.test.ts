@@ -35,6 +35,8 @@ function hashes(dir: string): Record<string, string> {
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
+      // Node's compile cache (HOME is the work dir here) is written by every certwright run, not by a step.
+      if (e.name === '.cache') continue;
       if (p.includes(`${path.sep}data${path.sep}`) || /\.(log)$/.test(e.name) || e.name === 'vault.pid') continue;
       if (e.isDirectory()) walk(p);
       else if (e.isFile()) out[path.relative(dir, p)] = crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
@@ -152,14 +154,16 @@ describe('apply --file --one-machine, one Vault from the root ceremony to a gree
       const hcl = path.join(work, name, 'agent.hcl');
       expect(fs.readFileSync(hcl, 'utf8')).toContain(`address = "${addr}"`);
       const log = fs.openSync(path.join(work, `${name}.log`), 'a');
-      children.push(spawn(BAO, ['agent', `-config=${hcl}`], { stdio: ['ignore', log, log], env: { PATH: process.env.PATH, HOME: work } }));
+      // CERTWRIGHT_PODMAN names no binary: the hook would otherwise reload other test files' tls=true containers.
+      children.push(spawn(BAO, ['agent', `-config=${hcl}`], { stdio: ['ignore', log, log], env: { PATH: process.env.PATH, HOME: work, CERTWRIGHT_PODMAN: path.join(work, 'no-podman') } }));
     }
     const leafFile = path.join(work, 'web-tls', 'current', 'cert.pem');
     expect(await until(() => fs.existsSync(leafFile) && fs.existsSync(path.join(work, 'edge', 'ca.pem')), 60_000), fs.readFileSync(path.join(work, 'agent-web.log'), 'utf8').slice(-1500)).toBe(true);
     const v = await execa('openssl', ['verify', '-CAfile', root, '-untrusted', path.join(work, 'web-tls', 'current', 'chain.pem'), leafFile], { reject: false });
     expect(v.stdout).toMatch(/OK$/);
 
-    const status = await cli(['status', '--env', 'one', '--json'], { env: { ...env, VAULT_TOKEN: token } });
+    // Other test files run tls=true containers at the same time; this estate has none of its own.
+    const status = await cli(['status', '--env', 'one', '--json', '--select', `cw-none=${process.pid}`], { env: { ...env, VAULT_TOKEN: token } });
     const json = JSON.parse(status.stdout);
     expect(json.problems).toEqual([]);
     expect(status.exitCode).toBe(0);

@@ -68,6 +68,8 @@ function hashes(dir: string): string[] {
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const p = path.join(d, e.name);
+      // Node's compile cache (under a test HOME) is written by every certwright run, not by a step.
+      if (e.name === '.cache') continue;
       if (e.isDirectory()) walk(p);
       else if (e.isFile()) out.push(`${path.relative(dir, p)} ${(fs.statSync(p).mode & 0o777).toString(8)} ${crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`);
       else out.push(`${path.relative(dir, p)} -> ${fs.readlinkSync(p)}`);
@@ -347,7 +349,8 @@ describe('estate file: a Vault you run yourself, over HTTPS', () => {
     const agentHome = path.join(dir, 'agent-home');
     fs.mkdirSync(agentHome);
     const logs = tempDir('cw-estate-logs-');
-    const agents = ['agent-web', 'agent-edge'].map((a) => startAgent(path.join(dir, a, 'agent.hcl'), path.join(logs, `${a}.log`), { HOME: agentHome }));
+    // CERTWRIGHT_PODMAN names no binary: the hooks would otherwise reload other test files' tls=true containers.
+    const agents = ['agent-web', 'agent-edge'].map((a) => startAgent(path.join(dir, a, 'agent.hcl'), path.join(logs, `${a}.log`), { HOME: agentHome, CERTWRIGHT_PODMAN: path.join(agentHome, 'no-podman') }));
     try {
       const leaf = path.join(dir, 'web-tls', 'current', 'cert.pem');
       await waitFor('the web leaf in web-tls/current', 30_000, () => fs.existsSync(leaf));

@@ -45,7 +45,8 @@ describe('the lab, walked to the end in tmux at 80x24', () => {
   it('root, intermediate, HTTPS (same Vault), URL switch, an agent rendering over HTTPS, green status, nothing left on quit', async () => {
     const work = tempDir();
     const state = path.join(work, 'state');
-    const env = { PATH: process.env.PATH ?? '', HOME: work, TERM: 'xterm-256color', NO_COLOR: '1' };
+    // CERTWRIGHT_PODMAN names no binary: the lab agent's hook would otherwise reload other test files' tls=true containers.
+    const env = { PATH: process.env.PATH ?? '', HOME: work, TERM: 'xterm-256color', NO_COLOR: '1', CERTWRIGHT_PODMAN: path.join(work, 'no-podman') };
     session = await TmuxSession.start(['node', BIN, 'lab', '--state-dir', state, '--passphrase-file', writePassphrase(work), '--cn', 'Lab Root', '--intermediate-cn', 'Lab Int'], { env, width: 80, height: 24 });
     const first = await session.waitFor('↑/↓ choose', 90_000);
     const workspace = /Workspace: (\S+)/.exec(first)![1]!;
@@ -134,7 +135,8 @@ describe('the lab, walked to the end in tmux at 80x24', () => {
 
     // The lab's estate, read by status as an operator would from another shell: all green.
     const token = /"root_token": "(.*)"/.exec(fs.readFileSync(path.join(workspace, 'vault-keys.json'), 'utf8'))![1]!;
-    const status = await cli(['status', '--env', 'lab', '--json'], { env: { CERTWRIGHT_HOME: state, VAULT_TOKEN: token } });
+    // Other test files run tls=true containers at the same time; the lab has none of its own.
+    const status = await cli(['status', '--env', 'lab', '--json', '--select', `cw-none=${process.pid}`], { env: { CERTWRIGHT_HOME: state, VAULT_TOKEN: token } });
     const json = JSON.parse(status.stdout);
     expect(json.problems, status.stdout.slice(0, 2000)).toEqual([]);
     expect(status.exitCode).toBe(0);
