@@ -11,7 +11,7 @@ import { keyMatchesCert, namesHost, certNames, hasServerAuth } from '../pki/serv
 import { writeFileAtomic, sha256Hex } from '../system/files.js';
 import { currentOwner, describeStat, formatOwner, permitted, type Owner } from '../system/ownership.js';
 import { assertPortFree, formatListen, isWildcard, type ListenAddress } from '../system/ports.js';
-import { startBaoServer, runningPid, hasExited, logTail, stopBaoServer, configOf } from '../system/bao-process.js';
+import { startBaoServer, runningPid, hasExited, logTail, stopBaoServer, configOf, waitUntilActive } from '../system/bao-process.js';
 import { podmanAvailable, commandExists, inspectContainer, imageExists, containerLogs, removeContainer, runPodman, diagnoseVaultLog } from '../system/podman.js';
 import { findBao, baoVersion, supportsFileStorage } from '../system/openbao.js';
 import { renderHcl, renderCompose, podmanRunArgs, serverPaths, type ServerModel, type Storage } from '../vault/server-config.js';
@@ -322,7 +322,7 @@ export async function applyVaultHttps(session: EnvSession, input: VaultHttpsInpu
 
 /** The managed server comes back sealed after a restart: unseal it over HTTPS, trusting only the root. */
 async function unsealManaged(input: VaultHttpsInput, apiAddr: string, report: Reporter, checks: Check[]): Promise<void> {
-  const vault = new VaultClient({ addr: apiAddr, ca: input.ca, caSource: input.caFile, timeoutMs: 10_000 });
+  const vault = new VaultClient({ addr: apiAddr, ca: input.ca, caSource: input.caFile, timeoutMs: input.waitSeconds * 1000 });
   let status = await sealStatus(vault);
   const queue = [...input.managed!.keyShares];
   const seen = new Set<string>();
@@ -334,6 +334,7 @@ async function unsealManaged(input: VaultHttpsInput, apiAddr: string, report: Re
     status = await submitShare(vault, share);
   }
   report.done(`Vault at ${apiAddr} is unsealed (over HTTPS, trusting only ${input.caFile ?? 'the root'})`);
+  if (!(await waitUntilActive(() => vault.health(), input.waitSeconds))) throw new ExternalError(`Vault at ${apiAddr} is unsealed but its raft node did not become active within ${input.waitSeconds} s.`, 'Run the same command again (nothing is lost).');
   checks.push(check('unsealed over HTTPS', !status.sealed, apiAddr));
 }
 

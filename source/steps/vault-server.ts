@@ -6,7 +6,7 @@ import { sealStatus } from '../vault/pki.js';
 import { renderBootstrapHcl, serverPaths } from '../vault/server-config.js';
 import { writeFileAtomic, ensureOutputDir, planOutputDir, sha256Hex } from '../system/files.js';
 import { assertPortFree, formatListen, type ListenAddress } from '../system/ports.js';
-import { startBaoServer, runningPid, hasExited, logTail, configOf } from '../system/bao-process.js';
+import { startBaoServer, runningPid, hasExited, logTail, configOf, waitUntilActive } from '../system/bao-process.js';
 import { OperatorError, ExternalError } from '../errors.js';
 import { completeStep, setVault } from '../../state/transitions.js';
 import { appendTranscript } from '../../state/transcript.js';
@@ -91,7 +91,7 @@ export async function planVaultServer(session: EnvSession, input: VaultServerInp
     if (configOf(pid) !== p.bootstrapConfig) throw new OperatorError(`A bao server (PID ${pid}) already runs from ${p.dir} with another configuration (${configOf(pid) ?? 'unknown'}).`, `Stop it (kill ${pid}) or choose another --out.`);
     plan.situation = 'running';
     plan.pid = pid;
-    const status = await sealStatus(new VaultClient({ addr: httpAddr(input.listen), timeoutMs: 3000 }));
+    const status = await sealStatus(new VaultClient({ addr: httpAddr(input.listen), timeoutMs: input.waitSeconds * 1000 }));
     plan.initialized = status.initialized;
     plan.sealed = status.sealed;
   } else {
@@ -157,7 +157,8 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
     await waitForHttp(addr, pid, p.log, input.waitSeconds);
     report.done(`Started bao server (PID ${pid}, log ${p.log}) on ${addr}`);
   }
-  const vault = new VaultClient({ addr, timeoutMs: 10_000 });
+  // sys/init bootstraps raft storage: on a busy machine that takes seconds, so the wait is the step's own.
+  const vault = new VaultClient({ addr, timeoutMs: input.waitSeconds * 1000 });
   let status = await sealStatus(vault);
   let secrets: InitSecrets | undefined;
   let keysFile: string | undefined;
@@ -193,6 +194,7 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
     }
     report.done(`Vault at ${addr} is unsealed`);
   }
+  if (!(await waitUntilActive(() => vault.health(), input.waitSeconds))) throw new ExternalError(`Vault at ${addr} is unsealed but its raft node did not become active within ${input.waitSeconds} s.`, `Read ${p.log}; run the same command again (nothing is lost).`);
   session.commit(setVault(session.state, addr, undefined, new Date()));
   session.commit(
     completeStep(session.state, STEP_ID, undefined, new Date(), [{ kind: 'vault-bootstrap.hcl', path: p.bootstrapConfig, sha256: sha256Hex(fs.readFileSync(p.bootstrapConfig)) }], {

@@ -109,6 +109,24 @@ export async function stopBaoServer(pid: number, graceMs = 10_000): Promise<void
   }
 }
 
+/**
+ * After an unseal, raft elects the single node leader a moment later; writes before that fail with
+ * "local node not active". Waits (bounded) until the node says it is active.
+ */
+export async function waitUntilActive(health: () => Promise<{ sealed: boolean; standby: boolean }>, seconds: number): Promise<boolean> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    try {
+      const h = await health();
+      if (!h.sealed && !h.standby) return true;
+    } catch {
+      /* not answering yet */
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return false;
+}
+
 export function logTail(file: string, lines = 40): string {
   try {
     return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
