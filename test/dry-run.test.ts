@@ -16,7 +16,7 @@ import { cli, tempDir, BAO } from './helpers/env.js';
 import { useHttpsVault, type HttpsVault } from './helpers/https-vault.js';
 import { loadAllSteps } from '../source/steps/index.js';
 import { readOnlyCommandNames, commandNames, compositeCommandNames } from '../source/cli.js';
-import { freePort, stopProcess } from '../source/system/openbao.js';
+import { freePortPair, stopProcess } from '../source/system/openbao.js';
 import { VaultClient } from '../source/vault/client.js';
 
 const PKI = 'pki_app';
@@ -218,13 +218,19 @@ describe('--dry-run, walked over the step registry', () => {
     const root2 = path.join(work, 'root2');
     await must(['root', 'create', '--env', 'second', '--out', root2, '--cn', 'Second Root', '--passphrase-file', v.passphraseFile], { CERTWRIGHT_HOME: v.home });
     // An uninitialised Vault for vault-init: a second server from a copy of the first one's config.
-    const port = await freePort();
+    const port = await freePortPair();
     const freshDir = path.join(work, 'fresh');
     fs.mkdirSync(path.join(freshDir, 'data'), { recursive: true, mode: 0o700 });
     const hcl = fs.readFileSync(path.join(v.serverDir, 'vault-host.hcl'), 'utf8').replaceAll(path.join(v.serverDir, 'data'), path.join(freshDir, 'data')).replace(/127\.0\.0\.1:(\d+)/g, (_m, p: string) => `127.0.0.1:${Number(p) === Number(new URL(v.addr).port) ? port : port + 1}`);
     fs.writeFileSync(path.join(freshDir, 'vault.hcl'), hcl);
     const fresh = spawn(BAO, ['server', `-config=${path.join(freshDir, 'vault.hcl')}`], { stdio: 'ignore' });
-    const ctx: Ctx = { v, work, root2, fresh: { addr: `https://127.0.0.1:${port}` }, freePort: (await freePort()) };
+    const ctx: Ctx = { v, work, root2, fresh: { addr: `https://127.0.0.1:${port}` }, freePort: await (async () => {
+      // Not next to the fresh server's two ports: vault-server needs PORT and PORT+1 free.
+      for (;;) {
+        const p = await freePortPair();
+        if (Math.abs(p - port) > 2) return p;
+      }
+    })() };
     const freshClient = new VaultClient({ addr: ctx.fresh!.addr, ca: v.ca, caSource: v.caFile, timeoutMs: 3000 });
     try {
       for (let i = 0; i < 100; i += 1) {

@@ -98,7 +98,8 @@ export async function planVaultServer(session: EnvSession, input: VaultServerInp
     const createDir = await planOutputDir(p.dir, '--out');
     if (createDir) plan.actions.push(createDir);
     await assertPortFree(input.listen);
-    await assertPortFree({ host: input.listen.host, port: input.listen.port + 1 }, '--listen (raft cluster port, PORT+1)');
+    // Raft listens for cluster traffic on PORT+1: that port must be free too.
+    await assertPortFree({ host: input.listen.host, port: input.listen.port + 1 }, '--listen');
     const bootstrap = renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data });
     if (!fs.existsSync(p.bootstrapConfig) || fs.readFileSync(p.bootstrapConfig, 'utf8') !== bootstrap) plan.actions.push(`Write ${p.bootstrapConfig}`);
     if (!fs.existsSync(p.data)) plan.actions.push(`Create ${p.data} (0700)`);
