@@ -1,42 +1,13 @@
 import crypto, { type X509Certificate } from 'node:crypto';
+import { readTlv, tlvChildren, type Tlv } from './der.js';
 
 /**
  * CRL facts for status and doctor, without the certificate libraries (they must stay cheap): a
  * minimal DER walk over a certificate's CRL distribution points and over a CRL's tbsCertList.
  */
 
-interface Tlv {
-  tag: number;
-  start: number;
-  end: number;
-  raw: Buffer;
-}
-
-function read(buf: Buffer, offset: number): Tlv {
-  const tag = buf[offset];
-  let pos = offset + 1;
-  const first = buf[pos++];
-  if (tag === undefined || first === undefined) throw new Error('DER: unexpected end');
-  let length = first;
-  if (first & 0x80) {
-    const count = first & 0x7f;
-    if (count === 0 || count > 4) throw new Error('DER: unsupported length');
-    length = 0;
-    for (let i = 0; i < count; i += 1) length = length * 256 + (buf[pos++] ?? 0);
-  }
-  if (pos + length > buf.length) throw new Error('DER: length beyond the data');
-  return { tag, start: pos, end: pos + length, raw: buf.subarray(offset, pos + length) };
-}
-
-function kids(buf: Buffer, t: Tlv): Tlv[] {
-  const out: Tlv[] = [];
-  for (let pos = t.start; pos < t.end; ) {
-    const c = read(buf, pos);
-    out.push(c);
-    pos = c.end;
-  }
-  return out;
-}
+const read = readTlv;
+const kids = tlvChildren;
 
 function oidText(buf: Buffer, t: Tlv): string {
   const b = buf.subarray(t.start, t.end);

@@ -1,4 +1,46 @@
-/** A minimal DER encoder for the few structures we write by hand (PBES2 EncryptedPrivateKeyInfo). */
+/**
+ * Minimal DER: an encoder for the few structures we write by hand (PBES2 EncryptedPrivateKeyInfo)
+ * and a reader for the few we walk without the certificate libraries (names for the subject hash,
+ * CRL facts for status).
+ */
+
+export interface Tlv {
+  tag: number;
+  /** Offset of the first content byte. */
+  start: number;
+  end: number;
+  /** The whole TLV, header included. */
+  raw: Buffer;
+}
+
+export function readTlv(buf: Buffer, offset: number): Tlv {
+  const tag = buf[offset];
+  if (tag === undefined) throw new Error('DER: unexpected end');
+  let pos = offset + 1;
+  const first = buf[pos++];
+  if (first === undefined) throw new Error('DER: unexpected end');
+  let length = first;
+  if (first & 0x80) {
+    const count = first & 0x7f;
+    if (count === 0 || count > 4) throw new Error('DER: unsupported length');
+    length = 0;
+    for (let i = 0; i < count; i += 1) length = length * 256 + (buf[pos++] ?? 0);
+  }
+  const end = pos + length;
+  if (end > buf.length) throw new Error('DER: length beyond the data');
+  return { tag, start: pos, end, raw: buf.subarray(offset, end) };
+}
+
+/** The TLVs inside a constructed one. */
+export function tlvChildren(buf: Buffer, tlv: Tlv): Tlv[] {
+  const out: Tlv[] = [];
+  for (let pos = tlv.start; pos < tlv.end; ) {
+    const child = readTlv(buf, pos);
+    out.push(child);
+    pos = child.end;
+  }
+  return out;
+}
 
 function encodeLength(length: number): Buffer {
   if (length < 0x80) return Buffer.from([length]);

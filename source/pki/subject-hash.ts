@@ -1,4 +1,5 @@
 import { createHash, type X509Certificate } from 'node:crypto';
+import { readTlv, tlvChildren, type Tlv } from './der.js';
 
 /**
  * OpenSSL's subject name hash (`openssl x509 -subject_hash`, the ≥1.0 form that -CApath looks
@@ -10,43 +11,7 @@ import { createHash, type X509Certificate } from 'node:crypto';
  * Comparing canonical encodings is also how OpenSSL decides that two names are equal.
  */
 
-interface Tlv {
-  tag: number;
-  /** Offset of the first content byte. */
-  start: number;
-  end: number;
-  /** The whole TLV, header included. */
-  raw: Buffer;
-}
-
-function readTlv(buf: Buffer, offset: number): Tlv {
-  const tag = buf[offset];
-  if (tag === undefined) throw new Error('DER: unexpected end');
-  let pos = offset + 1;
-  const first = buf[pos++];
-  if (first === undefined) throw new Error('DER: unexpected end');
-  let length = first;
-  if (first & 0x80) {
-    const count = first & 0x7f;
-    if (count === 0 || count > 4) throw new Error('DER: unsupported length');
-    length = 0;
-    for (let i = 0; i < count; i += 1) length = length * 256 + (buf[pos++] ?? 0);
-  }
-  const end = pos + length;
-  if (end > buf.length) throw new Error('DER: length beyond the data');
-  return { tag, start: pos, end, raw: buf.subarray(offset, end) };
-}
-
-function children(buf: Buffer, tlv: Tlv): Tlv[] {
-  const out: Tlv[] = [];
-  let pos = tlv.start;
-  while (pos < tlv.end) {
-    const child = readTlv(buf, pos);
-    out.push(child);
-    pos = child.end;
-  }
-  return out;
-}
+const children = tlvChildren;
 
 function encodeLength(length: number): Buffer {
   if (length < 0x80) return Buffer.from([length]);
