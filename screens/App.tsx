@@ -47,8 +47,10 @@ export function App({ controller, env: initialEnv, onStartLab }: AppProps) {
   }, [view.name, env]);
 
   useInput((input, key) => {
-    if (view.name !== 'overview' || !steps) return;
+    if (view.name !== 'overview') return;
+    // Quitting works while the overview is still re-verifying; the other keys need its list.
     if (input === 'q' || key.escape) exit();
+    else if (!steps) return;
     else if (key.upArrow) setSelected((s) => Math.max(0, s - 1));
     else if (key.downArrow) setSelected((s) => Math.min(steps.length - 1, s + 1));
     else if (key.return) {

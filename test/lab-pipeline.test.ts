@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, writePassphrase, cli, BIN } from './helpers/env.js';
 import { TmuxSession } from './helpers/tmux.js';
+import { loadEstate } from '../source/estate/load.js';
 
 let session: TmuxSession | undefined;
 afterEach(async () => {
@@ -20,6 +21,8 @@ afterEach(async () => {
 
 /** Moves the overview's selection (▸) to the row with this title. */
 async function select(s: TmuxSession, title: string): Promise<void> {
+  // The overview re-verifies completed steps before it lists them: wait for the list.
+  await s.waitFor(title, 60_000);
   for (let i = 0; i < 12; i += 1) {
     const screen = await s.screen();
     const rows = screen.split('\n').filter((l) => /^[ ▸] [✓○!\-✗] /.test(l));
@@ -160,5 +163,19 @@ describe('the lab, walked to the end in tmux at 80x24', () => {
     for (let i = 0; i < 100 && (await processesOf(workspace)) !== '' ; i += 1) await new Promise((r) => setTimeout(r, 100));
     expect(await processesOf(workspace)).toBe('');
     expect(await processesOf(state)).toBe('');
+
+    // The wizard wrote what it ran as WORKSPACE/estate.yaml: a valid estate file (no secret in it)
+    // that `lab --file` replays, through apply, to a green status in a new workspace.
+    const written = path.join(workspace, 'estate.yaml');
+    const spec = loadEstate(written).spec;
+    expect(spec).toMatchObject({ environment: 'lab', root: { cn: 'Lab Root' }, intermediate: { cn: 'Lab Int' }, vault: { listen: expect.stringMatching(/^127\.0\.0\.1:\d+$/) } });
+    expect(spec.agents?.map((a) => [a.kind, a.name, a.common_name])).toEqual([['app', 'web', 'web.lab.test']]);
+    expect(spec.urls?.base).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(fs.readFileSync(written, 'utf8')).not.toMatch(/root_token|passphrase|hvs\.|s\.[A-Za-z0-9]{20}/);
+    const replay = await execa('node', [BIN, 'lab', '--file', written], { env: { ...env, CI: 'true' }, reject: false, all: true, timeout: 300_000 });
+    expect(replay.exitCode, replay.all).toBe(0);
+    expect(replay.all).toContain('Rehearsal reached a green status');
+    const second = /reopen it with `certwright lab --resume (\S+)`/.exec(replay.all)![1]!;
+    expect(await processesOf(second)).toBe('');
   }, 600_000);
 });

@@ -1,7 +1,10 @@
+import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { BIN, ROOT, tempDir } from './helpers/env.js';
+import { loadEstate } from '../source/estate/load.js';
 
 function alive(pid: number): boolean {
   try {
@@ -45,5 +48,86 @@ describe('certwright lab (no terminal)', () => {
     const { baoPid, exitCode } = await labEndedBy('SIGHUP');
     expect(exitCode).toBe(129);
     expect(alive(baoPid)).toBe(false);
+  });
+});
+
+/** The README's example estate file (the yaml block of "One estate file"), as written. */
+function readmeEstate(): string {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## One estate file\n'));
+  return /```yaml\n(# estate\.yaml\n[\s\S]*?)```/.exec(section)![1]!;
+}
+
+function readmeLabBlock(): string {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## One estate file\n'));
+  const at = section.indexOf('<!-- readme-test: run by test/lab.test.ts -->');
+  return /```sh\n([\s\S]*?)```/.exec(section.slice(at))![1]!;
+}
+
+function baoProcessesUnder(dir: string): string[] {
+  const r = spawnSync('pgrep', ['-af', dir], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => /bao (server|agent)/.test(l));
+}
+
+describe('certwright lab --file and --resume', () => {
+  it("rehearses the README's estate file as written to a green status, leaves nothing running, and --resume reopens the workspace", async () => {
+    const work = tempDir('cw-lab-file-');
+    fs.writeFileSync(path.join(work, 'estate.yaml'), readmeEstate());
+    const bin = path.join(work, '.bin');
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(bin, 'certwright'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"\n`, { mode: 0o755 });
+    // CERTWRIGHT_PODMAN names no binary: the lab agents' hook must not reload other test files' containers.
+    const env = { PATH: `${bin}:${process.env.PATH}`, HOME: work, NO_COLOR: '1', CI: 'true', CERTWRIGHT_PODMAN: path.join(work, 'no-podman') };
+    const r = await execa('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', readmeLabBlock()], { cwd: work, env, extendEnv: false, reject: false, all: true, timeout: 300_000 });
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.all).toContain('Rehearsal reached a green status');
+    // What the lab left out of the file is said, not silently dropped.
+    expect(r.all).toContain('vault.address https://vault.example.internal:8200 is replaced by the lab');
+    expect(r.all).toContain('distribute_ca (users svc-web, svc-edge) is left out');
+    expect(r.all).toMatch(/Applied 8 step\(s\)/);
+    const workspace = /reopen it with `certwright lab --resume (\S+)`/.exec(r.all)![1]!;
+    expect(baoProcessesUnder(workspace)).toEqual([]);
+    // The rehearsed file is kept, and it is a valid estate file with the lab's address.
+    const kept = loadEstate(path.join(workspace, 'estate.yaml')).spec;
+    expect(kept.vault.listen).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(kept.urls?.base).toBe(`https://${kept.vault.listen}`);
+    // The leaf verifies to the rehearsal's root (openssl, not certwright).
+    const leaf = spawnSync('openssl', ['verify', '-CAfile', path.join(workspace, 'root', 'root-ca.pem'), '-untrusted', path.join(workspace, 'web-tls', 'current', 'chain.pem'), path.join(workspace, 'web-tls', 'current', 'cert.pem')], { encoding: 'utf8' });
+    expect(leaf.stdout).toMatch(/OK$/m);
+
+    // --resume: the Vault comes back over HTTPS (unsealed from the workspace's keys file), the agents log in again.
+    const child = spawn(process.execPath, [BIN, 'lab', '--resume', workspace], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 120_000;
+    while (!out.includes('The lab runs until')) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the lab did not resume: ${out}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(out).toMatch(/Lab OpenBao \(raft storage in \S+, not dev mode\) at https:\/\/127\.0\.0\.1:\d+, PID \d+/);
+    expect(out).toMatch(/✓ bao agent for app web \(PID \d+\): first render/);
+    expect(out).toMatch(/✓ bao agent for proxy edge \(PID \d+\): first render/);
+    const token = /"root_token": "(.*)"/.exec(fs.readFileSync(path.join(workspace, 'vault-keys.json'), 'utf8'))![1]!;
+    const status = await execa(process.execPath, [BIN, 'status', '--env', 'prod', '--json', '--select', `cw-none=${process.pid}`], { env: { ...env, CERTWRIGHT_HOME: path.join(workspace, 'state'), VAULT_TOKEN: token }, extendEnv: false, reject: false });
+    expect(JSON.parse(status.stdout).problems, status.stdout.slice(0, 1500)).toEqual([]);
+    expect(status.exitCode).toBe(0);
+    child.kill('SIGHUP');
+    expect(await exited).toBe(129);
+    for (let i = 0; i < 100 && baoProcessesUnder(workspace).length > 0; i += 1) await new Promise((res) => setTimeout(res, 100));
+    expect(baoProcessesUnder(workspace)).toEqual([]);
+  }, 480_000);
+
+  it('--resume of a directory that is no lab, and --file with --resume, are refused with the fix', async () => {
+    const work = tempDir();
+    const notLab = await execa(process.execPath, [BIN, 'lab', '--resume', work], { reject: false, env: { CI: 'true' } });
+    expect(notLab.exitCode).toBe(1);
+    expect(notLab.stderr).toContain('is not a kept lab');
+    expect(notLab.stderr).toContain('Pass --resume with the workspace a lab printed');
+    const both = await execa(process.execPath, [BIN, 'lab', '--resume', work, '--file', path.join(work, 'x.yaml')], { reject: false, env: { CI: 'true' } });
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr).toContain('contradict');
   });
 });

@@ -2,17 +2,18 @@ import type { CommandSpec } from '../command.js';
 import { WizardController } from '../wizard/controller.js';
 import { validateEnvName } from '../paths.js';
 import { wizardDefaults, wizardFlags, runWizard, requireTerminal } from '../wizard/launch.js';
+import { FILE_FLAG } from './estate-common.js';
 
 export const command: CommandSpec = {
   name: 'wizard',
   summary: 'The guided pipeline: each step with its status, resuming where the state left off; asks only what flags did not answer.',
-  usage: '[wizard] [--env E] [flags that pre-answer questions]',
-  flags: wizardFlags,
+  usage: '[wizard] [--env E] [--file ESTATE.yaml] [flags that pre-answer questions]',
+  flags: [...wizardFlags, { ...FILE_FLAG, description: 'write the estate file of what the wizard runs, step by step, to FILE (an existing one of the same environment is updated), so the run can be reviewed (plan --file), rehearsed (lab --file) and replayed (apply --file)', env: '' }],
   async run(ctx) {
     requireTerminal(ctx);
     const env = ctx.flags.string('env');
     if (env) validateEnvName(env);
-    const controller = new WizardController(ctx.home, wizardDefaults(ctx));
+    const controller = new WizardController(ctx.home, { ...wizardDefaults(ctx), estateFile: ctx.flags.string('file') });
     if (ctx.plain) {
       const { runPlainWizard } = await import('../wizard/plain.js');
       return runPlainWizard(controller, env);

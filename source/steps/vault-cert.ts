@@ -9,7 +9,7 @@ import { parseCertificate, parseCertificates, fingerprint } from '../pki/pem.js'
 import { verifyChain, allOk, failed, check, type Check } from '../pki/verify.js';
 import { buildServerBundle, certNames, sameNames, describeNames, keyMatchesCert, type ServerNames } from '../pki/server-cert.js';
 import { vaultKeyParams, type KeyType } from '../pki/keys.js';
-import { writeFileSetAtomic, sha256Hex } from '../system/files.js';
+import { writeFileSetAtomic, sha256Hex, assertWritableDir } from '../system/files.js';
 import { assertCanGive, currentOwner, describeStat, formatOwner, permitted, type Owner } from '../system/ownership.js';
 import { assertReloadTarget, describeTarget, sendReload, waitForFingerprint, type ReloadTarget } from '../system/reload.js';
 import { recordedRootFile } from '../vault/trust.js';
@@ -164,7 +164,7 @@ export async function planVaultCert(session: EnvSession, vault: VaultClient, inp
   assertCanGive(input.owner);
   const owner = input.owner ?? currentOwner();
   const p = tlsPaths(input.outDir);
-  await assertOutDir(p.dir, owner);
+  const createDir = await assertOutDir(p.dir, owner);
   await vault.assertReady();
   const mount = await pki.readMount(vault, input.mount);
   if (!mount || mount.type !== 'pki') throw new OperatorError(`There is no PKI mount at ${input.mount}/ in ${vault.addr}.`, 'Pass the intermediate\'s mount (--mount), or create it with `certwright intermediate`.');
@@ -186,25 +186,29 @@ export async function planVaultCert(session: EnvSession, vault: VaultClient, inp
   plan.issue = input.renew || existing.status !== 'ok';
   if (plan.issue) {
     const why = input.renew ? '--renew' : existing.status === 'missing' ? 'no certificate yet' : [...existing.keyProblems, ...existing.reasons].join('; ');
+    if (createDir) plan.actions.push(createDir);
     plan.actions.push(`Issue a new server certificate (${why}) and write ${Object.values(TLS_FILES).join(', ')}`);
     if (input.reload) plan.actions.push(`Send SIGHUP to ${describeTarget(input.reload)} and check the new certificate on the wire`);
   }
   return plan;
 }
 
-async function assertOutDir(dir: string, owner: Owner): Promise<void> {
+/** The TLS directory must be enterable by the Vault user; one that does not exist is created 0755 (missing parents 0755), as the plan says. */
+async function assertOutDir(dir: string, owner: Owner): Promise<string | undefined> {
   let stat: fs.Stats;
   try {
     stat = await fsp.stat(dir);
   } catch {
-    const parent = path.dirname(dir);
-    if (!fs.existsSync(parent)) throw new OperatorError(`--out ${dir} does not exist, nor does its parent.`, `Create it first (mkdir -p ${dir}) or pass another --out.`);
-    return; // created in apply, with the owner's access
+    let parent = path.dirname(dir);
+    while (!fs.existsSync(parent) && path.dirname(parent) !== parent) parent = path.dirname(parent);
+    await assertWritableDir(parent, '--out (its nearest existing parent)');
+    return `Create ${dir} (mode 0755, so that the Vault user can enter it${path.dirname(dir) !== parent ? '; missing parents 0755' : ''})`;
   }
   if (!stat.isDirectory()) throw new OperatorError(`--out ${dir} is not a directory.`, 'Pass a directory to --out.');
   if (!permitted(stat, owner, 'x')) {
     throw new OperatorError(`The Vault user ${formatOwner(owner)} cannot enter ${dir} (${describeStat(stat)}), so it could not read its key there.`, `chmod 755 ${dir} (or chown ${formatOwner(owner)} ${dir}), or pass another --out.`);
   }
+  return undefined;
 }
 
 export interface VaultCertResult {
@@ -253,6 +257,7 @@ export async function applyVaultCert(session: EnvSession, vault: VaultClient, in
   const fp = fingerprint(leaf);
   report.done(`Certificate issued: serial ${issued.serialNumber}, ${describeNames(input.names)}, until ${new Date(leaf.validTo).toISOString()}`);
   if (!fs.existsSync(p.dir)) {
+    await fsp.mkdir(path.dirname(p.dir), { recursive: true, mode: 0o755 });
     await fsp.mkdir(p.dir, { mode: 0o755 });
     if (input.owner) await fsp.chown(p.dir, owner.uid, owner.gid);
     await fsp.chmod(p.dir, 0o755);

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { processCommand } from './ports.js';
 import { writeFileAtomic } from './files.js';
@@ -66,6 +67,29 @@ export function startBaoAgent(bao: string, config: string, logFile: string): num
   agents.set(pid, false);
   child.once('exit', () => agents.set(pid, true));
   return pid;
+}
+
+/**
+ * Runs the agent whose config is DIR/agent.hcl as a plain process (the lab has no systemd) and
+ * waits, bounded, for its first render to appear at `first` (the hook's swapped cert, or the
+ * proxy's CA file). The agent stops with the process that started it (startedProcesses).
+ */
+export async function startAgentUntilRendered(bao: string, agentDir: string, first: string, seconds = 60): Promise<{ pid: number; rendered: boolean; log: string }> {
+  const log = path.join(agentDir, 'agent.log');
+  // What this run logs, not an earlier run's: an agent restarted on old files must log in anew.
+  const offset = fs.existsSync(log) ? fs.statSync(log).size : 0;
+  const loggedIn = () => {
+    try {
+      return fs.readFileSync(log).subarray(offset).toString('utf8').includes('authentication successful');
+    } catch {
+      return false;
+    }
+  };
+  const pid = startBaoAgent(bao, path.join(agentDir, 'agent.hcl'), log);
+  const ready = () => fs.existsSync(first) && loggedIn();
+  const deadline = Date.now() + seconds * 1000;
+  while (!ready() && Date.now() < deadline && agents.get(pid) !== true) await new Promise((r) => setTimeout(r, 200));
+  return { pid, rendered: ready(), log };
 }
 
 /** Whether a server this process started has exited (or any other PID is gone). */

@@ -146,14 +146,12 @@ export class AgentRolloutController {
    * waits for its first render, swapped in by the hook.
    */
   private async startInLab(form: AgentForm, result: AgentRolloutResult, report: Reporter): Promise<void> {
-    const [{ startBaoAgent }, { findBao }] = await Promise.all([import('../system/bao-process.js'), import('../system/openbao.js')]);
-    const pid = startBaoAgent(findBao(), path.join(result.outDir, 'agent.hcl'), path.join(result.outDir, 'agent.log'));
-    report.done(`Started bao agent for ${form.kind} ${form.name} (PID ${pid}; the lab has no systemd; it stops with the lab)`);
+    const [{ startAgentUntilRendered }, { findBao }] = await Promise.all([import('../system/bao-process.js'), import('../system/openbao.js')]);
     const first = form.kind === 'app' ? path.join(form.tlsDir, 'current', 'cert.pem') : form.caOut;
-    const deadline = Date.now() + 60_000;
-    while (!fs.existsSync(first) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    if (fs.existsSync(first)) report.done(`First render swapped in: ${first}`);
-    else report.warn(`The agent has not rendered ${first} yet; see ${path.join(result.outDir, 'agent.log')}.`);
+    const started = await startAgentUntilRendered(findBao(), result.outDir, first);
+    report.done(`Started bao agent for ${form.kind} ${form.name} (PID ${started.pid}; the lab has no systemd; it stops with the lab)`);
+    if (started.rendered) report.done(`First render swapped in: ${first}`);
+    else report.warn(`The agent has not rendered ${first} yet; see ${started.log}.`);
   }
 
   private step(kind: AgentKind) {

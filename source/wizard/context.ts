@@ -4,6 +4,9 @@ import type { Plan, Reporter } from '../steps/context.js';
 import type { Interaction, StepDefinition } from '../steps/step.js';
 import { planStep, runStep, type PlanView } from '../steps/run.js';
 import { Cancelled } from '../errors.js';
+import { envPaths } from '../paths.js';
+import { StateStore } from '../../state/store.js';
+import { EstateRecorder } from '../estate/record.js';
 
 /** The pipeline as the wizard's overview shows it. */
 export type StepState = 'done' | 'pending' | 'todo' | 'drift' | 'unavailable';
@@ -31,6 +34,8 @@ export interface WizardDefaults {
   vaultCa?: string | undefined;
   /** Unseal key shares for the environment's own Vault when vault-https restarts it (the lab's keys file). */
   keyFile?: string | undefined;
+  /** The estate file the wizard writes as it runs each step (`--file`; the lab's WORKSPACE/estate.yaml). */
+  estateFile?: string | undefined;
 }
 
 /**
@@ -43,7 +48,24 @@ export class WizardHost {
     readonly home: HomeOptions,
     readonly defaults: WizardDefaults,
     readonly lab?: { addr: string; workspace: string },
-  ) {}
+  ) {
+    if (defaults.estateFile) {
+      this.recorder = new EstateRecorder(defaults.estateFile);
+      this.recorder.open(defaults.env);
+    }
+  }
+
+  /** Writes the estate file as the wizard goes (`--file`). */
+  readonly recorder?: EstateRecorder;
+
+  /** Records a step that ran (here, or the lab's vault-server) in the estate file, and says so. */
+  async recordStep(step: { id: string }, env: string, values: FlagValues, report: Reporter): Promise<void> {
+    if (!this.recorder) return;
+    const state = new StateStore(env, envPaths(env, this.home).stateFile).read();
+    const outcome = await this.recorder.record(step.id, this.values(env, values), state);
+    if (outcome.written) report.done(`Estate file ${this.recorder.file} updated (${step.id})`);
+    else report.info(`Estate file ${this.recorder.file} not written yet: ${outcome.pending}`);
+  }
 
   private values(env: string, values: FlagValues): FlagValues {
     return { env, 'vault-addr': this.defaults.vaultAddr, 'vault-ca': this.defaults.vaultCa, ...values };
@@ -57,6 +79,7 @@ export class WizardHost {
   async runStep<I, P extends Plan, R>(step: StepDefinition<I, P, R>, env: string, values: FlagValues, report: Reporter, interact: Interaction = noQuestions): Promise<R> {
     const outcome = await runStep(step, { values: this.values(env, values), home: this.home, report, interact, dryRun: false, tty: true, command: `wizard: ${step.command}` }, quietView);
     if (outcome.status !== 'applied') throw new Cancelled();
+    await this.recordStep(step, env, values, report);
     return outcome.result;
   }
 }
