@@ -11,10 +11,12 @@ import { Question } from './components/Question.js';
 import { VaultHttpsScreen } from './VaultHttpsScreen.js';
 import { VaultInitScreen } from './VaultInitScreen.js';
 import { SwitchUrlsScreen } from './SwitchUrlsScreen.js';
+import { DriftScreen } from './DriftScreen.js';
 import { colour } from './theme.js';
 import type { WizardController, PipelineStep } from '../source/wizard/controller.js';
 
-type View = { name: 'choose-env' } | { name: 'new-env' } | { name: 'overview' } | { name: 'root-create' } | { name: 'intermediate' } | { name: 'vault-https' } | { name: 'vault-init' } | { name: 'switch-urls' } | { name: 'ca-tree' } | { name: 'agents' } | { name: 'error'; error: { message: string; fix?: string } };
+type DriftStep = PipelineStep & { drift: NonNullable<PipelineStep['drift']> };
+type View = { name: 'drift'; step: DriftStep } | { name: 'choose-env' } | { name: 'new-env' } | { name: 'overview' } | { name: 'root-create' } | { name: 'intermediate' } | { name: 'vault-https' } | { name: 'vault-init' } | { name: 'switch-urls' } | { name: 'ca-tree' } | { name: 'agents' } | { name: 'error'; error: { message: string; fix?: string } };
 
 export interface AppProps {
   controller: WizardController;
@@ -55,7 +57,8 @@ export function App({ controller, env: initialEnv, onStartLab }: AppProps) {
     else if (key.downArrow) setSelected((s) => Math.min(steps.length - 1, s + 1));
     else if (key.return) {
       const step = steps[selected];
-      if (step?.id === 'root-create') {
+      if (step?.state === 'drift' && step.drift) setView({ name: 'drift', step: step as DriftStep });
+      else if (step?.id === 'root-create') {
         if (step.state === 'done') setHint('The root exists; certwright never replaces it. Choose the next step.');
         else setView({ name: 'root-create' });
       } else if (step?.id === 'intermediate') {
@@ -118,6 +121,7 @@ export function App({ controller, env: initialEnv, onStartLab }: AppProps) {
     );
   }
   if (view.name === 'error') return <Box flexDirection="column">{title}<ErrorView error={view.error} onBack={() => exit()} /></Box>;
+  if (view.name === 'drift' && env) return <DriftScreen controller={controller} env={env} step={view.step} onExit={back} onRedo={(id) => setView({ name: id } as View)} />;
   if (view.name === 'root-create' && env) return <RootCeremonyScreen controller={controller} env={env} onExit={back} />;
   if (view.name === 'intermediate' && env) return <IntermediateScreen controller={controller} env={env} onExit={back} />;
   if (view.name === 'ca-tree' && env) return <CaTreeScreen controller={controller} env={env} onExit={back} />;

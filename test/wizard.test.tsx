@@ -85,6 +85,59 @@ describe('wizard (ink-testing-library)', () => {
     ui.view.unmount();
   });
 
+  it('a drifted intermediate (its mount wiped) offers the actions that resolve it: what changed, what was recorded, and redo through state forget', async () => {
+    const work = tempDir();
+    const home = path.join(work, 'home');
+    const mount = uniqueMount();
+    const defaults = { outDir: path.join(work, 'root'), commonName: 'Drift Root', keyType: 'ec-p256', ttl: '5y', pathLen: '1', passphraseFile: writePassphrase(work), mount, intermediateCn: 'Drift Int' };
+    const first = driveInk(<App controller={new WizardController({ stateDir: home }, defaults)} env="wiz3" />);
+    await first.waitFor(/Offline root CA/);
+    await first.type(KEY.enter);
+    await first.waitFor('Plan: offline root');
+    await first.type(KEY.enter);
+    await first.answer('to create the root', 'Drift Root');
+    await first.waitFor('SHA-256 fingerprint');
+    await first.type(KEY.enter);
+    await first.waitFor(/Intermediate in Vault.*not requested yet/);
+    await first.type(KEY.enter);
+    await first.answer('Offline root directory', '');
+    await first.waitFor(`Plan: intermediate in ${mount}`);
+    await first.type(KEY.enter);
+    await first.waitFor(/Intermediate installed: issuer/);
+    first.view.unmount();
+
+    // Someone wipes the mount: the wizard, reopened, shows drift and, opened, the ways out.
+    await bao(vault.server(), ['secrets', 'disable', mount]);
+    const ui = driveInk(<App controller={new WizardController({ stateDir: home }, defaults)} env="wiz3" />);
+    await ui.waitFor(/!Intermediate in Vault[\s\S]*changed:/);
+    await ui.type(KEY.enter);
+    const screen = await ui.waitFor('has drifted');
+    expect(screen).toContain('What changed:');
+    expect(screen).toContain('Redo the step: forget its records, then run it again');
+    expect(screen.replace(/\s+/g, ' ')).toContain(`certwright state forget --env wiz3 --record intermediate-install@${mount} && certwright state forget --env wiz3 --record intermediate-request@${mount}`);
+    await ui.type(KEY.down);
+    await ui.type(KEY.enter);
+    const shown = await ui.waitFor('Recorded (certwright state show --env wiz3)');
+    expect(shown).toContain(`intermediate-install@${mount}: done`);
+    expect(shown).toMatch(/issuerId: [0-9a-f-]{36}/);
+    await ui.type(KEY.down);
+    await ui.type(KEY.enter);
+    await ui.waitFor('Forget and redo');
+    await ui.type(KEY.enter);
+    // The records are gone (the registry's state forget, in the transcript), and the step's own screen runs it again.
+    await ui.answer('Offline root directory', '');
+    await ui.waitFor(`Plan: intermediate in ${mount}`);
+    const state = JSON.parse(fs.readFileSync(path.join(home, 'envs', 'wiz3', 'state.json'), 'utf8'));
+    expect(state.steps[`intermediate-install@${mount}`]).toBeUndefined();
+    expect(fs.readFileSync(path.join(home, 'envs', 'wiz3', 'transcript.jsonl'), 'utf8')).toContain('state-forget');
+    await ui.type(KEY.enter);
+    await ui.waitFor(/Intermediate installed: issuer/);
+    await ui.type(KEY.enter);
+    await ui.waitFor(new RegExp(`✓ Intermediate in Vault \\(${mount}\\)`));
+    expect(JSON.parse(await bao(vault.server(), ['list', '-format=json', `${mount}/keys`]))).toHaveLength(1);
+    ui.view.unmount();
+  });
+
   it('offers the lab and a new environment when none exists', async () => {
     const work = tempDir();
     let labAsked = false;

@@ -16,6 +16,18 @@ export interface PipelineStep {
   title: string;
   state: StepState;
   detail: string;
+  /** For a drifted step: what changed, and the ways out the drift screen offers. */
+  drift?: Drift | undefined;
+}
+
+/** A drifted step as the drift screen shows it: the failed checks and the actions that resolve it. */
+export interface Drift {
+  changed: Array<{ name: string; detail: string }>;
+  /** The step's state records (as `state show` names them), forgotten to redo the step. */
+  records: string[];
+  /** Whether redoing is offered; a root is restored, never redone. */
+  redo: boolean;
+  advice: string;
 }
 
 /** Answers given as flags when the wizard started; they pre-fill (or skip) its questions. */

@@ -23,10 +23,11 @@ import type { Runtime } from '../steps/vault-https.js';
 import type { InitSecrets } from '../steps/vault-init.js';
 import type { SealStatus } from '../vault/pki.js';
 import { AgentRolloutController } from './agent-rollout.js';
-import { WizardHost, withPassphrase, type PipelineStep, type WizardDefaults } from './context.js';
+import { WizardHost, withPassphrase, type Drift, type PipelineStep, type WizardDefaults } from './context.js';
+import { stateForget } from '../steps/defs/state-forget.js';
 import { parseListen } from '../system/ports.js';
 
-export type { PipelineStep, StepState, WizardDefaults } from './context.js';
+export type { Drift, PipelineStep, StepState, WizardDefaults } from './context.js';
 
 /**
  * Step implementations are loaded when a screen first needs them, not when the wizard starts:
@@ -131,7 +132,13 @@ export class WizardController extends WizardHost {
       const { verifyRootCreate } = await load.rootCreate();
       const checks = await this.withSession(env, 'wizard', (s) => verifyRootCreate(s));
       const bad = failed(checks);
-      steps.push({ id: 'root-create', title: 'Offline root CA', state: bad.length ? 'drift' : 'done', detail: bad.length ? bad.map((c) => c.detail).join('; ') : `${root.facts.commonName} · until ${String(root.facts.notAfter).slice(0, 10)}` });
+      steps.push({
+        id: 'root-create',
+        title: 'Offline root CA',
+        state: bad.length ? 'drift' : 'done',
+        detail: bad.length ? `changed: ${bad.map((c) => c.detail).join('; ')} (open it for what to do)` : `${root.facts.commonName} · until ${String(root.facts.notAfter).slice(0, 10)}`,
+        drift: bad.length ? { changed: bad.map((c) => ({ name: c.name, detail: c.detail })), records: ['root-create'], redo: false, advice: `Restore root-ca.key and root-ca.pem in ${String(root.facts.rootDir ?? 'the root directory')} from the ceremony backup, then re-verify. certwright never makes a new root over a recorded one: every certificate it signed chains to that root.` } : undefined,
+      });
     } else {
       steps.push({ id: 'root-create', title: 'Offline root CA', state: 'todo', detail: 'not created yet' });
     }
@@ -140,11 +147,23 @@ export class WizardController extends WizardHost {
     if (install?.status === 'done') {
       // Re-verified against Vault, not taken from state: a wiped or restored Vault shows as drift.
       const verdict = await this.reverifyIntermediate(env, mount);
+      const rootChanged = verdict.changed.some((c) => /root/.test(c.name));
       steps.push({
         id: 'intermediate',
         title: `Intermediate in Vault (${mount})`,
         state: verdict.state,
         detail: verdict.state === 'done' ? `issuer ${String(install.facts.issuerId).slice(0, 8)} · until ${String(install.facts.notAfter).slice(0, 10)}` : verdict.detail,
+        drift:
+          verdict.state === 'drift'
+            ? {
+                changed: verdict.changed,
+                records: [stepKey('intermediate-install', mount), stepKey('intermediate-request', mount)],
+                redo: !rootChanged,
+                advice: rootChanged
+                  ? 'The root it was signed by changed: restore the root from the ceremony backup, then re-verify; redoing the intermediate would not help.'
+                  : `If the change is expected (a wiped or restored Vault), redo the step: its records are forgotten and it runs again with a new key in ${mount}/; the old key's CSR and certificate are kept aside in the artefacts.`,
+              }
+            : undefined,
       });
     } else if (request) {
       steps.push({ id: 'intermediate', title: `Intermediate in Vault (${mount})`, state: 'pending', detail: 'CSR pending: sign and install' });
@@ -158,17 +177,42 @@ export class WizardController extends WizardHost {
   }
 
   /** The root ceremony's questions, pre-filled with the step's own defaults (or the flags given). */
-  private async reverifyIntermediate(env: string, mount: string): Promise<{ state: 'done' | 'drift' | 'unavailable'; detail: string }> {
+  private async reverifyIntermediate(env: string, mount: string): Promise<{ state: 'done' | 'drift' | 'unavailable'; detail: string; changed: Array<{ name: string; detail: string }> }> {
     try {
       const [{ verifyCompleted }, { VaultClient }, { resolveConnection }] = await Promise.all([load.pipeline(), import('../vault/client.js'), import('../vault/connection.js')]);
       const bad = failed(
         await this.withSession(env, 'wizard: re-verify', (s) => verifyCompleted(s, new VaultClient(resolveConnection({ vaultAddr: this.defaults.vaultAddr, vaultCa: this.defaults.vaultCa, stateAddr: s.state.vault?.addr, stateCa: s.state.vault?.caFile })), mount)),
       );
-      return bad.length ? { state: 'drift', detail: `changed: ${bad.map((c) => c.detail).join('; ')} (open it for what to do)` } : { state: 'done', detail: '' };
+      const changed = bad.map((c) => ({ name: c.name, detail: c.detail }));
+      return bad.length ? { state: 'drift', detail: `changed: ${bad.map((c) => c.detail).join('; ')} (open it for what to do)`, changed } : { state: 'done', detail: '', changed };
     } catch (error) {
       // Evidence that cannot be read is "not checked", never a tick.
-      return { state: 'unavailable', detail: `not checked: ${(error as Error).message}` };
+      return { state: 'unavailable', detail: `not checked: ${(error as Error).message}`, changed: [] };
     }
+  }
+
+  /** What state records say of a step, as `state show` prints them (facts only: state holds no secret). */
+  recorded(env: string, records: string[]): Array<[string, string]> {
+    const state = new StateStore(env, envPaths(env, this.home).stateFile).read();
+    const out: Array<[string, string]> = [];
+    for (const r of records) {
+      const rec = state.steps[r];
+      if (!rec) continue;
+      out.push([r, `${rec.status}${rec.completedAt ? `, ${rec.completedAt}` : ''}`]);
+      for (const [k, v] of Object.entries(rec.facts ?? {})) out.push([`  ${k}`, Array.isArray(v) ? v.join(', ') : String(v)]);
+    }
+    return out;
+  }
+
+  /** The commands a drifted step's actions run, whole, for the operator to copy. */
+  driftCommands(env: string, drift: Drift): { show: string; forget: string } {
+    return { show: `certwright state show --env ${env}`, forget: drift.records.map((r) => `certwright state forget --env ${env} --record ${r}`).join(' && ') };
+  }
+
+  /** Redo, first half: the step's records are forgotten (the registry's state-forget, transcript entry and all). */
+  async forget(env: string, drift: Drift, report: Reporter): Promise<void> {
+    const state = new StateStore(env, envPaths(env, this.home).stateFile).read();
+    for (const record of drift.records) if (state.steps[record]) await this.runStep(stateForget, env, { record }, report);
   }
 
   rootDefaults(env: string): RootForm {
