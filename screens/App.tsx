@@ -77,6 +77,8 @@ export function App({ controller, env: initialEnv, onStartLab }: AppProps) {
 
   const back = () => {
     setHint(undefined);
+    // Cleared with the view, not after it: a key must never act on the list from before the step.
+    setSteps(undefined);
     setView({ name: 'overview' });
   };
 

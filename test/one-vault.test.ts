@@ -12,6 +12,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cli, tempDir, writePassphrase } from './helpers/env.js';
 import { freePortPair } from '../source/system/openbao.js';
 import { VaultClient } from '../source/vault/client.js';
+import { WizardController } from '../source/wizard/controller.js';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const pids: number[] = [];
 afterAll(() => {
@@ -84,5 +94,30 @@ describe('one Vault from the root ceremony to AIA/CRL over HTTPS', () => {
     // vault-init and vault-unseal over HTTPS find it initialised and unsealed.
     expect((await run(['vault-init', '--env', 'one'], withToken)).stdout).toContain('already initialised');
     expect((await run(['vault-unseal', '--env', 'one'], withToken)).stdout).toContain('is unsealed');
+
+    // The wizard's overview re-verifies these steps from the world: all done now...
+    process.env.VAULT_TOKEN = token;
+    try {
+      const wizard = new WizardController({ stateDir: home }, {});
+      const rows = async () => Object.fromEntries((await wizard.overview('one')).map((r) => [r.id, r]));
+      expect((await rows())['vault-https']!.state).toBe('done');
+      expect((await rows())['switch-urls']!.state).toBe('done');
+      // ...URLs changed by hand are drift, with the record that redoing forgets...
+      await client.write('pki_int/config/urls', { issuing_certificates: [`http://127.0.0.1:${port}/v1/pki_int/ca`], crl_distribution_points: [] });
+      const drifted = (await rows())['switch-urls']!;
+      expect(drifted.state).toBe('drift');
+      expect(drifted.detail).toContain(`pki_int/config/urls has http://127.0.0.1:${port}/v1/pki_int/ca, not under ${addr}`);
+      expect(drifted.drift?.records).toEqual(['switch-urls@pki_int']);
+      await run(['switch-urls', '--env', 'one', '--base', addr], withToken);
+      expect((await rows())['switch-urls']!.state).toBe('done');
+      // ...and a Vault that does not answer is "not checked", never a tick.
+      process.kill(pid2, 'SIGTERM');
+      for (let i = 0; i < 200 && alive(pid2); i += 1) await new Promise((r) => setTimeout(r, 50));
+      const https = (await rows())['vault-https']!;
+      expect(https.state).toBe('unavailable');
+      expect(https.detail).toMatch(/^not checked: /);
+    } finally {
+      delete process.env.VAULT_TOKEN;
+    }
   }, 180_000);
 });

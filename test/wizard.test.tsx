@@ -146,6 +146,8 @@ describe('wizard (ink-testing-library)', () => {
     await ui.waitFor('No environment is configured yet.');
     expect(ui.frame()).toContain('Start the rehearsal lab');
     await ui.type(KEY.enter);
+    // Wait for the condition (a busy machine may take a while to process the key), never a fixed time.
+    for (let i = 0; i < 300 && !labAsked; i += 1) await new Promise((r) => setTimeout(r, 20));
     expect(labAsked).toBe(true);
     ui.view.unmount();
   });

@@ -170,7 +170,7 @@ export class WizardController extends WizardHost {
     } else {
       steps.push({ id: 'intermediate', title: `Intermediate in Vault (${mount})`, state: 'todo', detail: 'not requested yet' });
     }
-    steps.push(...this.vaultSteps(state));
+    steps.push(...(await this.reverifyVault(env, this.vaultSteps(state), state)));
     steps.push(this.agents.overviewStep(env));
     steps.push({ id: 'ca-tree', title: 'CA-tree designs', state: 'todo', detail: 'presets from the certifying-builds seed, with what exists' });
     return steps;
@@ -189,6 +189,63 @@ export class WizardController extends WizardHost {
       // Evidence that cannot be read is "not checked", never a tick.
       return { state: 'unavailable', detail: `not checked: ${(error as Error).message}`, changed: [] };
     }
+  }
+
+  /**
+   * The Vault rows re-verified from the world, not taken from state: Vault over HTTPS must present
+   * the certificate in its TLS directory with a chain to the root; the switched URLs must still be
+   * the HTTPS ones in the mount's config/urls. Evidence that cannot be read is "not checked".
+   */
+  private async reverifyVault(env: string, rows: PipelineStep[], state: ReturnType<StateStore['read']>): Promise<PipelineStep[]> {
+    const rootDir = state.steps['root-create']?.facts.rootDir;
+    const rootFile = typeof rootDir === 'string' ? path.join(rootDir, 'root-ca.pem') : state.vault?.caFile;
+    const out: PipelineStep[] = [];
+    for (const row of rows) {
+      if (row.state !== 'done' || (row.id !== 'vault-https' && row.id !== 'switch-urls')) {
+        out.push(row);
+        continue;
+      }
+      try {
+        const changed = row.id === 'vault-https' ? await this.httpsChanges(state, rootFile) : await this.urlChanges(env, state);
+        if (changed.length === 0) out.push(row);
+        else {
+          const switched = Object.values(state.steps).find((x) => x.id === 'switch-urls' && x.status === 'done');
+          const records = row.id === 'vault-https' ? ['vault-https'] : [stepKey('switch-urls', switched?.mount ?? DEFAULT_MOUNT)];
+          out.push({ ...row, state: 'drift', detail: `changed: ${changed.map((c) => c.detail).join('; ')} (open it for what to do)`, drift: { changed, records, redo: true, advice: row.id === 'vault-https' ? 'If Vault was moved or its certificate replaced by hand, redo the step: its record is forgotten and "Vault over HTTPS" runs again (a certificate that still fits is kept).' : 'If the URLs were changed by hand, redo the step: its record is forgotten and the URL switch runs again.' } });
+        }
+      } catch (error) {
+        out.push({ ...row, state: 'unavailable', detail: `not checked: ${(error as Error).message}` });
+      }
+    }
+    return out;
+  }
+
+  private async httpsChanges(state: ReturnType<StateStore['read']>, rootFile: string | undefined): Promise<Array<{ name: string; detail: string }>> {
+    const facts = state.steps['vault-https']!.facts;
+    const [{ probeTls }, { tlsPaths }, { parseCertificate, fingerprint }] = await Promise.all([import('../vault/tls-diagnosis.js'), load.vaultCert(), import('../pki/pem.js')]);
+    if (!rootFile) throw new Error('no root certificate is recorded to check Vault\'s chain against');
+    const ca = fs.readFileSync(rootFile, 'utf8');
+    const certFile = tlsPaths(String(facts.tlsDir)).cert;
+    const want = fingerprint(parseCertificate(fs.readFileSync(certFile, 'utf8'), certFile));
+    const probe = await probeTls(String(facts.apiAddr), ca, 3000);
+    const changed: Array<{ name: string; detail: string }> = [];
+    if (!probe.authorized) changed.push({ name: 'chain to the root', detail: `${String(facts.apiAddr)} presents a certificate that does not verify to ${rootFile} (${probe.error ?? 'unknown'})` });
+    if (probe.fingerprint !== want) changed.push({ name: 'served certificate', detail: `${String(facts.apiAddr)} serves ${probe.fingerprint.slice(0, 23)}…, not the certificate in ${certFile}` });
+    return changed;
+  }
+
+  private async urlChanges(env: string, state: ReturnType<StateStore['read']>): Promise<Array<{ name: string; detail: string }>> {
+    const switched = Object.values(state.steps).find((x) => x.id === 'switch-urls' && x.status === 'done')!;
+    const mount = switched.mount ?? DEFAULT_MOUNT;
+    const [{ VaultClient }, { resolveConnection }, { readUrls }] = await Promise.all([import('../vault/client.js'), import('../vault/connection.js'), import('../vault/pki.js')]);
+    const addr = (await this.httpsAddrOf(env)) ?? state.vault?.addr;
+    const vault = new VaultClient({ ...resolveConnection({ vaultAddr: addr, vaultCa: this.defaults.vaultCa, stateAddr: state.vault?.addr, stateCa: state.vault?.caFile }), timeoutMs: 3000 });
+    const urls = await readUrls(vault, mount);
+    const base = String(switched.facts.base);
+    const all = [...urls.issuingCertificates, ...urls.crlDistributionPoints];
+    const off = all.filter((u) => !u.startsWith(`${base}/`));
+    if (all.length === 0) return [{ name: 'AIA/CRL URLs', detail: `${mount}/config/urls is empty` }];
+    return off.length ? [{ name: 'AIA/CRL URLs', detail: `${mount}/config/urls has ${off.join(', ')}, not under ${base}` }] : [];
   }
 
   /** What state records say of a step, as `state show` prints them (facts only: state holds no secret). */
