@@ -1,12 +1,16 @@
 import React, { useState } from 'react';
-import { Box, Text, useInput } from 'ink';
-import { Select } from '@inkjs/ui';
+import { Box, Text } from 'ink';
 import { Question } from './components/Question.js';
-import { PlanView } from './components/PlanView.js';
+import { planLines } from './components/PlanView.js';
 import { TaskView } from './components/TaskView.js';
+import { Pager } from './components/Pager.js';
+import { Menu } from './components/Menu.js';
 import { ErrorView, toViewError } from './components/ErrorView.js';
 import { useTask } from './hooks/useTask.js';
 import { useLoadWhen } from './hooks/useLoadWhen.js';
+import { useTerminalSize } from './hooks/useTerminalSize.js';
+import { useKeys } from './keys/useKeys.js';
+import { wrapCommand, wrapText, type Line } from './text/wrap.js';
 import { colour, SYMBOL } from './theme.js';
 import type { AgentRolloutController, AgentForm, PlannedAgent, AppliedAgent } from '../source/wizard/agent-rollout.js';
 
@@ -27,9 +31,15 @@ const LABELS: Record<Field, string> = {
   outDir: 'Agent dir',
   user: 'Service user (empty: you)',
 };
-const HINTS: Partial<Record<Field, string>> = {
+const HINTS: Record<Field, string> = {
+  name: 'Lower-case letters, digits, - and _ (at most 41), e.g. web.',
+  commonName: 'The main DNS name the app serves, e.g. web.example.com.',
+  altNames: 'DNS names or IP addresses, comma-separated, or empty.',
+  ttl: 'A duration such as 72h, 30d or 1y.',
   tlsDir: 'The app reads current/key.pem and current/fullchain.pem here (swapped together).',
+  caOut: 'The file the proxy reads the CA chain from.',
   outDir: 'Agent config, template, systemd unit, role_id and secret_id go here.',
+  user: 'The user the agent runs as and who owns the files; empty: you.',
 };
 
 /**
@@ -45,6 +55,8 @@ export function AgentRolloutScreen({ agents, env, onExit }: { agents: AgentRollo
   const [planned, setPlanned] = useState<PlannedAgent[]>([]);
   const [applied, setApplied] = useState<AppliedAgent[]>([]);
   const [error, setError] = useState<{ message: string; fix?: string }>();
+  const [choice, setChoice] = useState(0);
+  const { columns, rows } = useTerminalSize();
   const task = useTask();
   const existing = agents.list(env);
 
@@ -76,19 +88,28 @@ export function AgentRolloutScreen({ agents, env, onExit }: { agents: AgentRollo
     }
   };
 
-  useInput((input, key) => {
-    if (phase === 'plan') {
-      if (key.return && planned.some((p) => p.plan)) void applyAll();
-      else if (key.escape || input === 'q') setPhase('menu');
-    } else if (phase === 'done' && (key.return || key.escape || input === 'q')) {
-      setApplied([]);
-      setPhase('menu');
-    } else if (phase === 'ask' && key.escape) {
+  useKeys(
+    (input, key) => {
+      if (phase === 'plan') {
+        if (key.return && planned.some((p) => p.plan)) void applyAll();
+        else if (key.escape || input === 'q') setPhase('menu');
+      } else if (phase === 'done' && (key.return || key.escape || input === 'q')) {
+        setApplied([]);
+        setPhase('menu');
+      }
+    },
+    { hold: phase === 'planning' || phase === 'running' },
+  );
+
+  /** Esc on a question: the one before it, or (on the first) back to the menu. */
+  const back = () => {
+    setHint(undefined);
+    if (field > 0) setField(field - 1);
+    else {
       setForm(undefined);
-      setHint(undefined);
       setPhase('menu');
     }
-  });
+  };
 
   const header = (
     <Text bold color={colour('cyan')}>
@@ -109,7 +130,7 @@ export function AgentRolloutScreen({ agents, env, onExit }: { agents: AgentRollo
     const f = FIELDS[form.kind][field]!;
     let next: AgentForm = { ...form, [f]: value };
     const bad =
-      f === 'name' ? agents.validateName(value) : f === 'commonName' ? agents.validateNames(value, '') : f === 'altNames' ? agents.validateNames(form.commonName, value) : f === 'ttl' ? agents.validateTtl(value) : value === '' && f !== 'user' ? 'An answer is needed.' : undefined;
+      f === 'name' ? agents.validateName(value) : f === 'commonName' ? agents.validateNames(value, '') : f === 'altNames' ? agents.validateNames(form.commonName, value) : f === 'ttl' ? agents.validateTtl(value) : value === '' && f !== 'user' ? `An answer is needed: ${HINTS[f]}` : undefined;
     if (bad) {
       setHint(bad);
       return;
@@ -126,6 +147,23 @@ export function AgentRolloutScreen({ agents, env, onExit }: { agents: AgentRollo
     }
   };
 
+  const body = rows - 3;
+  const planned_ = planned.flatMap((p): Line[] =>
+    p.plan
+      ? [...planLines(`agent for ${p.form.kind} ${p.form.name}`, p.plan, columns), { text: '' }]
+      : wrapText(`${SYMBOL.error} ${p.form.kind} ${p.form.name}: ${p.error?.message ?? ''}${p.error?.fix ? ` Fix: ${p.error.fix}` : ''}`, columns, '', '  ').map((text) => ({ text, colour: 'red' as const })),
+  );
+  const results: Line[] = applied.flatMap((a): Line[] =>
+    a.result
+      ? [
+          ...wrapText(`${SYMBOL.done} ${a.form.kind} ${a.form.name}: ${a.result.changed.length ? 'written' : 'already up to date'} in ${a.result.outDir} (secret_id ${a.result.secretId})`, columns, '', '  ').map((text) => ({ text, colour: 'green' as const })),
+          { text: 'Install its systemd user unit (each command whole; copy it as shown):' },
+          ...wrapCommand(a.result.installScript, columns, '  ').map((text) => ({ text })),
+          ...a.result.installCommands.flatMap((c) => wrapCommand(c, columns, '    ').map((text) => ({ text, dim: true }))),
+        ]
+      : wrapText(`${SYMBOL.error} ${a.form.kind} ${a.form.name}: ${a.error?.message ?? ''}`, columns, '', '  ').map((text) => ({ text, colour: 'red' as const })),
+  );
+  const fields = form ? FIELDS[form.kind] : [];
   return (
     <Box flexDirection="column">
       {header}
@@ -137,14 +175,17 @@ export function AgentRolloutScreen({ agents, env, onExit }: { agents: AgentRollo
           {queue.map((q) => (
             <Text key={`${q.kind}-${q.name}`}>  {SYMBOL.todo} {q.kind} {q.name}{q.kind === 'app' ? ` · ${[q.commonName, q.altNames].filter(Boolean).join(', ')}` : ` · ${q.caOut}`}</Text>
           ))}
-          <Select
+          <Menu
             options={[
               { label: 'Add an app (rotating leaf certificate)', value: 'app' },
               { label: 'Add a proxy (CA chain only)', value: 'proxy' },
               ...(queue.length ? [{ label: `See the plan for ${queue.length} agent(s), then apply`, value: 'plan' }] : []),
               { label: 'Back to the steps', value: 'back' },
             ]}
-            onChange={(v) => {
+            initial={choice}
+            onMove={setChoice}
+            onChoose={(v, i) => {
+              setChoice(i);
               if (v === 'back') onExit();
               else if (v === 'plan') setPhase('planning');
               else {
@@ -159,57 +200,22 @@ export function AgentRolloutScreen({ agents, env, onExit }: { agents: AgentRollo
       {phase === 'ask' && form && (
         <Box flexDirection="column">
           <Text dimColor>
-            New {form.kind} agent · question {field + 1} of {FIELDS[form.kind].length} · Esc: cancel
+            New {form.kind} agent · question {field + 1} of {fields.length} · Esc: {field > 0 ? 'previous question' : 'cancel'}
           </Text>
-          <Question
-            key={`${form.kind}-${field}`}
-            label={LABELS[FIELDS[form.kind][field]!]}
-            defaultValue={(form[FIELDS[form.kind][field]!] as string) || undefined}
-            hint={HINTS[FIELDS[form.kind][field]!]}
-            error={hint}
-            onSubmit={answer}
-          />
+          <Question key={`${form.kind}-${field}`} label={LABELS[fields[field]!]} defaultValue={(form[fields[field]!] as string) || undefined} hint={HINTS[fields[field]!]} error={hint} onEscape={back} onSubmit={answer} />
         </Box>
       )}
       {phase === 'planning' && <TaskView activity={task.activity} lines={[]} running />}
       {phase === 'plan' && (
         <Box flexDirection="column">
-          {planned.map((p) =>
-            p.plan ? (
-              <PlanView key={`${p.form.kind}-${p.form.name}`} title={`agent for ${p.form.kind} ${p.form.name}`} plan={p.plan} />
-            ) : (
-              <Text key={`${p.form.kind}-${p.form.name}`} color={colour('red')}>
-                {SYMBOL.error} {p.form.kind} {p.form.name}: {p.error?.message}
-                {p.error?.fix ? ` Fix: ${p.error.fix}` : ''}
-              </Text>
-            ),
-          )}
+          <Pager lines={planned_} height={body} />
           <Text dimColor>{planned.some((p) => p.plan) ? 'Enter: apply the agents with a plan · Esc: back' : 'Esc: back'}</Text>
         </Box>
       )}
-      {(phase === 'running' || phase === 'done') && <TaskView activity={task.activity} lines={task.lines} running={phase === 'running'} />}
+      {phase === 'running' && <TaskView activity={task.activity} lines={task.lines} running columns={columns} height={body} />}
       {phase === 'done' && (
         <Box flexDirection="column">
-          {applied.map((a) =>
-            a.result ? (
-              <Box key={`${a.form.kind}-${a.form.name}`} flexDirection="column">
-                <Text color={colour('green')}>
-                  {SYMBOL.done} {a.form.kind} {a.form.name}: {a.result.changed.length ? 'written' : 'already up to date'} in {a.result.outDir} (secret_id {a.result.secretId})
-                </Text>
-                <Text dimColor>  Install: {a.result.installScript}</Text>
-                {a.result.installCommands.map((c) => (
-                  <Text key={c} dimColor wrap="truncate-end">
-                    {'    '}
-                    {c}
-                  </Text>
-                ))}
-              </Box>
-            ) : (
-              <Text key={`${a.form.kind}-${a.form.name}`} color={colour('red')}>
-                {SYMBOL.error} {a.form.kind} {a.form.name}: {a.error?.message}
-              </Text>
-            ),
-          )}
+          <TaskView lines={task.lines} running={false} columns={columns} height={body} after={results} />
           <Text dimColor>Enter: back to the agents</Text>
         </Box>
       )}

@@ -1,14 +1,35 @@
 import React, { useState } from 'react';
-import { Box, Text, useInput } from 'ink';
-import { Select } from '@inkjs/ui';
+import { Box, Text } from 'ink';
+import { Menu } from './components/Menu.js';
+import { Pager } from './components/Pager.js';
+import { useKeys } from './keys/useKeys.js';
+import { useTerminalSize } from './hooks/useTerminalSize.js';
+import { wrapCommand, wrapText, type Line } from './text/wrap.js';
 import { colour } from './theme.js';
 import type { WizardController } from '../source/wizard/controller.js';
 
+/** The tree, its summary and the commands that build what is missing, wrapped to the width. */
+export function caTreeLines(view: { title: string; summary: string; lines: string[]; steps: string[] }, columns: number): Line[] {
+  return [
+    ...wrapText(view.title, columns).map((text) => ({ text, bold: true })),
+    ...wrapText(view.summary, columns).map((text) => ({ text, dim: true })),
+    // A tree line wraps under its node, past the branch drawing.
+    ...view.lines.flatMap((l) => {
+      const lead = /^[│├└─ ]*/.exec(l)![0];
+      return wrapText(l.slice(lead.length), columns, lead, `${lead.replace(/[├└]─ /g, '│  ').replace(/└/g, ' ')}    `).map((text) => ({ text }));
+    }),
+    { text: view.steps.length ? 'Steps that build what is missing (copy each whole):' : 'Every node exists.', bold: true },
+    ...view.steps.flatMap((s) => (s.startsWith('certwright ') ? wrapCommand(s, columns, '  ') : wrapText(s, columns, '  ', '   ')).map((text) => ({ text }))),
+  ];
+}
+
 /** CA-tree designs from the certifying-builds seed: pick one, see each node's state and the steps. */
 export function CaTreeScreen({ controller, env, onExit }: { controller: WizardController; env: string; onExit: () => void }) {
+  const { columns, rows } = useTerminalSize();
   const [chosen, setChosen] = useState<string>();
+  const [index, setIndex] = useState(0);
   const choices = controller.caTreePresets(env);
-  useInput((input, key) => {
+  useKeys((input, key) => {
     if (key.escape || input === 'q') {
       if (chosen) setChosen(undefined);
       else onExit();
@@ -23,31 +44,15 @@ export function CaTreeScreen({ controller, env, onExit }: { controller: WizardCo
     return (
       <Box flexDirection="column">
         {header}
-        <Select options={choices.map((c) => ({ label: c.title, value: c.id }))} onChange={setChosen} />
+        <Menu options={choices.map((c) => ({ label: c.title, value: c.id }))} initial={index} onMove={setIndex} onChoose={(v, i) => { setIndex(i); setChosen(v); }} />
         <Text dimColor>Enter: show the tree · Esc: back</Text>
       </Box>
     );
   }
-  const view = controller.caTree(env, chosen);
   return (
     <Box flexDirection="column">
       {header}
-      <Text bold>{view.title}</Text>
-      <Text dimColor wrap="wrap">
-        {view.summary}
-      </Text>
-      {view.lines.map((line, i) => (
-        <Text key={i} wrap="truncate-end">
-          {line}
-        </Text>
-      ))}
-      <Text bold>{view.steps.length ? 'Steps that build what is missing:' : 'Every node exists.'}</Text>
-      {view.steps.map((s, i) => (
-        <Text key={i} wrap="truncate-end">
-          {'  '}
-          {s}
-        </Text>
-      ))}
+      <Pager lines={caTreeLines(controller.caTree(env, chosen), columns)} height={rows - 3} />
       <Text dimColor>Esc: other designs</Text>
     </Box>
   );

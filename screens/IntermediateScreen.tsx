@@ -1,5 +1,5 @@
 import React, { useState } from 'react';
-import { Box, Text, useInput } from 'ink';
+import { Text } from 'ink';
 import { Question } from './components/Question.js';
 import { PlanView } from './components/PlanView.js';
 import { TaskView } from './components/TaskView.js';
@@ -7,28 +7,32 @@ import { toViewError } from './components/ErrorView.js';
 import { StepFrame } from './components/StepFrame.js';
 import { useTask } from './hooks/useTask.js';
 import { useLoadWhen } from './hooks/useLoadWhen.js';
-import { colour } from './theme.js';
+import { useTerminalSize } from './hooks/useTerminalSize.js';
+import { questionOrder } from './hooks/questionOrder.js';
+import { useKeys } from './keys/useKeys.js';
+import { wrapText } from './text/wrap.js';
 import type { WizardController, IntermediateForm } from '../source/wizard/controller.js';
 import type { Plan } from '../source/steps/context.js';
 
 type Phase = 'mount' | 'cn' | 'rootDir' | 'planning' | 'plan' | 'pass' | 'running' | 'done' | 'error';
 
+/** A typed root passphrase that does not open the key: asked again, not an error screen. */
+export function isWrongPassphrase(error: unknown): boolean {
+  return error instanceof Error && /^The passphrase does not open /.test(error.message);
+}
+
 /** Intermediate in Vault, signed by the offline root on this machine (request, sign, install). */
 export function IntermediateScreen({ controller, env, onExit }: { controller: WizardController; env: string; onExit: () => void }) {
   const defaults = controller.intermediateDefaults(env);
   const given = controller.defaults;
+  const { columns, rows } = useTerminalSize();
   const [form, setForm] = useState<IntermediateForm>(defaults);
-  const ORDER: Phase[] = ['mount', 'cn', 'rootDir'];
-  const answered: Partial<Record<Phase, boolean>> = { mount: given.mount !== undefined, cn: given.intermediateCn !== undefined, rootDir: given.rootDir !== undefined };
-  /** The next question the flags did not answer, or the plan. */
-  const next = (after?: Phase): Phase => {
-    for (let i = after ? ORDER.indexOf(after) + 1 : 0; i < ORDER.length; i += 1) if (!answered[ORDER[i]!]) return ORDER[i]!;
-    return 'planning';
-  };
-  const [phase, setPhase] = useState<Phase>(next());
+  const order = questionOrder<Phase>(['mount', 'cn', 'rootDir'], { mount: given.mount !== undefined, cn: given.intermediateCn !== undefined, rootDir: given.rootDir !== undefined });
+  const [phase, setPhase] = useState<Phase>(order.first('planning'));
   const [plan, setPlan] = useState<Plan>();
   const [error, setError] = useState<{ message: string; fix?: string }>();
   const [hint, setHint] = useState<string>();
+  const [attempt, setAttempt] = useState(0);
   const [result, setResult] = useState<{ issuerId: string; fingerprint: string; alreadyInstalled: boolean }>();
   const task = useTask();
 
@@ -48,56 +52,84 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
     },
   );
 
-  const run = async (pass: Buffer) => {
+  const run = async (pass: Buffer, typed: boolean) => {
     setPhase('running');
     try {
       setResult(await controller.applyIntermediate(env, form, pass, task.reporter));
       setPhase('done');
     } catch (e) {
+      if (typed && isWrongPassphrase(e)) {
+        // Back to the passphrase prompt: a mistyped passphrase is not the end of the step.
+        setHint(`That passphrase does not open the root key in ${form.rootDir}. Type it again (Esc: back to the plan).`);
+        task.reset();
+        setAttempt((a) => a + 1);
+        setPhase('pass');
+        return;
+      }
       setError(toViewError(e));
       setPhase('error');
     }
   };
 
-  useInput((input, key) => {
-    if (phase === 'plan' && key.return) {
-      if (plan && plan.actions.length === 0) {
-        onExit();
-        return;
-      }
-      controller
-        .passphraseFromFile(1)
-        .then((fromFile) => (fromFile ? run(fromFile) : setPhase('pass')))
-        .catch((e) => {
-          setError(toViewError(e));
-          setPhase('error');
-        });
-    } else if ((phase === 'plan' && (key.escape || input === 'q')) || (phase === 'done' && (key.return || input === 'q'))) {
-      onExit();
+  const back = () => {
+    setHint(undefined);
+    if (phase === 'pass') {
+      setPhase('plan');
+      return;
     }
-  });
+    const before = order.previous(phase === 'plan' ? 'planning' : phase);
+    if (before) setPhase(before);
+    else onExit();
+  };
 
+  useKeys(
+    (input, key) => {
+      if (phase === 'plan' && key.return) {
+        if (plan && plan.actions.length === 0) {
+          onExit();
+          return;
+        }
+        setPhase('running');
+        controller
+          .passphraseFromFile(1)
+          .then((fromFile) => (fromFile ? run(fromFile, false) : setPhase('pass')))
+          .catch((e) => {
+            setError(toViewError(e));
+            setPhase('error');
+          });
+      } else if (phase === 'plan' && (key.escape || input === 'q')) back();
+      else if (phase === 'done' && (key.return || key.escape || input === 'q')) onExit();
+    },
+    { hold: phase === 'planning' || phase === 'running' },
+  );
+
+  const body = rows - 3;
   return (
     <StepFrame title="Intermediate CA" env={env} error={phase === 'error' ? error : undefined} onBack={onExit}>
       {phase === 'mount' && (
-        <Question label="PKI mount for the intermediate" defaultValue={defaults.mount} error={hint} onSubmit={(v) => { const bad = controller.validateMount(v); if (bad) { setHint(bad); return; } setHint(undefined); setForm({ ...form, mount: v }); setPhase(next('mount')); }} />
+        <Question label="PKI mount for the intermediate" defaultValue={defaults.mount} hint="A Vault path: letters, digits, - and _, e.g. pki_int. Esc: back" error={hint} onEscape={back} onSubmit={(v) => { const bad = controller.validateMount(v); if (bad) { setHint(bad.replace(/--mount /g, '')); return; } setHint(undefined); setForm({ ...form, mount: v }); setPhase(order.next('mount', 'planning')); }} />
       )}
-      {phase === 'cn' && <Question label="Intermediate CA name (CN)" defaultValue={defaults.commonName} onSubmit={(v) => { setForm({ ...form, commonName: v }); setPhase(next('cn')); }} />}
-      {phase === 'rootDir' && <Question label="Offline root directory" defaultValue={defaults.rootDir} onSubmit={(v) => { setForm({ ...form, rootDir: v }); setPhase(next('rootDir')); }} />}
+      {phase === 'cn' && <Question label="Intermediate CA name (CN)" defaultValue={defaults.commonName} hint="Esc: back" onEscape={back} onSubmit={(v) => { setForm({ ...form, commonName: v }); setPhase(order.next('cn', 'planning')); }} />}
+      {phase === 'rootDir' && <Question label="Offline root directory" defaultValue={defaults.rootDir} hint="Where root-ca.key and root-ca.pem are. Esc: back" onEscape={back} onSubmit={(v) => { setForm({ ...form, rootDir: v }); setPhase(order.next('rootDir', 'planning')); }} />}
       {phase === 'planning' && <TaskView activity={task.activity} lines={[]} running />}
-      {plan && (phase === 'plan' || phase === 'pass') && <PlanView title={`intermediate in ${form.mount}`} plan={plan} />}
+      {plan && phase === 'plan' && <PlanView title={`intermediate in ${form.mount}`} plan={plan} columns={columns} height={body} />}
       {phase === 'plan' && <Text dimColor>{plan && plan.actions.length === 0 ? 'Enter: back to the steps' : 'Enter: apply · Esc: back'}</Text>}
-      {phase === 'pass' && <Question label="Root key passphrase" secret onSubmit={(v) => void run(Buffer.from(v, 'utf8'))} />}
-      {(phase === 'running' || phase === 'done') && <TaskView activity={task.activity} lines={task.lines} running={phase === 'running'} />}
+      {phase === 'pass' && <Text dimColor>{wrapText(`Signing the intermediate for ${form.mount} with the root in ${form.rootDir}`, columns).join('\n')}</Text>}
+      {phase === 'pass' && <Question key={attempt} label="Root key passphrase" secret error={hint} hint={hint ? undefined : 'Esc: back to the plan'} onEscape={back} onSubmit={(v) => { setHint(undefined); void run(Buffer.from(v, 'utf8'), true); }} />}
+      {phase === 'running' && <TaskView activity={task.activity} lines={task.lines} running columns={columns} height={body} />}
       {phase === 'done' && result && (
-        <Box flexDirection="column">
-          <Text color={colour('green')}>
-            Intermediate {result.alreadyInstalled ? 'already installed' : 'installed'}: issuer {result.issuerId}
-          </Text>
-          <Text>{result.fingerprint}</Text>
-          <Text dimColor>Enter: back to the steps</Text>
-        </Box>
+        <TaskView
+          lines={task.lines}
+          running={false}
+          columns={columns}
+          height={body}
+          after={[
+            ...wrapText(`Intermediate ${result.alreadyInstalled ? 'already installed' : 'installed'}: issuer ${result.issuerId}`, columns).map((text) => ({ text, colour: 'green' as const })),
+            ...wrapText(result.fingerprint, columns).map((text) => ({ text })),
+          ]}
+        />
       )}
+      {phase === 'done' && <Text dimColor>Enter: back to the steps</Text>}
     </StepFrame>
   );
 }

@@ -1,5 +1,7 @@
 import React, { useEffect, useState } from 'react';
-import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import { Box, Text, useApp, useStdout } from 'ink';
+import { KeyboardProvider } from './keys/KeyboardProvider.js';
+import { useKeys } from './keys/useKeys.js';
 import { SectionTabs } from './components/SectionTabs.js';
 import { RowList } from './components/RowList.js';
 import { DetailPane } from './components/DetailPane.js';
@@ -22,7 +24,16 @@ export interface StatusScreenProps {
  * on enter, the newest events in a log pane. Keys: q quits, tab / shift-tab / ← → change section,
  * ↑ ↓ select, enter shows details (esc or enter closes), r refreshes now.
  */
-export function StatusScreen({ load, intervalMs, env }: StatusScreenProps) {
+export function StatusScreen(props: StatusScreenProps) {
+  const { exit } = useApp();
+  return (
+    <KeyboardProvider onInterrupt={() => exit()}>
+      <Status {...props} />
+    </KeyboardProvider>
+  );
+}
+
+function Status({ load, intervalMs, env }: StatusScreenProps) {
   const { exit } = useApp();
   const { stdout } = useStdout();
   const poll = useSnapshotPoll(load, intervalMs);
@@ -46,8 +57,9 @@ export function StatusScreen({ load, intervalMs, env }: StatusScreenProps) {
     setDetails(false);
   };
 
-  useInput((input, key) => {
-    if (input === 'q' || (key.ctrl && input === 'c')) exit();
+  // Keys arrive one at a time through the keyboard provider: `Tab Tab Tab` moves three sections.
+  useKeys((input, key) => {
+    if (input === 'q') exit();
     else if (key.escape) setDetails(false);
     else if (key.tab && key.shift) move(-1);
     else if (key.tab || key.rightArrow) move(1);

@@ -1,27 +1,50 @@
-import React, { useEffect, useState } from 'react';
-import { Box, Text, useInput } from 'ink';
+import React, { useEffect, useRef, useState } from 'react';
+import { createHash } from 'node:crypto';
+import { Box, Text } from 'ink';
 import { Question } from './components/Question.js';
 import { TaskView } from './components/TaskView.js';
+import { PlanView } from './components/PlanView.js';
 import { toViewError } from './components/ErrorView.js';
 import { StepFrame } from './components/StepFrame.js';
 import { useTask } from './hooks/useTask.js';
+import { useTerminalSize } from './hooks/useTerminalSize.js';
+import { useKeys } from './keys/useKeys.js';
 import { colour } from './theme.js';
 import type { WizardController } from '../source/wizard/controller.js';
 import type { InitSecrets } from '../source/steps/vault-init.js';
+import type { Plan } from '../source/steps/context.js';
 
-type Phase = 'checking' | 'shares' | 'threshold' | 'running' | 'keys' | 'unseal' | 'done' | 'error';
+type Phase = 'checking' | 'shares' | 'threshold' | 'planning' | 'plan' | 'running' | 'keys' | 'unseal' | 'submitting' | 'done' | 'error';
+
+/** What the screen says after a share: every refusal in words, never a silent Enter. */
+export function unsealVerdict(before: { given: number; needed: number }, after: { given: number; needed: number; sealed: boolean }): { text: string; refused: boolean } {
+  if (!after.sealed) return { text: 'Vault is unsealed.', refused: false };
+  if (after.given > before.given) return { text: `Share accepted: ${after.given} of ${after.needed} given.`, refused: false };
+  if (after.given === 0 && before.given > 0) {
+    return { text: `Vault discarded this round's ${before.given + 1} shares: together they do not open this Vault (one is mistyped or belongs to another Vault). Give the shares again, from the first.`, refused: true };
+  }
+  return { text: `Vault did not count that share: it already has it in this round (${after.given} of ${after.needed}). Give another holder's share.`, refused: true };
+}
 
 /**
- * Initialise and unseal over HTTPS. The keys are shown once, on this screen only, until the
- * operator confirms they are copied; then they are gone. Shares are typed hidden.
+ * Initialise and unseal over HTTPS. Init shows its plan and asks before it runs. The keys are
+ * shown once, on this screen only, until the operator confirms they are copied; then they are
+ * gone. Shares are typed hidden; a share Vault refuses or does not count is said on screen.
  */
 export function VaultInitScreen({ controller, env, onExit }: { controller: WizardController; env: string; onExit: () => void }) {
+  const { columns, rows } = useTerminalSize();
   const [phase, setPhase] = useState<Phase>('checking');
   const [shares, setShares] = useState(5);
+  const [threshold, setThreshold] = useState(3);
+  const [plan, setPlan] = useState<Plan>();
   const [secrets, setSecrets] = useState<InitSecrets>();
   const [progress, setProgress] = useState<{ given: number; needed: number }>({ given: 0, needed: 0 });
   const [error, setError] = useState<{ message: string; fix?: string }>();
   const [hint, setHint] = useState<string>();
+  const [notice, setNotice] = useState<{ text: string; refused: boolean }>();
+  const [attempt, setAttempt] = useState(0);
+  /** Digests (never the shares) of the shares given in this round, to refuse one given twice. */
+  const round = useRef(new Set<string>());
   const task = useTask();
 
   const fail = (e: unknown) => {
@@ -41,7 +64,15 @@ export function VaultInitScreen({ controller, env, onExit }: { controller: Wizar
       .catch((e: Error) => (/not initialised/.test(e.message) ? setPhase('shares') : fail(e)));
   }, [phase]);
 
-  const init = async (threshold: number) => {
+  useEffect(() => {
+    if (phase !== 'planning') return;
+    controller.planVaultInit(env, shares, threshold).then((p) => {
+      setPlan(p);
+      setPhase('plan');
+    }, fail);
+  }, [phase]);
+
+  const init = async () => {
     setPhase('running');
     try {
       const result = await controller.initVault(env, shares, threshold, task.reporter);
@@ -55,30 +86,55 @@ export function VaultInitScreen({ controller, env, onExit }: { controller: Wizar
   };
 
   const unseal = async (share: string) => {
-    if (share.trim() === '') return;
-    try {
-      const s = await controller.unsealShare(env, share, task.reporter);
-      setProgress({ given: s.progress, needed: s.t });
-      setHint(undefined);
-      if (!s.sealed) setPhase('done');
-    } catch (e) {
-      setHint(toViewError(e).message);
+    const trimmed = share.trim();
+    if (trimmed === '') {
+      setNotice({ text: 'Type a key share (it stays hidden), or Esc to go back to the steps.', refused: true });
+      return;
     }
+    const digest = createHash('sha256').update(trimmed).digest('hex');
+    if (round.current.has(digest)) {
+      setNotice({ text: `That share was already given in this round (${progress.given} of ${progress.needed}). Give another holder's share.`, refused: true });
+      setAttempt((a) => a + 1);
+      return;
+    }
+    setPhase('submitting');
+    try {
+      const s = await controller.unsealShare(env, trimmed, task.reporter);
+      const verdict = unsealVerdict(progress, { given: s.progress, needed: s.t, sealed: s.sealed });
+      if (s.progress === 0) round.current.clear();
+      else if (s.progress > progress.given) round.current.add(digest);
+      setNotice(verdict);
+      setProgress({ given: s.progress, needed: s.t });
+      setPhase(s.sealed ? 'unseal' : 'done');
+    } catch (e) {
+      round.current.clear();
+      const message = toViewError(e).message;
+      setNotice({ text: /rejected/.test(message) ? `Vault refused that share and discarded the ${progress.given + 1} given in this round: ${message.replace(/^Vault rejected the unseal key shares of this round: /, '')}` : message, refused: true });
+      setProgress((p) => ({ ...p, given: 0 }));
+      setPhase('unseal');
+    }
+    setAttempt((a) => a + 1);
   };
 
-  useInput((input, key) => {
-    if (phase === 'keys' && key.return) {
-      setSecrets(undefined); // shown once: gone from memory and screen
-      setPhase('checking');
-    } else if (phase === 'done' && (key.return || input === 'q')) onExit();
-    else if (phase === 'unseal' && key.escape) onExit();
-  });
+  useKeys(
+    (input, key) => {
+      if (phase === 'keys' && key.return) {
+        setSecrets(undefined); // shown once: gone from memory and screen
+        setPhase('checking');
+      } else if (phase === 'plan' && key.return) void init();
+      else if (phase === 'plan' && (key.escape || input === 'q')) setPhase('threshold');
+      else if (phase === 'done' && (key.return || key.escape || input === 'q')) onExit();
+    },
+    { hold: phase === 'checking' || phase === 'planning' || phase === 'running' || phase === 'submitting' },
+  );
 
   return (
     <StepFrame title="Initialise and unseal" env={env} error={phase === 'error' ? error : undefined} onBack={onExit}>
-      {(phase === 'checking' || phase === 'running') && <TaskView activity={task.activity} lines={task.lines} running />}
-      {phase === 'shares' && <Question label="Unseal key shares" defaultValue="5" onSubmit={(v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > 10) { setHint('Give a number from 1 to 10.'); return; } setHint(undefined); setShares(n); setPhase('threshold'); }} error={hint} />}
-      {phase === 'threshold' && <Question label="Shares needed to unseal" defaultValue={String(Math.min(3, shares))} onSubmit={(v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > shares || (shares > 1 && n < 2)) { setHint(`Give a number from ${shares > 1 ? 2 : 1} to ${shares}.`); return; } setHint(undefined); void init(n); }} error={hint} />}
+      {(phase === 'checking' || phase === 'running' || phase === 'planning' || phase === 'submitting') && <TaskView activity={phase === 'submitting' ? 'Giving the share to Vault' : task.activity} lines={task.lines} running columns={columns} height={rows - 3} />}
+      {phase === 'shares' && <Question label="Unseal key shares" defaultValue={String(shares)} hint="How many holders get a share: 1 to 10. Esc: back to the steps" onEscape={onExit} onSubmit={(v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > 10) { setHint(`"${v}" is not a number of shares: give a whole number from 1 to 10.`); return; } setHint(undefined); setShares(n); setThreshold(Math.min(3, n)); setPhase('threshold'); }} error={hint} />}
+      {phase === 'threshold' && <Question label="Shares needed to unseal" defaultValue={String(Math.min(threshold, shares))} hint={`From ${shares > 1 ? 2 : 1} to ${shares}. Esc: back`} onEscape={() => { setHint(undefined); setPhase('shares'); }} onSubmit={(v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > shares || (shares > 1 && n < 2)) { setHint(`"${v}" does not fit: with ${shares} shares, give a number from ${shares > 1 ? 2 : 1} to ${shares}.`); return; } setHint(undefined); setThreshold(n); setPhase('planning'); }} error={hint} />}
+      {phase === 'plan' && plan && <PlanView title="initialise Vault" plan={plan} columns={columns} height={rows - 3} />}
+      {phase === 'plan' && <Text dimColor>Enter: initialise now · Esc: back</Text>}
       {phase === 'keys' && secrets && (
         <Box flexDirection="column">
           <Text color={colour('yellow')}>Shown once, stored nowhere. Give each key to a different holder now.</Text>
@@ -96,7 +152,8 @@ export function VaultInitScreen({ controller, env, onExit }: { controller: Wizar
           <Text>
             Vault is sealed: {progress.given} of {progress.needed} key shares given.
           </Text>
-          <Question key={progress.given} label="Unseal key share (hidden)" secret error={hint} onSubmit={(v) => void unseal(v)} />
+          {notice ? <Text color={notice.refused ? colour('red') : colour('green')}>{notice.text}</Text> : null}
+          <Question key={attempt} label="Unseal key share (hidden)" secret onEscape={onExit} onSubmit={(v) => void unseal(v)} />
           <Text dimColor>Esc: back to the steps</Text>
         </Box>
       )}

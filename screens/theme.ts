@@ -4,4 +4,4 @@ export function colour(name: 'green' | 'red' | 'yellow' | 'cyan' | 'gray'): stri
   return name;
 }
 
-export const SYMBOL = { done: '✓', pending: '…', todo: '○', drift: '!', unavailable: '-', error: '✗', pointer: '▸' } as const;
+export const SYMBOL = { done: '✓', pending: '»', todo: '○', drift: '!', unavailable: '-', error: '✗', pointer: '▸' } as const;

@@ -54,7 +54,7 @@ describe('CA-tree designs (certifying builds presets)', () => {
     await ui.type(KEY.down);
     await ui.type(KEY.down);
     await ui.type(KEY.enter);
-    const frame = await ui.waitFor('Environment at the root');
+    const frame = await ui.waitFor(/✓ ct environment root/);
     expect(frame).toMatch(/✓ ct environment root/);
     expect(frame).toMatch(/└─ ✓ build-server intermediate/);
     ui.view.unmount();

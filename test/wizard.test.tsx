@@ -71,8 +71,9 @@ describe('wizard (ink-testing-library)', () => {
     await ui.answer('to create the root', 'Wiz Root');
     await ui.waitFor('SHA-256 fingerprint');
     await ui.type(KEY.enter);
-    await ui.waitFor(new RegExp(`Intermediate in Vault \\(${mount}\\).*not requested yet`));
-    await ui.type(KEY.enter);
+    // Back on the list the selection stays on the step just done; the next is one key down.
+    await ui.waitFor(new RegExp(`▸ ✓ Offline root CA[^]*Intermediate in Vault \\(${mount}\\).*not requested yet`));
+    await ui.type(KEY.down + KEY.enter);
     await ui.answer('Offline root directory', '');
     const plan = await ui.waitFor(`Plan: intermediate in ${mount}`);
     expect(plan).toMatch(/Sign the CSR with the offline root/);

@@ -1,10 +1,11 @@
 import React from 'react';
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import { colour, SYMBOL } from '../theme.js';
+import { useKeys } from '../keys/useKeys.js';
 import { explainSystemError } from '../../source/errors.js';
 
-export function ErrorView({ error, onBack }: { error: { message: string; fix?: string | undefined }; onBack: () => void }) {
-  useInput((_input, key) => {
+export function ErrorView({ error, onBack, backLabel = 'back to the steps' }: { error: { message: string; fix?: string | undefined }; onBack: () => void; backLabel?: string }) {
+  useKeys((_input, key) => {
     if (key.return || key.escape) onBack();
   });
   return (
@@ -13,7 +14,7 @@ export function ErrorView({ error, onBack }: { error: { message: string; fix?: s
         {SYMBOL.error} {error.message}
       </Text>
       {error.fix ? <Text>Fix: {error.fix}</Text> : null}
-      <Text dimColor>Enter: back to the steps</Text>
+      <Text dimColor>Enter or Esc: {backLabel}</Text>
     </Box>
   );
 }

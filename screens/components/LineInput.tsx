@@ -1,13 +1,14 @@
 import React, { useRef, useState } from 'react';
-import { Text, useInput } from 'ink';
+import { Text } from 'ink';
+import { useKeys } from '../keys/useKeys.js';
 
 /**
- * One line of input, with every keystroke kept in order. The value lives in a ref, not only in
- * React state, so characters and the Enter that arrive in one chunk (a paste, keys typed right
- * after the prompt appears, a busy machine) are all counted before the value is submitted; a
- * stale render never drops a character. `secret` shows one * per character, never the text.
+ * One line of input, with every keystroke kept in order. The keyboard provider hands keys over
+ * one at a time; the value also lives in a ref, so even text that arrives in one chunk (without
+ * the provider) is counted before Enter submits it. `secret` shows one * per character, never the
+ * text. Esc is the screen's (back one question), reported through `onEscape`.
  */
-export function LineInput({ onSubmit, secret }: { onSubmit: (value: string) => void; secret?: boolean | undefined }) {
+export function LineInput({ onSubmit, onEscape, secret }: { onSubmit: (value: string) => void; onEscape?: (() => void) | undefined; secret?: boolean | undefined }) {
   const value = useRef('');
   const [shown, setShown] = useState('');
   const submit = () => {
@@ -16,16 +17,21 @@ export function LineInput({ onSubmit, secret }: { onSubmit: (value: string) => v
     setShown('');
     onSubmit(v);
   };
-  useInput((input, key) => {
+  useKeys((input, key) => {
     if (key.return) return submit();
+    if (key.escape) return onEscape?.();
     if (key.backspace || key.delete) {
       value.current = value.current.slice(0, -1);
       setShown(value.current);
       return;
     }
-    if (key.ctrl || key.meta || key.escape || key.tab || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow) return;
+    if (key.ctrl && input === 'u') {
+      value.current = '';
+      setShown('');
+      return;
+    }
+    if (key.ctrl || key.meta || key.tab || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow || key.pageUp || key.pageDown) return;
     for (const ch of input) {
-      // The answer ends at Enter; what follows it in the same chunk belongs to the next question.
       if (ch === '\r' || ch === '\n') return submit();
       if (ch >= ' ' && ch !== '\u007f') value.current += ch;
     }

@@ -1,30 +1,20 @@
 import React from 'react';
-import { Box, Text } from 'ink';
-import { colour } from '../theme.js';
+import { Pager } from './Pager.js';
+import { factLines, wrapText, type Line } from '../text/wrap.js';
 import type { Plan } from '../../source/steps/context.js';
 
-export function PlanView({ title, plan }: { title: string; plan: Plan }) {
-  const width = Math.max(0, ...plan.facts.map(([k]) => k.length));
-  return (
-    <Box flexDirection="column">
-      <Text bold>Plan: {title}</Text>
-      {plan.facts.map(([k, v]) => (
-        <Text key={k} wrap="truncate-end">
-          {'  '}
-          {k.padEnd(width)} {v}
-        </Text>
-      ))}
-      {plan.warnings.map((w) => (
-        <Text key={w} color={colour('yellow')}>
-          {'  '}! {w}
-        </Text>
-      ))}
-      {plan.actions.length === 0 ? <Text>{'  '}Nothing to do: everything is already in place.</Text> : null}
-      {plan.actions.map((a) => (
-        <Text key={a}>
-          {'  '}- {a}
-        </Text>
-      ))}
-    </Box>
-  );
+/** A step's plan as lines wrapped to the width: facts, warnings, then what apply will do. */
+export function planLines(title: string, plan: Plan, columns: number): Line[] {
+  return [
+    ...wrapText(`Plan: ${title}`, columns).map((text) => ({ text, bold: true })),
+    ...factLines(plan.facts, columns).map((text) => ({ text })),
+    ...plan.warnings.flatMap((w) => wrapText(w, columns, '  ! ', '    ').map((text) => ({ text, colour: 'yellow' as const }))),
+    ...(plan.actions.length === 0 ? wrapText('Nothing to do: everything is already in place.', columns, '  ').map((text) => ({ text })) : []),
+    ...plan.actions.flatMap((a) => wrapText(a, columns, '  - ', '    ').map((text) => ({ text }))),
+  ];
+}
+
+/** The plan in a pager of `height` rows: a long plan scrolls instead of running off the screen. */
+export function PlanView({ title, plan, columns, height }: { title: string; plan: Plan; columns: number; height: number }) {
+  return <Pager lines={planLines(title, plan, columns)} height={height} />;
 }

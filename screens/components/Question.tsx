@@ -10,18 +10,20 @@ export interface QuestionProps {
   secret?: boolean;
   error?: string | undefined;
   onSubmit: (value: string) => void;
+  /** Esc: back one question (or out of the step). */
+  onEscape?: (() => void) | undefined;
 }
 
-/** One question at a time; Enter accepts the default. */
-export function Question({ label, hint, defaultValue, secret, error, onSubmit }: QuestionProps) {
+/** One question at a time; Enter accepts the default. Label, default and hint wrap; nothing is cut. */
+export function Question({ label, hint, defaultValue, secret, error, onSubmit, onEscape }: QuestionProps) {
   return (
     <Box flexDirection="column">
-      <Box>
+      <Text>
         <Text bold>{label}</Text>
         {defaultValue ? <Text dimColor> [{defaultValue}]</Text> : null}
         <Text>: </Text>
-        {secret ? <LineInput secret onSubmit={onSubmit} /> : <LineInput onSubmit={(v) => onSubmit(v.trim() === '' && defaultValue !== undefined ? defaultValue : v.trim())} />}
-      </Box>
+        {secret ? <LineInput secret onSubmit={onSubmit} onEscape={onEscape} /> : <LineInput onEscape={onEscape} onSubmit={(v) => onSubmit(v.trim() === '' && defaultValue !== undefined ? defaultValue : v.trim())} />}
+      </Text>
       {hint ? <Text dimColor>{hint}</Text> : null}
       {error ? <Text color={colour('red')}>{error}</Text> : null}
     </Box>

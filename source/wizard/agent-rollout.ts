@@ -54,6 +54,20 @@ function viewError(error: unknown): { message: string; fix?: string } {
   return e.fix ? { message: e.message ?? String(error), fix: e.fix } : { message: e.message ?? String(error) };
 }
 
+function failsWith(check: () => unknown, say: (message: string) => string): string | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (error) {
+    return say((error as Error).message);
+  }
+}
+
+/** A step's message without the command-line flag it names (`--ttl "0s" is zero` -> `"0s" is zero`). */
+export function inWizardWords(message: string): string {
+  return message.replace(/--[a-z][a-z-]* (?=")/g, '').replace(/^(.)/, (c) => c.toUpperCase());
+}
+
 export class AgentRolloutController {
   constructor(private readonly wizard: WizardHost) {}
 
@@ -103,31 +117,26 @@ export class AgentRolloutController {
     };
   }
 
+  /**
+   * The wizard's checks speak the wizard's words: the answer, what is wrong and the rule, never
+   * the CLI flag the same check names on the command line.
+   */
   validateName(name: string): string | undefined {
-    try {
-      validateWorkloadName(name);
-      return undefined;
-    } catch (error) {
-      return (error as Error).message;
-    }
+    const rule = 'lower-case letters, digits, - and _ (at most 41 characters), starting with a letter or digit, e.g. web.';
+    if (name === '') return `A workload name is needed: ${rule}`;
+    return failsWith(() => validateWorkloadName(name), () => `"${name}" is not a workload name: use ${rule}`);
   }
 
   validateNames(commonName: string, altNames: string): string | undefined {
-    try {
-      splitNames(commonName, altNames.split(',').map((s) => s.trim()).filter(Boolean));
-      return undefined;
-    } catch (error) {
-      return (error as Error).message;
-    }
+    if (commonName.trim() === '') return 'The main DNS name is needed, e.g. web.example.com.';
+    return failsWith(
+      () => splitNames(commonName, altNames.split(',').map((s) => s.trim()).filter(Boolean)),
+      (message) => `${inWizardWords(message)} ${altNames ? 'Give DNS names or IP addresses, separated by commas.' : 'Give the main DNS name the app serves, e.g. web.example.com; IP addresses go in the next question.'}`,
+    );
   }
 
   validateTtl(ttl: string): string | undefined {
-    try {
-      parseDuration(ttl);
-      return undefined;
-    } catch (error) {
-      return (error as Error).message;
-    }
+    return failsWith(() => parseDuration(ttl), (message) => `${inWizardWords(message)} Give a duration such as 72h, 30d or 1y.`);
   }
 
   /** The form as step inputs: the same names as `certwright agent app|proxy` flags. */

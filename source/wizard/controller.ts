@@ -412,6 +412,12 @@ export class WizardController extends WizardHost {
     return { apiAddr: result.apiAddr, fingerprint: result.fingerprint };
   }
 
+  /** What vault-init would do, shown before the wizard asks to initialise. */
+  async planVaultInit(env: string, shares: number, threshold: number): Promise<Plan> {
+    const addr = await this.httpsAddrOf(env);
+    return this.planStep(vaultInit, env, { 'key-shares': String(shares), 'key-threshold': String(threshold), ...(addr ? { 'vault-addr': addr } : {}) });
+  }
+
   /** Initialises over HTTPS; the secrets go to the screen, which shows them once. */
   async initVault(env: string, shares: number, threshold: number, report: Reporter): Promise<{ secrets?: InitSecrets; addr: string }> {
     const addr = await this.httpsAddrOf(env);
