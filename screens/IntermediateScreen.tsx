@@ -1,4 +1,4 @@
-import React, { useState } from 'react';
+import React, { useEffect, useState } from 'react';
 import { Text } from 'ink';
 import { Question } from './components/Question.js';
 import { PlanView } from './components/PlanView.js';
@@ -14,7 +14,7 @@ import { wrapText } from './text/wrap.js';
 import type { WizardController, IntermediateForm } from '../source/wizard/controller.js';
 import type { Plan } from '../source/steps/context.js';
 
-type Phase = 'mount' | 'cn' | 'rootDir' | 'planning' | 'plan' | 'pass' | 'running' | 'done' | 'error';
+type Phase = 'precheck' | 'mount' | 'cn' | 'rootDir' | 'planning' | 'plan' | 'pass' | 'running' | 'done' | 'error';
 
 /** A typed root passphrase that does not open the key: asked again, not an error screen. */
 export function isWrongPassphrase(error: unknown): boolean {
@@ -28,7 +28,20 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
   const { columns, rows } = useTerminalSize();
   const [form, setForm] = useState<IntermediateForm>(defaults);
   const order = questionOrder<Phase>(['mount', 'cn', 'rootDir'], { mount: given.mount !== undefined, cn: given.intermediateCn !== undefined, rootDir: given.rootDir !== undefined });
-  const [phase, setPhase] = useState<Phase>(order.first('planning'));
+  const [phase, setPhase] = useState<Phase>('precheck');
+  // What can be checked before the first question is: no answers asked for a step that cannot run.
+  useEffect(() => {
+    if (phase !== 'precheck') return;
+    controller.vaultConnectionProblem(env).then((problem) => {
+      if (problem) {
+        setError(toViewError(problem));
+        setPhase('error');
+      } else setPhase(order.first('planning'));
+    }, (e) => {
+      setError(toViewError(e));
+      setPhase('error');
+    });
+  }, [phase]);
   const [plan, setPlan] = useState<Plan>();
   const [error, setError] = useState<{ message: string; fix?: string }>();
   const [hint, setHint] = useState<string>();
@@ -100,7 +113,7 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
       } else if (phase === 'plan' && (key.escape || input === 'q')) back();
       else if (phase === 'done' && (key.return || key.escape || input === 'q')) onExit();
     },
-    { hold: phase === 'planning' || phase === 'running' },
+    { hold: phase === 'precheck' || phase === 'planning' || phase === 'running' },
   );
 
   const body = rows - 3;

@@ -266,7 +266,6 @@ describe('wizard screens for Vault over HTTPS', () => {
   it('shows the Vault steps in the overview and unseals with hidden input on the init screen', async () => {
     const v = lab.vault();
     const React = await import('react');
-    const { render } = await import('ink-testing-library');
     const { WizardController } = await import('../source/wizard/controller.js');
     const { VaultInitScreen } = await import('../screens/VaultInitScreen.js');
     const controller = new WizardController({ stateDir: v.home }, { vaultCa: v.caFile });
@@ -275,43 +274,35 @@ describe('wizard screens for Vault over HTTPS', () => {
     await v.client().write('sys/seal', {});
     const keys = JSON.parse(fs.readFileSync(v.keysFile, 'utf8'));
     let exited = false;
-    const app = render(React.createElement(VaultInitScreen, { controller, env: v.env, onExit: () => { exited = true; } }));
-    const frame = async (re: RegExp) => {
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline) {
-        if (re.test(app.lastFrame() ?? '')) return app.lastFrame()!;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`no frame matched ${re}: ${app.frames.slice(-4).join("\n----\n")}`);
+    const { KeyboardProvider } = await import('../screens/keys/KeyboardProvider.js');
+    const { driveInk, KEY } = await import('./helpers/ink.js');
+    const ui = driveInk(React.createElement(KeyboardProvider, { onInterrupt: () => undefined }, React.createElement(VaultInitScreen, { controller, env: v.env, onExit: () => { exited = true; } })));
+    await ui.waitFor(/Vault is sealed: 0 of 2 key shares given/);
+    // Each share is typed (hidden) and entered in one go, the moment the prompt shows: no key is lost
+    const give = async (share: string, then: RegExp) => {
+      await ui.waitFor(/Unseal key share \(hidden\)/);
+      await ui.type(share + KEY.enter);
+      const f = await ui.waitFor(then);
+      if (share) expect(f).not.toContain(share); // hidden input
+      return f.replace(/\s+/g, ' ');
     };
-    await frame(/Vault is sealed: 0 of 2 key shares given/);
-    // Type a share, wait until every character is on screen (as *), then Enter: no merged chunks
-    const typeShare = async (share: string) => {
-      // A write that lands before the remounted input subscribes is lost: write again until the
-      // stars appear (an accepted write shows up at once, so this never doubles the share).
-      const stars = new RegExp(`\\(hidden\\): \\*{${share.length}}`);
-      for (let attempt = 0; attempt < 10 && !stars.test(app.lastFrame() ?? ''); attempt += 1) {
-        app.stdin.write(share);
-        const until = Date.now() + 1500;
-        while (Date.now() < until && !stars.test(app.lastFrame() ?? '')) await new Promise((r) => setTimeout(r, 50));
-      }
-      const typed = await frame(stars);
-      expect(typed).not.toContain(share); // hidden input
-      await new Promise((r) => setTimeout(r, 100));
-      app.stdin.write('\r');
-    };
-    await typeShare(keys.unseal_keys_b64[0]);
-    await frame(/1 of 2 key shares given/);
-    await typeShare(keys.unseal_keys_b64[1]);
-    await frame(/Vault is initialised and unsealed/);
-    // Enter leaves the screen (pressed again until the new phase's input handler has attached)
+    // Every refusal is said on screen: an empty Enter, a share Vault refuses, one given twice,
+    // and a round that does not combine to the key.
+    await give('', /Type a key share/);
+    expect(await give('not-a-share', /Vault refused that share/)).toMatch(/0 of 2 key shares given/);
+    await give(keys.unseal_keys_b64[0], /Share accepted: 1 of 2 given/);
+    await give(keys.unseal_keys_b64[0], /already given in this round/);
+    const bogus = Buffer.alloc(Buffer.from(keys.unseal_keys_b64[0], 'base64').length, 7).toString('base64');
+    const round = await give(bogus, /Vault (refused that share|discarded this round)/);
+    expect(round).toMatch(/0 of 2 key shares given/);
+    expect((await v.client().read<{ progress: number }>('sys/seal-status', { anonymous: true })).json?.progress).toBe(0);
+    await give(keys.unseal_keys_b64[0], /Share accepted: 1 of 2 given/);
+    await give(keys.unseal_keys_b64[1], /Vault is initialised and unsealed/);
+    await ui.type(KEY.enter);
     const deadline = Date.now() + 10_000;
-    while (!exited && Date.now() < deadline) {
-      app.stdin.write('\r');
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    while (!exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(exited).toBe(true);
-    app.unmount();
+    ui.view.unmount();
     await waitActive(v);
   });
 });

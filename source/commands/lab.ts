@@ -112,9 +112,13 @@ export async function runLab(ctx: CommandContext, options: { rehearse?: string |
     const defaults = { ...wizardDefaults(ctx), env: record.env, outDir: ctx.flags.string('out') ?? path.join(workspace, 'offline-root'), keyFile: record.keysFile, estateFile: record.rehearses ? undefined : record.estateFile };
     const controller = new WizardController(home, defaults, { addr, workspace });
     if (!resumed) await controller.recordStep(vaultServer, record.env, serverValues(record, addr), cliReporter({ quiet: true }));
-    await runWizard(controller, record.env);
+    let code = 0;
+    if (ctx.plain) {
+      const { runPlainWizard } = await import('../wizard/plain.js');
+      code = await runPlainWizard(controller, record.env);
+    } else await runWizard(controller, record.env);
     process.stderr.write(`Lab stopped. Its files stay in ${workspace}: reopen it with \`certwright lab --resume ${workspace}\`; what the wizard ran is in ${record.estateFile} (rehearse it with \`certwright lab --file ${record.estateFile}\`).\n`);
-    return 0;
+    return code;
   } finally {
     await stop();
   }

@@ -176,6 +176,21 @@ export class WizardController extends WizardHost {
     return steps;
   }
 
+  /**
+   * What stops a step that talks to Vault before any of its questions is asked: no address known
+   * (flag, VAULT_ADDR or state), no token, an unreadable CA file. Undefined when nothing does.
+   */
+  async vaultConnectionProblem(env: string): Promise<Error | undefined> {
+    const { resolveConnection } = await import('../vault/connection.js');
+    const state = new StateStore(env, envPaths(env, this.home).stateFile).read();
+    try {
+      resolveConnection({ vaultAddr: this.defaults.vaultAddr, vaultCa: this.defaults.vaultCa, stateAddr: state.vault?.addr, stateCa: state.vault?.caFile });
+      return undefined;
+    } catch (error) {
+      return error as Error;
+    }
+  }
+
   /** The root ceremony's questions, pre-filled with the step's own defaults (or the flags given). */
   private async reverifyIntermediate(env: string, mount: string): Promise<{ state: 'done' | 'drift' | 'unavailable'; detail: string; changed: Array<{ name: string; detail: string }> }> {
     try {
@@ -439,8 +454,9 @@ export class WizardController extends WizardHost {
     try {
       await this.runStep(vaultUnseal, env, addr ? { 'vault-addr': addr } : {}, report, interact);
     } catch (error) {
-      // "still sealed" after one share is progress, not a failure, for the screen
-      if (!(error instanceof Error && /still sealed/.test(error.message))) throw error;
+      // "still sealed: N of T given" after one share is progress, not a failure, for the screen.
+      // A refused share's message also says "still sealed"; that one must reach the screen.
+      if (!(error instanceof Error && /is still sealed: \d+ of \d+ key shares given/.test(error.message))) throw error;
     }
     return this.sealStatus(env);
   }

@@ -1,5 +1,5 @@
 import type { CommandSpec, CommandContext } from '../command.js';
-import { UsageError } from '../errors.js';
+import { Cancelled, UsageError } from '../errors.js';
 import type { WizardController } from './controller.js';
 import type { WizardDefaults } from './context.js';
 
@@ -34,11 +34,25 @@ export function wizardDefaults(ctx: CommandContext): WizardDefaults {
   };
 }
 
-/** Renders the Ink wizard; the only path (with status) that loads React. */
+/**
+ * Renders the Ink wizard; the only path (with status) that loads React. Ink reads the terminal in
+ * raw mode, so Ctrl-C arrives as a key, not as SIGINT: the wizard hands it back here, and once Ink
+ * has restored the terminal the process interrupts itself, taking the same path as a Ctrl-C at any
+ * other command (exit handlers clean up, exit code 130, the message says how to resume).
+ */
 export async function runWizard(controller: WizardController, env: string | undefined, onStartLab?: () => void): Promise<void> {
   const [{ render }, React, { App }] = await Promise.all([import('ink'), import('react'), import('../../screens/App.js')]);
-  const app = render(React.createElement(App, { controller, env, onStartLab }), { exitOnCtrlC: true });
+  let interrupted = false;
+  const app = render(React.createElement(App, { controller, env, onStartLab, onInterrupt: () => (interrupted = true) }), { exitOnCtrlC: false });
   await app.waitUntilExit();
+  if (interrupted) await interruptSelf();
+}
+
+/** Raises SIGINT at this process and waits for its handler (cli.ts) to end it with 130. */
+export async function interruptSelf(): Promise<never> {
+  if (process.listenerCount('SIGINT') === 0) throw new Cancelled('Interrupted (Ctrl-C).');
+  process.kill(process.pid, 'SIGINT');
+  return new Promise<never>(() => undefined);
 }
 
 export function requireTerminal(ctx: CommandContext): void {

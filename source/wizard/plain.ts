@@ -39,6 +39,7 @@ export async function runPlainWizard(controller: WizardController, initialEnv: s
     try {
       if (choice === 'root-create') await plainRoot(controller, env, prompts, ask);
       else if (choice === 'intermediate') await plainIntermediate(controller, env, prompts, ask);
+      else process.stdout.write(`"${steps.find((s) => s.id === choice)?.title ?? choice}" is not in the line-by-line wizard yet. Run it as a command (certwright --help lists them) or without --plain.\n`);
     } catch (error) {
       if (error instanceof Cancelled) throw error;
       const e = explainSystemError(error) as { message: string; fix?: string };
@@ -79,6 +80,9 @@ async function plainRoot(controller: WizardController, env: string, prompts: Pro
 }
 
 async function plainIntermediate(controller: WizardController, env: string, prompts: Prompts, ask: Ask): Promise<void> {
+  // Checked before the first question: three answers are not asked for a step that cannot run.
+  const problem = await controller.vaultConnectionProblem(env);
+  if (problem) throw problem;
   const d = controller.intermediateDefaults(env);
   const g = controller.defaults;
   const form = {
