@@ -120,10 +120,10 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
   return (
     <StepFrame title="Intermediate CA" env={env} error={phase === 'error' ? error : undefined} onBack={onExit}>
       {phase === 'mount' && (
-        <Question label="PKI mount for the intermediate" defaultValue={defaults.mount} hint="A Vault path: letters, digits, - and _, e.g. pki_int. Esc: back" error={hint} onEscape={back} onSubmit={(v) => { const bad = controller.validateMount(v); if (bad) { setHint(bad.replace(/--mount /g, '')); return; } setHint(undefined); setForm({ ...form, mount: v }); setPhase(order.next('mount', 'planning')); }} />
+        <Question label="PKI mount for the intermediate" defaultValue={form.mount} hint="A Vault path: letters, digits, - and _, e.g. pki_int. Esc: back" error={hint} onEscape={back} onSubmit={(v) => { const bad = controller.validateMount(v); if (bad) { setHint(bad.replace(/--mount /g, '')); return; } setHint(undefined); setForm({ ...form, mount: v }); setPhase(order.next('mount', 'planning')); }} />
       )}
-      {phase === 'cn' && <Question label="Intermediate CA name (CN)" defaultValue={defaults.commonName} hint="Esc: back" onEscape={back} onSubmit={(v) => { setForm({ ...form, commonName: v }); setPhase(order.next('cn', 'planning')); }} />}
-      {phase === 'rootDir' && <Question label="Offline root directory" defaultValue={defaults.rootDir} hint="Where root-ca.key and root-ca.pem are. Esc: back" onEscape={back} onSubmit={(v) => { setForm({ ...form, rootDir: v }); setPhase(order.next('rootDir', 'planning')); }} />}
+      {phase === 'cn' && <Question label="Intermediate CA name (CN)" defaultValue={form.commonName} hint="Esc: back" onEscape={back} onSubmit={(v) => { setForm({ ...form, commonName: v }); setPhase(order.next('cn', 'planning')); }} />}
+      {phase === 'rootDir' && <Question label="Offline root directory" defaultValue={form.rootDir} hint="Where root-ca.key and root-ca.pem are. Esc: back" onEscape={back} onSubmit={(v) => { setForm({ ...form, rootDir: v }); setPhase(order.next('rootDir', 'planning')); }} />}
       {phase === 'planning' && <TaskView activity={task.activity} lines={[]} running />}
       {plan && phase === 'plan' && <PlanView title={`intermediate in ${form.mount}`} plan={plan} columns={columns} height={body} />}
       {phase === 'plan' && <Text dimColor>{plan && plan.actions.length === 0 ? 'Enter: back to the steps' : 'Enter: apply · Esc: back'}</Text>}

@@ -114,9 +114,9 @@ export function RootCeremonyScreen({ controller, env, onExit }: { controller: Wi
   const header = 3; // title, footer, spare
   return (
     <StepFrame title="Root ceremony" env={env} error={phase === 'error' ? error : undefined} onBack={onExit}>
-      {phase === 'cn' && <Question label="Root CA name (CN)" defaultValue={defaults.commonName} hint="Esc: back to the steps" onEscape={back} onSubmit={(v) => { setForm({ ...form, commonName: v }); setPhase(order.next('cn', 'planning')); }} />}
+      {phase === 'cn' && <Question label="Root CA name (CN)" defaultValue={form.commonName} hint="Esc: back to the steps" onEscape={back} onSubmit={(v) => { setForm({ ...form, commonName: v }); setPhase(order.next('cn', 'planning')); }} />}
       {phase === 'outDir' && (
-        <Question label="Directory for root-ca.key and root-ca.pem" defaultValue={defaults.outDir} hint="Keep it on this offline machine. It is created with mode 0700 if missing. Esc: back" onEscape={back} onSubmit={(v) => { setForm({ ...form, outDir: v }); setPhase(order.next('outDir', 'planning')); }} />
+        <Question label="Directory for root-ca.key and root-ca.pem" defaultValue={form.outDir} hint="Keep it on this offline machine. It is created with mode 0700 if missing. Esc: back" onEscape={back} onSubmit={(v) => { setForm({ ...form, outDir: v }); setPhase(order.next('outDir', 'planning')); }} />
       )}
       {phase === 'keyType' && (
         <Box flexDirection="column">
@@ -126,10 +126,10 @@ export function RootCeremonyScreen({ controller, env, onExit }: { controller: Wi
         </Box>
       )}
       {phase === 'ttl' && (
-        <Question label="Validity" defaultValue={defaults.ttl} hint="A duration: a number and a unit (h, d, w, y), e.g. 10y or 3650d. Esc: back" error={hint} onEscape={back} onSubmit={(v) => { if (!/^\d+[smhdwy]?$|^(\d+[smhdwy])+$/.test(v)) { setHint(`"${v}" is not a duration: give a number and a unit (h, d, w, y), e.g. 10y.`); return; } setHint(undefined); setForm({ ...form, ttl: v }); setPhase(order.next('ttl', 'planning')); }} />
+        <Question label="Validity" defaultValue={form.ttl} hint="A duration: a number and a unit (h, d, w, y), e.g. 10y or 3650d. Esc: back" error={hint} onEscape={back} onSubmit={(v) => { if (!/^\d+[smhdwy]?$|^(\d+[smhdwy])+$/.test(v)) { setHint(`"${v}" is not a duration: give a number and a unit (h, d, w, y), e.g. 10y.`); return; } setHint(undefined); setForm({ ...form, ttl: v }); setPhase(order.next('ttl', 'planning')); }} />
       )}
       {phase === 'pathLen' && (
-        <Question label="Path length (CA levels allowed below the root; empty = unlimited)" defaultValue={defaults.pathLen} hint="Esc: back" error={hint} onEscape={back} onSubmit={(v) => { if (v !== '' && !/^\d$/.test(v)) { setHint('The path length is a number from 0 to 9, or empty for unlimited.'); return; } setHint(undefined); setForm({ ...form, pathLen: v }); setPhase(order.next('pathLen', 'planning')); }} />
+        <Question label="Path length (CA levels allowed below the root; empty = unlimited)" defaultValue={form.pathLen} hint="Esc: back" error={hint} onEscape={back} onSubmit={(v) => { if (v !== '' && !/^\d$/.test(v)) { setHint('The path length is a number from 0 to 9, or empty for unlimited.'); return; } setHint(undefined); setForm({ ...form, pathLen: v }); setPhase(order.next('pathLen', 'planning')); }} />
       )}
       {phase === 'planning' && <TaskView activity="Checking the directory" lines={[]} running />}
       {plan && phase === 'plan' && <PlanView title="offline root" plan={plan} columns={columns} height={rows - header} />}

@@ -14,8 +14,8 @@ export class TmuxSession {
     this.socket = socket;
   }
 
-  static async start(command: string[], options: { env?: Record<string, string>; width?: number; height?: number; cwd?: string } = {}): Promise<TmuxSession> {
-    const name = `cw${process.pid}${Math.floor(Math.random() * 1e6)}`;
+  static async start(command: string[], options: { env?: Record<string, string>; width?: number; height?: number; cwd?: string; prefix?: string } = {}): Promise<TmuxSession> {
+    const name = `${options.prefix ?? 'cw'}${process.pid}${Math.floor(Math.random() * 1e6)}`;
     const session = new TmuxSession(name, `cw-test-${name}`);
     const envArgs = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
     const quoted = ['env', '-i', ...envArgs, ...command].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
@@ -30,27 +30,32 @@ export class TmuxSession {
     return String(r.stdout);
   }
 
+  /** Keys sent in one go, as fast as tmux can: the screen must take every one, in order. */
   async keys(...keys: string[]): Promise<void> {
-    for (const k of keys) {
-      await execa('tmux', ['-L', this.socket, 'send-keys', '-t', this.name, k]);
-      await new Promise((r) => setTimeout(r, 60));
-    }
+    await execa('tmux', ['-L', this.socket, 'send-keys', '-t', this.name, ...keys]);
   }
 
   async text(text: string): Promise<void> {
     await execa('tmux', ['-L', this.socket, 'send-keys', '-l', '-t', this.name, text]);
-    await new Promise((r) => setTimeout(r, 60));
+  }
+
+  /** The pane with lines the terminal wrapped joined again (-J): a line wider than the pane shows as one. */
+  async joinedScreen(): Promise<string> {
+    const r = await execa('tmux', ['-L', this.socket, 'capture-pane', '-p', '-J', '-t', this.name], { reject: false });
+    return String(r.stdout);
+  }
+
+  /** The pane with its escape sequences, to see whether colour was drawn. */
+  async screenWithEscapes(): Promise<string> {
+    const r = await execa('tmux', ['-L', this.socket, 'capture-pane', '-p', '-e', '-t', this.name], { reject: false });
+    return String(r.stdout);
   }
 
   async waitFor(pattern: string | RegExp, timeoutMs = 45_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const s = await this.screen();
-      if (typeof pattern === 'string' ? s.includes(pattern) : pattern.test(s)) {
-        // The screen can show a new question before its input listens; give effects a moment.
-        await new Promise((r) => setTimeout(r, 150));
-        return s;
-      }
+      if (typeof pattern === 'string' ? s.includes(pattern) : pattern.test(s)) return s;
       if (Date.now() > deadline) throw new Error(`terminal never showed ${String(pattern)}; screen:\n${s}`);
       await new Promise((r) => setTimeout(r, 100));
     }
