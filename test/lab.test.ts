@@ -29,8 +29,15 @@ async function labEndedBy(signal: NodeJS.Signals): Promise<{ baoPid: number; exi
   }
   const baoPid = Number(/PID (\d+)/.exec(out)![1]);
   expect(alive(baoPid)).toBe(true);
-  expect(out).toMatch(/Lab OpenBao \(raft storage in \S+, not dev mode\) at http:\/\/127\.0\.0\.1:\d+/);
+  expect(out).toMatch(/Lab OpenBao at http:\/\/127\.0\.0\.1:\d+ \(PID \d+; raft storage, not dev mode\)/);
   expect(out).not.toMatch(/lab-[0-9a-f]{24}/); // the token stays in its 0600 file
+  // What other shells need is one short line to copy: `. WORKSPACE/env.sh` (0600), and it works
+  for (const line of out.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+  const envFile = /Other shells: \. (\S+)/.exec(out)![1]!;
+  expect(fs.statSync(envFile).mode & 0o777).toBe(0o600);
+  const sourced = await execa('sh', ['-c', `. ${envFile}; printf '%s %s' "$CERTWRIGHT_HOME" "$VAULT_TOKEN"`]);
+  expect(sourced.stdout.split(' ')[0]).toBe(path.join(work, 'state'));
+  expect(sourced.stdout.split(' ')[1]).toMatch(/^s\.|\S{20,}/);
   child.kill(signal);
   const exitCode = await exited;
   const until = Date.now() + 10_000;
@@ -107,7 +114,7 @@ describe('certwright lab --file and --resume', () => {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the lab did not resume: ${out}`);
       await new Promise((res) => setTimeout(res, 100));
     }
-    expect(out).toMatch(/Lab OpenBao \(raft storage in \S+, not dev mode\) at https:\/\/127\.0\.0\.1:\d+, PID \d+/);
+    expect(out).toMatch(/Lab OpenBao at https:\/\/127\.0\.0\.1:\d+ \(PID \d+; raft storage, not dev mode\)/);
     expect(out).toMatch(/✓ bao agent for app web \(PID \d+\): first render/);
     expect(out).toMatch(/✓ bao agent for proxy edge \(PID \d+\): first render/);
     const token = /"root_token": "(.*)"/.exec(fs.readFileSync(path.join(workspace, 'vault-keys.json'), 'utf8'))![1]!;

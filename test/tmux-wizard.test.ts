@@ -106,8 +106,9 @@ describe('wizard in a real terminal (tmux, 80x24, NO_COLOR)', () => {
     await session.keys('Enter');
     await session.waitFor('SHA-256 fingerprint');
     await session.keys('Enter');
+    // The selection stays on the step just done; the intermediate is one key down
     await session.waitFor(/Intermediate in Vault \(pki_lab\).*not requested yet/);
-    await session.keys('Enter');
+    await session.keys('Down', 'Enter');
     await session.waitFor('Enter: apply');
     await session.keys('Enter');
     await session.waitFor('Intermediate installed: issuer');

@@ -98,10 +98,15 @@ export async function runLab(ctx: CommandContext, options: { rehearse?: string |
     // The lab's root token is a throwaway; it lives in the workspace's keys file, mode 0600.
     process.env.VAULT_TOKEN = rootToken(record.keysFile);
     if (resumed) await restartAgents(record, home);
+    // What another shell needs, in a file of the workspace (0600, as the keys file), so that the
+    // line that says how to use it is short enough to copy whole from an 80-column terminal.
+    const shellEnv = path.join(workspace, 'env.sh');
+    if (!fs.existsSync(shellEnv)) fs.writeFileSync(shellEnv, `export CERTWRIGHT_HOME='${record.stateDir}'\nexport VAULT_TOKEN="$(sed -n 's/.*"root_token": "\\(.*\\)".*/\\1/p' '${record.keysFile}')"\n`, { mode: 0o600, flag: 'wx' });
     const lines = [
-      `Lab OpenBao (raft storage in ${record.serverDir}, not dev mode) at ${addr}, PID ${runningPid(pidFile) ?? '?'}`,
-      `Workspace: ${workspace} (reopen it later with: certwright lab --resume ${workspace})`,
-      `Other shells: export CERTWRIGHT_HOME=${record.stateDir} VAULT_TOKEN=$(sed -n 's/.*"root_token": "\\(.*\\)".*/\\1/p' ${record.keysFile})`,
+      `Lab OpenBao at ${addr} (PID ${runningPid(pidFile) ?? '?'}; raft storage, not dev mode)`,
+      `Workspace: ${workspace}`,
+      `Reopen it later: certwright lab --resume ${workspace}`,
+      `Other shells: . ${shellEnv}`,
     ];
     if (!ctx.tty) {
       process.stdout.write(`${lines.join('\n')}\nThe lab runs until this process gets SIGINT, SIGTERM or SIGHUP.\n`);
