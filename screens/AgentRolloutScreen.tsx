@@ -10,7 +10,7 @@ import { useTask } from './hooks/useTask.js';
 import { useLoadWhen } from './hooks/useLoadWhen.js';
 import { useTerminalSize } from './hooks/useTerminalSize.js';
 import { useKeys } from './keys/useKeys.js';
-import { wrapCommand, wrapText, type Line } from './text/wrap.js';
+import { wrapCommand, wrapText, type Line } from '../source/text-wrap.js';
 import { colour, SYMBOL } from './theme.js';
 import type { AgentRolloutController, AgentForm, PlannedAgent, AppliedAgent } from '../source/wizard/agent-rollout.js';
 

@@ -4,7 +4,7 @@ import { Menu } from './components/Menu.js';
 import { Pager } from './components/Pager.js';
 import { useKeys } from './keys/useKeys.js';
 import { useTerminalSize } from './hooks/useTerminalSize.js';
-import { wrapCommand, wrapText, type Line } from './text/wrap.js';
+import { wrapCommand, wrapText, type Line } from '../source/text-wrap.js';
 import { colour } from './theme.js';
 import type { WizardController } from '../source/wizard/controller.js';
 

@@ -11,7 +11,7 @@ import { useLoadWhen } from './hooks/useLoadWhen.js';
 import { useTerminalSize } from './hooks/useTerminalSize.js';
 import { questionOrder } from './hooks/questionOrder.js';
 import { useKeys } from './keys/useKeys.js';
-import { wrapText } from './text/wrap.js';
+import { wrapText } from '../source/text-wrap.js';
 import type { WizardController, RootForm } from '../source/wizard/controller.js';
 import type { Plan } from '../source/steps/context.js';
 import type { KeyType } from '../source/pki/keys.js';

@@ -4,6 +4,8 @@ import { GLOBAL_FLAGS, Flags, envVarFor, type FlagSpec, type FlagValues } from '
 import { formatError, exitCodeOf, explainSystemError, UsageError } from './errors.js';
 import type { CommandSpec, CommandContext } from './command.js';
 import { STEPS } from './steps/index.js';
+import { wrapCommand, wrapText } from './text-wrap.js';
+import { EXAMPLES } from './commands/examples.js';
 
 /**
  * argv -> subcommand. Commands are imported lazily, one module each, so a non-interactive command
@@ -59,6 +61,7 @@ export const compositeCommandNames = (): string[] => Object.keys(COMPOSITE_COMMA
 
 const SUMMARIES: Array<[string, string]> = [
   ['(no command)', 'open the wizard (offers the rehearsal lab when no environment exists)'],
+  ['wizard', 'the same: the guided pipeline, resuming where the state left off (--plain: line prompts)'],
   ['lab', 'a throwaway workspace and its own real OpenBao (vault-server), the wizard on --env lab'],
   ['root create', 'offline root ceremony: encrypted root key + self-signed root certificate'],
   ['vault-server', 'run the environment\'s own OpenBao (raft, loopback HTTP) until vault-https moves it to TLS'],
@@ -93,12 +96,25 @@ const SUMMARIES: Array<[string, string]> = [
   ['apply', 'run the estate file\'s steps that are not done (stops at the air gap; --one-machine)'],
 ];
 
-export function helpText(): string {
-  const lines = [`certwright ${VERSION} — TLS on Vault/OpenBao, from the offline root to rotating agents`, '', 'Usage: certwright [COMMAND] [FLAGS]', '', 'Commands:'];
-  for (const [name, summary] of SUMMARIES) lines.push(`  ${name.padEnd(22)} ${summary}`);
+/** Help is wrapped to the terminal, or to 80 columns when the output is no terminal. */
+export function helpWidth(stream: { isTTY?: boolean; columns?: number } = process.stdout): number {
+  return stream.isTTY && stream.columns ? Math.max(40, stream.columns) : 80;
+}
+
+/** `  NAME   description` rows: the description wraps under itself, or under the name when the name is long. */
+function rows(entries: Array<[string, string]>, columns: number, nameWidth: number): string[] {
+  return entries.flatMap(([name, text]) => {
+    if (name.length > nameWidth) return [...wrapText(name, columns, '  ', '      '), ...wrapText(text, columns, ' '.repeat(nameWidth + 3))];
+    return wrapText(text, columns, `  ${name.padEnd(nameWidth)} `, ' '.repeat(nameWidth + 3));
+  });
+}
+
+export function helpText(columns = helpWidth()): string {
+  const lines = [...wrapText(`certwright ${VERSION} — TLS on Vault/OpenBao, from the offline root to rotating agents`, columns), '', 'Usage: certwright [COMMAND] [FLAGS]', '', 'Commands:'];
+  lines.push(...rows(SUMMARIES, columns, 22));
   lines.push('', 'Global flags:');
-  for (const f of GLOBAL_FLAGS) lines.push(`  ${flagLabel(f).padEnd(28)} ${f.description}`);
-  lines.push('', 'Run `certwright COMMAND --help` for a command\'s flags, `certwright --version --verbose` for the version and the Node it runs on.');
+  lines.push(...rows(GLOBAL_FLAGS.map((f) => [flagLabel(f), f.description]), columns, 28));
+  lines.push('', ...wrapText('Run `certwright COMMAND --help` for a command\'s flags and examples, `certwright --version --verbose` for the version and the Node it runs on.', columns));
   return lines.join('\n');
 }
 
@@ -106,14 +122,26 @@ function flagLabel(f: FlagSpec): string {
   return `--${f.name}${f.value ? ` ${f.value}` : ''}`;
 }
 
-export function commandHelp(spec: CommandSpec): string {
-  const lines = [`Usage: certwright ${spec.usage}`, '', spec.summary, '', 'Flags:'];
-  for (const f of spec.flags) {
-    const env = envVarFor(f);
-    lines.push(`  ${flagLabel(f).padEnd(30)} ${f.description}${env ? ` [${env}]` : ''}`);
+export function commandHelp(spec: CommandSpec, columns = helpWidth()): string {
+  const lines = [...wrapText(`Usage: certwright ${spec.usage}`, columns, '', '    '), '', ...wrapText(spec.summary, columns), '', 'Flags:'];
+  lines.push(
+    ...rows(
+      spec.flags.map((f) => {
+        const env = envVarFor(f);
+        return [flagLabel(f), `${f.description}${env ? ` [${env}]` : ''}`];
+      }),
+      columns,
+      30,
+    ),
+  );
+  const examples = spec.examples ?? EXAMPLES[spec.name] ?? [];
+  if (examples.length) {
+    lines.push('', 'Examples:');
+    for (const [what, command] of examples) lines.push(...wrapText(what, columns, '  ', '  '), ...wrapCommand(`$ ${command}`, columns, '    '), '');
+    lines.pop();
   }
   lines.push('', 'Global flags:');
-  for (const f of GLOBAL_FLAGS) lines.push(`  ${flagLabel(f).padEnd(30)} ${f.description}`);
+  lines.push(...rows(GLOBAL_FLAGS.map((f) => [flagLabel(f), f.description]), columns, 30));
   return lines.join('\n');
 }
 
@@ -126,6 +154,11 @@ function resolveCommand(argv: string[]): { key: string; rest: string[] } | undef
   }
   if (words.length === 2 && COMMANDS[`${words[0]} ${words[1]}`]) return { key: `${words[0]} ${words[1]}`, rest: argv.slice(2) };
   if (words.length >= 1 && COMMANDS[words[0]!]) return { key: words[0]!, rest: argv.slice(1) };
+  // `certwright root` alone: the word starts commands of its own; name them.
+  const under = Object.keys(COMMANDS).filter((c) => c.startsWith(`${words[0]} `));
+  if (words.length >= 1 && under.length) {
+    throw new UsageError(`"${words[0]}" needs a subcommand: ${under.join(', ')}.`, `Run \`certwright ${under[0]} --help\` to see its flags and examples.`);
+  }
   if (words.length >= 1) throw new UsageError(`"${words.join(' ')}" is not a certwright command.`, 'Run `certwright --help` to see the commands.');
   return undefined;
 }

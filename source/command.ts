@@ -16,5 +16,7 @@ export interface CommandSpec {
   summary: string;
   usage: string;
   flags: FlagSpec[];
+  /** EXAMPLES in help: what each does, then the command line. */
+  examples?: Array<[string, string]>;
   run(ctx: CommandContext): Promise<number>;
 }

@@ -88,7 +88,8 @@ describe('the lab, walked to the end in tmux at 80x24', () => {
     await session.waitFor('↑/↓ choose');
     await select(session, 'Vault over HTTPS');
     await session.keys('Enter');
-    for (const q of ['DNS names', 'IP addresses', 'Listen on', 'Container user']) {
+    // The lab runs Vault as a host process: no container user is asked.
+    for (const q of ['DNS names', 'IP addresses', 'Listen on']) {
       await session.waitFor(q);
       await session.keys('Enter');
     }
@@ -129,7 +130,7 @@ describe('the lab, walked to the end in tmux at 80x24', () => {
     }
     await session.waitFor('See the plan');
     await session.keys('Down', 'Down');
-    await session.waitFor('❯ See the plan');
+    await session.waitFor('▸ See the plan');
     await session.keys('Enter');
     await session.waitFor('Enter: apply', 60_000);
     await session.keys('Enter');
@@ -152,9 +153,9 @@ describe('the lab, walked to the end in tmux at 80x24', () => {
     // Quit: every process the lab started is gone.
     await session.keys('Enter');
     await session.waitFor('Back to the steps');
-    for (let i = 0; i < 6 && !(await session.screen()).includes('❯ Back to the steps'); i += 1) {
+    for (let i = 0; i < 6 && !(await session.screen()).includes('▸ Back to the steps'); i += 1) {
       await session.keys('Down');
-      await session.waitFor('❯');
+      await session.waitFor('▸');
     }
     await session.keys('Enter');
     await session.waitFor('↑/↓ choose');

@@ -2,7 +2,7 @@ import React, { useState } from 'react';
 import { Box, Text } from 'ink';
 import { useKeys } from '../keys/useKeys.js';
 import { colour } from '../theme.js';
-import type { Line } from '../text/wrap.js';
+import type { Line } from '../../source/text-wrap.js';
 
 /**
  * Lines that may be longer than the rows left on the screen: a window of `height` lines, moved

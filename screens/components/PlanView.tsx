@@ -1,6 +1,6 @@
 import React from 'react';
 import { Pager } from './Pager.js';
-import { factLines, wrapText, type Line } from '../text/wrap.js';
+import { factLines, wrapText, type Line } from '../../source/text-wrap.js';
 import type { Plan } from '../../source/steps/context.js';
 
 /** A step's plan as lines wrapped to the width: facts, warnings, then what apply will do. */

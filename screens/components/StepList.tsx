@@ -1,7 +1,7 @@
 import React from 'react';
 import { Box, Text } from 'ink';
 import { colour, SYMBOL } from '../theme.js';
-import { wrapText } from '../text/wrap.js';
+import { wrapText } from '../../source/text-wrap.js';
 import type { PipelineStep } from '../../source/wizard/controller.js';
 
 const STATE_COLOUR = { done: 'green', pending: 'yellow', todo: 'cyan', drift: 'red', unavailable: 'gray' } as const;

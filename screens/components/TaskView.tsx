@@ -3,7 +3,7 @@ import { Box, Text } from 'ink';
 import { Spinner } from '@inkjs/ui';
 import { Pager } from './Pager.js';
 import { colour, SYMBOL } from '../theme.js';
-import { wrapText, type Line } from '../text/wrap.js';
+import { wrapText, type Line } from '../../source/text-wrap.js';
 import type { TaskLine } from '../hooks/useTask.js';
 
 /** A step's finished lines, wrapped to the width (a result line is never cut). */

@@ -18,6 +18,7 @@ export function commandFor(step: StepDefinition): CommandSpec {
     summary: step.summary,
     usage: step.usage,
     flags: step.inputs.map(flagOf),
+    ...(step.examples ? { examples: step.examples } : {}),
     run: (ctx) => runStepCommand(step, ctx),
   };
 }

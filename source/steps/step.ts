@@ -82,6 +82,8 @@ export interface StepDefinition<I = any, P extends Plan = Plan, R = any> {
   title: string;
   summary: string;
   usage: string;
+  /** Shown under EXAMPLES in the command's help: what each does, then the command line. */
+  examples?: Array<[string, string]>;
   /** Changes Vault, files or state when applied. Every such step is in the dry-run walk. */
   mutates: boolean;
   /** Which side of the air gap it runs on. */

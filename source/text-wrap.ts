@@ -55,7 +55,13 @@ export function wrapText(text: string, columns: number, first = '', rest = first
 /** A shell command in lines of at most `columns`, continued with " \\" so it pastes as one. */
 export function wrapCommand(command: string, columns: number, indent = ''): string[] {
   if (width(indent) + width(command) <= columns) return [indent + command];
-  const words = command.split(' ');
+  // A flag and its value stay on one line: `--out DIR` is never split across a continuation.
+  const words: string[] = [];
+  for (const w of command.split(' ')) {
+    const last = words[words.length - 1];
+    if (last !== undefined && /^--[a-z]/.test(last) && !last.includes(' ') && !last.includes('=') && !w.startsWith('-')) words[words.length - 1] = `${last} ${w}`;
+    else words.push(w);
+  }
   const out: string[] = [];
   let line = indent;
   let empty = true;
