@@ -10,6 +10,7 @@ import { LevelMark } from './components/LevelMark.js';
 import { useSnapshotPoll, type LoadSnapshot } from './hooks/useSnapshotPoll.js';
 import { sectionRows } from './status-rows.js';
 import { colour } from './theme.js';
+import { wrapText } from '../source/text-wrap.js';
 import { SECTION_ORDER, SECTION_TITLE, type SectionName } from '../source/status/types.js';
 
 export interface StatusScreenProps {
@@ -42,6 +43,7 @@ function Status({ load, intervalMs, env }: StatusScreenProps) {
   const [details, setDetails] = useState(false);
   const [, tick] = useState(0);
   const rowsTotal = stdout?.rows ?? 24;
+  const columns = stdout?.columns || 80;
 
   // Once a second, so "next in Ns" counts down.
   useEffect(() => {
@@ -73,11 +75,16 @@ function Status({ load, intervalMs, env }: StatusScreenProps) {
   const s = poll.snapshot;
   const health = s?.health;
   const next = poll.nextAt ? Math.max(0, Math.round((poll.nextAt - Date.now()) / 1000)) : undefined;
-  const status = poll.refreshing ? 'refreshing…' : next !== undefined ? `next in ${next}s${poll.failures ? ` (backing off ×${2 ** Math.min(poll.failures, 16)})` : ''}` : '';
+  const status = poll.refreshing ? 'refreshing' : next !== undefined ? `next in ${next}s${poll.failures ? ` (backing off ×${2 ** Math.min(poll.failures, 16)})` : ''}` : '';
   const eventHeight = 3;
-  // header 1, tabs 1, title 1, events 1+3, footer 1 (+1 spare for the error line).
-  const listHeight = Math.max(3, rowsTotal - 9);
   const current = s?.sections[section];
+  // The section's reason wraps under its title: a reason is what the operator needs, whole.
+  const title = wrapText(`${SECTION_TITLE[section]}${current?.reason ? ` — ${current.reason}` : ''}`, columns);
+  const stamp = s ? `· ${s.generatedAt.slice(11, 19)}Z · ${status}` : '';
+  const error = poll.error ? wrapText(`Refresh failed: ${poll.error}`, columns) : [];
+  // header 1-2, tabs 1, title, events 1+3, error, footer 1, one spare row.
+  const headerRows = 27 + (s?.env ?? env ?? '(no env)').length + stamp.length > columns ? 2 : 1;
+  const listHeight = Math.max(3, rowsTotal - headerRows - 1 - title.length - (eventHeight + 1) - error.length - 1 - 1);
   const row = rows[Math.min(selected, Math.max(0, rows.length - 1))];
 
   return (
@@ -94,35 +101,25 @@ function Status({ load, intervalMs, env }: StatusScreenProps) {
               <Text bold> {health === 'ok' ? 'HEALTHY' : health === 'warn' ? 'WARNING' : 'FAILING'}</Text>
             </>
           ) : (
-            <Text dimColor>loading…</Text>
+            <Text dimColor>loading</Text>
           )}
         </Box>
-        <Text dimColor wrap="truncate-end">
-          {' '}
-          {s ? `· ${s.generatedAt.slice(11, 19)}Z · ${status}` : ''}
-        </Text>
+        {headerRows === 1 ? <Text dimColor> {stamp}</Text> : null}
       </Box>
-      {s ? <SectionTabs sections={SECTION_ORDER.map((n) => ({ name: n, level: s.sections[n].state }))} current={section} /> : <Text dimColor>collecting the first snapshot…</Text>}
-      <Box>
-        <Box flexShrink={0}>
-          <Text bold>{SECTION_TITLE[section]}</Text>
-        </Box>
-        <Text dimColor wrap="truncate-end">
-          {current?.reason ? ` — ${current.reason}` : ''}
-        </Text>
-      </Box>
+      {headerRows === 2 ? <Text dimColor>{stamp}</Text> : null}
+      {s ? <SectionTabs sections={SECTION_ORDER.map((n) => ({ name: n, level: s.sections[n].state }))} current={section} /> : <Text dimColor>collecting the first snapshot</Text>}
+      <Text>
+        <Text bold>{SECTION_TITLE[section]}</Text>
+        <Text dimColor>{title.join('\n').slice(SECTION_TITLE[section].length)}</Text>
+      </Text>
       {details && row ? (
-        <DetailPane row={row} height={listHeight} />
+        <DetailPane row={row} height={listHeight} columns={columns} />
       ) : (
-        <RowList rows={rows} selected={Math.min(selected, Math.max(0, rows.length - 1))} height={listHeight} empty={current?.state === 'unknown' ? `unknown: ${current.reason ?? ''}` : s ? 'nothing here' : ''} />
+        <RowList rows={rows} selected={Math.min(selected, Math.max(0, rows.length - 1))} height={listHeight} columns={columns} empty={current?.state === 'unknown' ? `unknown: ${current.reason ?? ''}` : s ? 'nothing here' : ''} />
       )}
-      <EventPane events={s?.sections.events.latest ?? []} height={eventHeight} />
-      {poll.error ? (
-        <Text color={colour('red')} wrap="truncate-end">
-          Refresh failed: {poll.error}
-        </Text>
-      ) : null}
-      <Text dimColor wrap="truncate-end">
+      <EventPane events={s?.sections.events.latest ?? []} height={eventHeight} columns={columns} />
+      {error.length ? <Text color={colour('red')}>{error.join('\n')}</Text> : null}
+      <Text dimColor>
         q quit · tab/←→ section · ↑↓ select · enter details · r refresh
       </Text>
     </Box>

@@ -10,6 +10,8 @@ export interface Row {
   key: string;
   level: Level;
   text: string;
+  /** A second line under the text: the file a row is about, so rows that read alike are told apart. */
+  sub?: string;
   details: Array<[string, string]>;
 }
 
@@ -67,7 +69,7 @@ export function sectionRows(s: StatusSnapshot, section: SectionName): Row[] {
         return {
           key: m.path,
           level: m.state,
-          text: `${m.path}  ${m.issuers.length} issuer(s)${def ? ` · default ${def.name || def.id.slice(0, 8)} ${days(def.daysLeft)}` : ''}${m.urls ? ` · urls ${m.urls.http ? 'http' : 'https'}` : ''}${m.keys?.orphans.length ? ` · ${m.keys.orphans.length} orphan key(s)` : ''}${m.rootCrl ? ` · root CRL ${m.rootCrl.daysLeft === null ? m.rootCrl.state : days(m.rootCrl.daysLeft)}` : ''}`,
+          text: m.state === 'unknown' && m.issuers.length === 0 ? `${m.path}  not checked: ${m.reason ?? 'unknown why'}` : `${m.path}  ${m.issuers.length} issuer(s)${def ? ` · default ${def.name || def.id.slice(0, 8)} ${days(def.daysLeft)}` : ''}${m.urls ? ` · urls ${m.urls.http ? 'http' : 'https'}` : ''}${m.keys?.orphans.length ? ` · ${m.keys.orphans.length} orphan key(s)` : ''}${m.rootCrl ? ` · root CRL ${m.rootCrl.daysLeft === null ? m.rootCrl.state : days(m.rootCrl.daysLeft)}` : ''}`,
           details: [
             ['Mount', m.path],
             ['State', m.state + (m.reason ? ` — ${m.reason}` : '')],
@@ -120,6 +122,7 @@ export function sectionRows(s: StatusSnapshot, section: SectionName): Row[] {
           key: c.path,
           level: c.state,
           text: `${c.notAfter ? days(c.daysLeft).padEnd(10) : 'unreadable'} ${c.role.padEnd(12)} ${c.subject.replace(/^CN=/, '') || c.path}`,
+          sub: c.count > 1 ? `${c.path} (${c.count} certificates)` : c.path,
           details: [
             ['File', c.path],
             ['Known from', c.source],
@@ -144,7 +147,8 @@ export function sectionRows(s: StatusSnapshot, section: SectionName): Row[] {
           ['Trust of', e.subject],
           ['File', e.file || '-'],
           ['State', e.state + (e.reason ? ` — ${e.reason}` : '')],
-          ['Environment root', root ? `${root.subject} (${root.fingerprint.slice(0, 23)}…) from ${root.file}` : 'unknown'],
+          ['Environment root', root ? `${root.subject} from ${root.file}` : 'unknown'],
+          ['Root fingerprint', root ? root.fingerprint : 'unknown'],
         ],
       }));
     }

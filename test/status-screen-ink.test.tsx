@@ -72,6 +72,27 @@ describe('StatusScreen (ink-testing-library)', () => {
     expect(signals[0]!.aborted).toBe(true);
   });
 
+  it('certificate rows that read alike show their file; a PKI mount Vault could not read says why; all fits 80x24', async () => {
+    const snap = fixture({ reachable: false });
+    const root = { source: 'state', role: 'root', subject: 'CN=fx Root CA', sans: [], notAfter: '2036-01-01T00:00:00.000Z', daysLeft: 3300, fingerprint: 'AA:BB', count: 1, keyFile: null, keyMatches: null, chainVerifies: true, sameAsWritten: true, state: 'ok' as const };
+    snap.sections.certificates.certificates = [
+      { ...root, path: '/home/op/.config/certwright/envs/fx/offline-root/root-ca.pem' },
+      { ...root, path: '/srv/vault/tls/ca-chain.pem', count: 2 },
+    ];
+    snap.sections.pki = { state: 'unknown', reason: 'Vault is not reachable: connect ECONNREFUSED 127.0.0.1:8200', mounts: [{ path: 'pki_int', state: 'unknown', reason: 'Vault is not reachable', maxLeaseTtlSeconds: null, defaultIssuer: null, issuers: [], urls: null, roles: null, keys: null }] } as never;
+    const ui = driveInk(<StatusScreen load={async () => snap} intervalMs={60_000} env="fx" />);
+    cleanup = () => ui.view.unmount();
+    await ui.waitFor('FAILING');
+    await ui.type(KEY.tab);
+    const pki = await ui.waitFor('[PKI ?]');
+    expect(pki).toMatch(/\? pki_int {2}not checked: Vault is not reachable/);
+    expect(pki).toMatch(/PKI — Vault is not reachable: connect ECONNREFUSED 127\.0\.0\.1:8200/);
+    await ui.type('\t\t\t');
+    const certs = await ui.waitFor('[Certs');
+    expect(certs).toContain('/home/op/.config/certwright/envs/fx/offline-root/root-ca.pem');
+    expect(certs).toContain('/srv/vault/tls/ca-chain.pem (2 certificates)');
+  });
+
   it('backs off while Vault is unreachable and says so', async () => {
     let calls = 0;
     const ui = driveInk(<StatusScreen load={async () => (calls++, fixture({ reachable: false }))} intervalMs={40} env="fx" />);
