@@ -33,6 +33,20 @@ describe('CA-tree designs (certifying builds presets)', () => {
     expect(after.stdout).toMatch(/✓ ct environment root .*pathlen 1, offline\] — exists, expires/);
     expect(after.stdout).toMatch(/└─ ✓ build-server intermediate .*pathlen 0, vault\] — exists/);
     expect(after.stdout).toMatch(/Every node exists/);
+    // The application-root design: its root is missing, yet the ct intermediate exists. The tree
+    // shows the real certificate's pathlen (read independently with openssl) and who signed it,
+    // and flags both where they differ from the design (issue 13, point 9).
+    const appRoot = JSON.parse((await cli(['tree', '--env', 'ct', '--preset', 'app-root', '--envs', 'ct', '--mount', mount, '--json'], { env })).stdout);
+    const int = appRoot.tree[0].children[0];
+    const intFile = path.join(home, 'envs', 'ct', 'artefacts', `${mount}-intermediate.pem`);
+    const bc = (await openssl(['x509', '-in', intFile, '-noout', '-ext', 'basicConstraints'])).stdout;
+    const realPathLen = Number(/pathlen:(\d+)/.exec(bc)![1]);
+    expect(appRoot.tree[0].status.state).toBe('missing');
+    expect(int.status.state).toBe('exists');
+    expect(int.status.actual.pathLen).toBe(realPathLen);
+    expect(int.status.differences).toEqual([`pathlen ${realPathLen}, the design says 1`, expect.stringMatching(/^signed by CN ?= ?CT Env Root, while the application root \(env app\) does not exist$/)]);
+    const appText = await cli(['tree', '--env', 'ct', '--preset', 'app-root', '--envs', 'ct', '--mount', mount], { env });
+    expect(appText.stdout).toMatch(new RegExp(`! ct intermediate \\[pathlen ${realPathLen}, vault\\] — exists, expires \\S+; DIFFERS from the design: pathlen ${realPathLen}, the design says 1`));
     // The cross-signed design lists the second root and the cross-sign step as missing
     const xs = JSON.parse((await cli(['tree', '--env', 'ct', '--preset', 'cross-signed', '--mount', mount, '--json'], { env })).stdout);
     expect(xs.tree.map((n: { status: { state: string } }) => n.status.state)).toEqual(['exists', 'missing']);

@@ -88,3 +88,31 @@ export const der = {
     return tlv(0x06, Buffer.from(out));
   },
 };
+
+/**
+ * A certificate's basicConstraints (OID 2.5.29.19) read from its DER: whether it is a CA and its
+ * pathLenConstraint (undefined: none, so unlimited). Undefined when the extension is absent.
+ * Light enough for the CA-tree view, which must not load the certificate libraries.
+ */
+export function readBasicConstraints(certDer: Buffer): { ca: boolean; pathLen?: number } | undefined {
+  const BASIC_CONSTRAINTS = Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x13]);
+  const cert = readTlv(certDer, 0);
+  const tbs = tlvChildren(certDer, cert)[0]!;
+  const extensionsTagged = tlvChildren(certDer, tbs).find((t) => t.tag === 0xa3);
+  if (!extensionsTagged) return undefined;
+  const list = tlvChildren(certDer, extensionsTagged)[0]!;
+  for (const ext of tlvChildren(certDer, list)) {
+    const parts = tlvChildren(certDer, ext);
+    if (!parts[0]!.raw.equals(BASIC_CONSTRAINTS)) continue;
+    const value = parts[parts.length - 1]!; // OCTET STRING holding the BasicConstraints SEQUENCE
+    const seq = readTlv(certDer, value.start);
+    let ca = false;
+    let pathLen: number | undefined;
+    for (const field of tlvChildren(certDer, seq)) {
+      if (field.tag === 0x01) ca = certDer[field.start] !== 0;
+      else if (field.tag === 0x02) pathLen = [...certDer.subarray(field.start, field.end)].reduce((n, b) => n * 256 + b, 0);
+    }
+    return pathLen === undefined ? { ca } : { ca, pathLen };
+  }
+  return undefined;
+}

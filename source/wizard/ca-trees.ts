@@ -3,6 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { envPaths, type HomeOptions } from '../paths.js';
 import { StateStore } from '../../state/store.js';
 import { stepKey, type EnvState } from '../../state/schema.js';
+import { readBasicConstraints } from '../pki/der.js';
 
 /**
  * The CA-tree designs of the "certifying builds" seed, as presets. Each node says what it is,
@@ -174,6 +175,10 @@ export interface NodeState {
   state: 'exists' | 'expired' | 'missing' | 'no-step';
   notAfter?: string;
   subject?: string;
+  /** The real certificate's facts, read from the file (not the design's). */
+  actual?: { pathLen: number | null; issuer: string };
+  /** Where the real certificate is not what the design says (pathlen, who signed it). */
+  differences?: string[];
 }
 
 export interface EvaluatedNode extends TreeNode {
@@ -195,7 +200,7 @@ export function evaluateTree(nodes: TreeNode[], home: HomeOptions, now = new Dat
     }
     return states.get(env);
   };
-  const evaluate = (node: TreeNode): EvaluatedNode => {
+  const evaluate = (node: TreeNode, parent?: EvaluatedNode): EvaluatedNode => {
     let status: NodeState = { state: node.step ? 'missing' : 'no-step' };
     if (node.evidence) {
       const record = stateOf(node.evidence.env)?.steps[stepKey(node.evidence.step, node.evidence.mount)];
@@ -204,25 +209,38 @@ export function evaluateTree(nodes: TreeNode[], home: HomeOptions, now = new Dat
         try {
           const cert = new X509Certificate(fs.readFileSync(artefact.path));
           const notAfter = new Date(cert.validTo);
-          status = { state: notAfter > now ? 'exists' : 'expired', notAfter: notAfter.toISOString(), subject: cert.subject.replace(/\n/g, ', ') };
+          const subject = cert.subject.replace(/\n/g, ', ');
+          const issuer = cert.issuer.replace(/\n/g, ', ');
+          const bc = readBasicConstraints(cert.raw);
+          const pathLen = bc?.pathLen ?? null;
+          const differences: string[] = [];
+          if (pathLen !== node.pathLen) differences.push(`pathlen ${pathLen ?? 'unlimited'}, the design says ${node.pathLen}`);
+          if (parent && parent.status.subject && parent.status.subject !== issuer) differences.push(`signed by ${issuer}, not by the ${parent.label} (${parent.status.subject})`);
+          else if (parent && !parent.status.subject && parent.evidence && issuer !== subject) differences.push(`signed by ${issuer}, while the ${parent.label} does not exist`);
+          status = { state: notAfter > now ? 'exists' : 'expired', notAfter: notAfter.toISOString(), subject, actual: { pathLen, issuer }, ...(differences.length ? { differences } : {}) };
         } catch {
           status = { state: 'missing' };
         }
       }
     }
-    return { ...node, status, children: node.children.map(evaluate) };
+    const evaluated: EvaluatedNode = { ...node, status, children: [] };
+    evaluated.children = node.children.map((c) => evaluate(c, evaluated));
+    return evaluated;
   };
-  return nodes.map(evaluate);
+  return nodes.map((n) => evaluate(n));
 }
 
 /** The tree as text lines (box drawing), each node with its state; used by the CLI and the screen. */
 export function renderTree(nodes: EvaluatedNode[]): string[] {
   const lines: string[] = [];
-  const mark = (s: NodeState) => (s.state === 'exists' ? '✓' : s.state === 'expired' ? '!' : s.state === 'missing' ? '○' : '-');
+  const mark = (s: NodeState) => (s.differences?.length ? '!' : s.state === 'exists' ? '✓' : s.state === 'expired' ? '!' : s.state === 'missing' ? '○' : '-');
   const describe = (n: EvaluatedNode) => {
     const s = n.status;
     const what = s.state === 'exists' ? `exists, expires ${s.notAfter!.slice(0, 10)}` : s.state === 'expired' ? `EXPIRED ${s.notAfter!.slice(0, 10)}` : s.state === 'missing' ? 'missing' : 'outside certwright';
-    return `${mark(s)} ${n.label} [pathlen ${n.pathLen}, ${n.managedBy}] — ${what}`;
+    // The real certificate's facts where it has one; the design's where it does not.
+    const facts = s.actual ? `pathlen ${s.actual.pathLen ?? 'unlimited'}, ${n.managedBy}` : `pathlen ${n.pathLen}, ${n.managedBy}`;
+    const differs = s.differences?.length ? `; DIFFERS from the design: ${s.differences.join('; ')}` : '';
+    return `${mark(s)} ${n.label} [${facts}] — ${what}${differs}`;
   };
   const walk = (n: EvaluatedNode, prefix: string, last: boolean, top: boolean) => {
     lines.push(`${top ? '' : `${prefix}${last ? '└─ ' : '├─ '}`}${describe(n)}`);
