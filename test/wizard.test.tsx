@@ -100,7 +100,7 @@ describe('wizard (ink-testing-library)', () => {
     await first.waitFor('SHA-256 fingerprint');
     await first.type(KEY.enter);
     await first.waitFor(/Intermediate in Vault.*not requested yet/);
-    await first.type(KEY.enter);
+    await first.type(KEY.down + KEY.enter); // the selection stayed on the root
     await first.answer('Offline root directory', '');
     await first.waitFor(`Plan: intermediate in ${mount}`);
     await first.type(KEY.enter);
@@ -136,6 +136,38 @@ describe('wizard (ink-testing-library)', () => {
     await ui.type(KEY.enter);
     await ui.waitFor(new RegExp(`✓ Intermediate in Vault \\(${mount}\\)`));
     expect(JSON.parse(await bao(vault.server(), ['list', '-format=json', `${mount}/keys`]))).toHaveLength(1);
+    ui.view.unmount();
+  });
+
+  it('a mistyped root passphrase returns to the passphrase prompt, says so in the wizard\'s words, and the right one goes on', async () => {
+    const work = tempDir();
+    const home = path.join(work, 'home');
+    const rootDir = path.join(work, 'root');
+    const mount = uniqueMount();
+    const pass = writePassphrase(work, 'the right passphrase');
+    // The root made with a passphrase file; the wizard is then started without one
+    const maker = new WizardController({ stateDir: home }, { outDir: rootDir, commonName: 'Typed Root', keyType: 'ec-p256', ttl: '2y', pathLen: '1', passphraseFile: pass });
+    const made = driveInk(<App controller={maker} env="wiz3" />);
+    await made.waitFor(/Offline root CA/);
+    await made.type(KEY.enter);
+    await made.waitFor('Plan: offline root');
+    await made.type(KEY.enter);
+    await made.answer('to create the root', 'Typed Root');
+    await made.waitFor('SHA-256 fingerprint');
+    made.view.unmount();
+    const controller = new WizardController({ stateDir: home }, { mount, intermediateCn: 'Typed Int', rootDir });
+    const ui = driveInk(<App controller={controller} env="wiz3" />);
+    await ui.waitFor(/▸ ○ Intermediate in Vault/);
+    await ui.type(KEY.enter);
+    await ui.waitFor(`Plan: intermediate in ${mount}`);
+    await ui.type(KEY.enter);
+    await ui.answer('Root key passphrase', 'not the passphrase');
+    const again = (await ui.waitFor(/does not open the root key/)).replace(/\s+/g, ' ');
+    expect(again).toContain(`That passphrase does not open the root key in ${rootDir}. Type it again`);
+    expect(again).toMatch(/Root key passphrase/);
+    expect(again).not.toMatch(/passphrase file|--passphrase-file|Enter or Esc: back to the steps/);
+    await ui.type('the right passphrase' + KEY.enter);
+    await ui.waitFor(/Intermediate installed: issuer/);
     ui.view.unmount();
   });
 
