@@ -57,6 +57,8 @@ export interface HttpsVaultOptions {
   env?: string;
   /** Also install an intermediate in the HTTPS Vault at this mount. */
   pkiMount?: string;
+  /** false: leave the server uninitialised (for the init screen); no token, no keys file. */
+  initialise?: boolean;
 }
 
 async function must(args: string[], env: Record<string, string>, what: string): Promise<string> {
@@ -91,6 +93,10 @@ export async function startHttpsVault(dev: DevServer, options: HttpsVaultOptions
     await until(async () => (await client().health()) !== undefined, 20_000, () => child.exitCode === null, serverDir);
     const keysFile = path.join(work, 'unseal-keys.json');
     const httpsEnv = { CERTWRIGHT_HOME: home };
+    if (options.initialise === false) {
+      const bare = () => ({ CERTWRIGHT_HOME: home, VAULT_ADDR: addr, VAULT_CACERT: caFile });
+      return { addr, token: '', caFile, ca, env, home, rootDir, passphraseFile: pass, tlsDir, serverDir, keysFile, pid: child.pid!, pkiMount: undefined, cliEnv: bare, client: () => client(), stop: () => stopProcess(child) };
+    }
     await must(['vault-init', '--env', env, '--key-shares', '3', '--key-threshold', '2', '--keys-out', keysFile], httpsEnv, 'vault-init');
     await must(['vault-unseal', '--env', env, '--key-file', keysFile], httpsEnv, 'vault-unseal');
     const token = (JSON.parse(fs.readFileSync(keysFile, 'utf8')) as { root_token: string }).root_token;
