@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StatusScreen } from '../screens/StatusScreen.js';
 import { App } from '../screens/App.js';
 import { WizardController } from '../source/wizard/controller.js';
-import { SCHEMA_ID, type StatusSnapshot } from '../source/status/types.js';
+import { statusFixture } from './helpers/status-fixture.js';
 import { driveInk, KEY } from './helpers/ink.js';
 import { TmuxSession } from './helpers/tmux.js';
 import { startBurners } from './helpers/cpu-load.js';
@@ -31,35 +31,12 @@ afterEach(async () => {
   session = undefined;
 });
 
-function snapshot(): StatusSnapshot {
-  const unknown = { state: 'unknown' as const, reason: 'not in this fixture' };
-  return {
-    schema: SCHEMA_ID,
-    env: 'ld',
-    generatedAt: '2026-11-22T10:00:00.000Z',
-    durationMs: 1,
-    warnDays: 14,
-    health: 'ok',
-    exitCode: 0,
-    summary: { ok: 2, warn: 0, fail: 0, unknown: 5 },
-    problems: [],
-    sections: {
-      vault: { state: 'ok', addr: 'https://vault.ld:8200', https: true, caFile: '/etc/ld/root.pem', reachable: true, initialized: true, sealed: false, standby: false, version: '2.7.2', certificate: { subject: 'CN=vault.ld', notAfter: '2027-01-01T00:00:00.000Z', daysLeft: 40, fingerprint: 'AB:CD', verified: true } },
-      pki: { ...unknown, mounts: [] },
-      agents: { ...unknown, agents: [] },
-      containers: { ...unknown, containers: [] },
-      certificates: { state: 'ok', certificates: [], counts: { total: 0, ok: 0, expiring: 0, expired: 0, failing: 0, unreadable: 0 } },
-      caDistribution: { ...unknown, root: null, entries: [] },
-      events: { state: 'ok', files: [], total: 0, counts: {}, latest: [] },
-    },
-  };
-}
 
 describe('screens under CPU load (two burners)', () => {
   it('status (ink): Tab Tab Tab in one chunk moves three sections; → ×4 in one chunk moves four', async () => {
     expect(burners.pids).toHaveLength(2);
-    const ui = driveInk(<StatusScreen load={async () => snapshot()} intervalMs={60_000} env="ld" />);
-    await ui.waitFor('HEALTHY');
+    const ui = driveInk(<StatusScreen load={async () => statusFixture()} intervalMs={60_000} env="ld" />);
+    await ui.waitFor('WARNING');
     await ui.type(KEY.tab.repeat(3));
     await ui.waitFor('[Containers');
     await ui.type('\u001B[C'.repeat(4));
