@@ -129,7 +129,7 @@ export async function verifyRootCreate(session: EnvSession): Promise<Check[]> {
   const checks: Check[] = [];
   for (const artefact of record.artefacts) {
     const sha = await fileSha256(artefact.path);
-    checks.push(check(`${artefact.kind} unchanged`, sha === artefact.sha256, sha === undefined ? `${artefact.path} is missing` : sha === artefact.sha256 ? artefact.path : `${artefact.path} changed since the ceremony (recorded sha256 ${artefact.sha256.slice(0, 16)}…, now ${sha.slice(0, 16)}…)`));
+    checks.push(check(`${artefact.kind} unchanged`, sha === artefact.sha256, sha === undefined ? `${artefact.path} is missing` : sha === artefact.sha256 ? artefact.path : `${artefact.path} changed since the ceremony (recorded sha256 ${artefact.sha256}, now ${sha})`));
     if (artefact.kind === 'root-key' && sha !== undefined) {
       const mode = fs.statSync(artefact.path).mode & 0o777;
       checks.push(check('root key mode 0600', mode === 0o600, `mode ${mode.toString(8).padStart(4, '0')}`));

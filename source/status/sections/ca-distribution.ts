@@ -40,5 +40,5 @@ function compare(subject: string, file: string, ctx: StatusContext, next: string
   const want = ctx.root!.cert.fingerprint256;
   if (read.file.certs.some((c) => c.fingerprint256 === want)) return { subject, file, state: 'ok', matches: true };
   const first = read.file.certs[0]!;
-  return { subject, file, state: 'fail', matches: false, reason: `${file} has drifted: it holds ${subjectLine(first)} (${first.fingerprint256.slice(0, 23)}…), not the environment's root; ${next}` };
+  return { subject, file, state: 'fail', matches: false, reason: `${file} has drifted: it holds ${subjectLine(first)} (${first.fingerprint256}), not the environment's root; ${next}` };
 }

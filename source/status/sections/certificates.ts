@@ -164,7 +164,7 @@ export async function certificatesSection(ctx: StatusContext, lastWritten: Map<s
         const ev = t.workload ? lastWritten.get(t.workload) : undefined;
         if (ev?.fingerprint) {
           entry.sameAsWritten = ev.fingerprint === first.fingerprint256;
-          entry.sameAsWrittenDetail = entry.sameAsWritten ? `the hook's last ${ev.event} event (${ev.time}) wrote this certificate` : `the hook's last ${ev.event} event (${ev.time}) wrote ${ev.fingerprint.slice(0, 23)}…`;
+          entry.sameAsWrittenDetail = entry.sameAsWritten ? `the hook's last ${ev.event} event (${ev.time}) wrote this certificate` : `the hook's last ${ev.event} event (${ev.time}) wrote ${ev.fingerprint}`;
         } else entry.sameAsWrittenDetail = rendered.reason;
       }
     }

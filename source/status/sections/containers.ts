@@ -59,7 +59,7 @@ export async function containersSection(ctx: StatusContext, lastReload: Map<stri
             }
             if (current && current.fingerprint !== s.fingerprint) {
               levels.push('warn');
-              reasons.push(`${endpoint} serves ${s.fingerprint.slice(0, 23)}…, not the current ${current.file} (reload pending or failed)`);
+              reasons.push(`${endpoint} serves ${s.fingerprint}, not the current ${current.file} (reload pending or failed)`);
             }
           } catch (error) {
             entry.served = { endpoint, fingerprint: null, verified: null, current: null, error: (error as Error).message };
