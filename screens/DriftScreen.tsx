@@ -1,6 +1,10 @@
 import React, { useState } from 'react';
-import { Box, Text, useInput } from 'ink';
-import { Select } from '@inkjs/ui';
+import { Box, Text } from 'ink';
+import { Menu } from './components/Menu.js';
+import { Pager } from './components/Pager.js';
+import { useTerminalSize } from './hooks/useTerminalSize.js';
+import { wrapCommand, wrapText, type Line } from '../source/text-wrap.js';
+import { useKeys } from './keys/useKeys.js';
 import { colour } from './theme.js';
 import { toViewError } from './components/ErrorView.js';
 import type { PipelineStep, WizardController } from '../source/wizard/controller.js';
@@ -17,13 +21,17 @@ export function DriftScreen({ controller, env, step, onExit, onRedo }: { control
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ message: string; fix?: string }>();
-  useInput((input, key) => {
-    if (busy) return;
-    if (key.escape || input === 'q') {
-      if (confirming) setConfirming(false);
-      else onExit();
-    }
-  });
+  const [choice, setChoice] = useState(0);
+  const { columns, rows } = useTerminalSize();
+  useKeys(
+    (input, key) => {
+      if (key.escape || input === 'q') {
+        if (confirming) setConfirming(false);
+        else onExit();
+      }
+    },
+    { hold: busy },
+  );
   const redo = async () => {
     setBusy(true);
     try {
@@ -41,65 +49,56 @@ export function DriftScreen({ controller, env, step, onExit, onRedo }: { control
     ...(drift.redo ? [{ label: 'Redo the step: forget its records, then run it again', value: 'redo' }] : []),
     { label: 'Back to the steps', value: 'back' },
   ];
+  // What changed, the advice, what was recorded and the commands: one pager above the choices,
+  // so the screen fits 24 rows and a long record scrolls instead of pushing the menu away.
+  const lines: Line[] = [
+    { text: 'What changed:', bold: true },
+    ...drift.changed.flatMap((c) => wrapText(`${c.name}: ${c.detail}`, columns, '  ✗ ', '    ').map((text) => ({ text, colour: 'red' as const }))),
+    ...wrapText(drift.advice, columns).map((text) => ({ text })),
+    ...(showing
+      ? [
+          ...wrapText(`Recorded (${commands.show}):`, columns).map((text) => ({ text, bold: true })),
+          ...controller.recorded(env, drift.records).flatMap(([k, v]) => wrapText(`${k}: ${v}`, columns, '  ', '      ').map((text) => ({ text }))),
+        ]
+      : []),
+    ...(error ? wrapText(`${error.message}${error.fix ? ` ${error.fix}` : ''}`, columns).map((text) => ({ text, colour: 'red' as const })) : []),
+    { text: 'Outside the wizard:', dim: true },
+    ...wrapCommand(commands.show, columns, '  ').map((text) => ({ text, dim: true })),
+    ...(drift.redo ? wrapCommand(commands.forget, columns, '  ').map((text) => ({ text, dim: true })) : []),
+  ];
+  const menuRows = confirming ? 2 + wrapCommand(commands.forget, columns).length + 2 : options.length;
   return (
     <Box flexDirection="column">
       <Text bold color={colour('cyan')}>
         {step.title} has drifted · environment {env}
       </Text>
-      <Text bold>What changed:</Text>
-      {drift.changed.map((c, i) => (
-        <Text key={i} wrap="wrap" color={colour('red')}>
-          {'  ✗ '}
-          {c.name}: {c.detail}
-        </Text>
-      ))}
-      <Text wrap="wrap">{drift.advice}</Text>
-      {showing ? (
-        <Box flexDirection="column">
-          <Text bold>Recorded ({commands.show}):</Text>
-          {controller.recorded(env, drift.records).map(([k, v], i) => (
-            <Text key={i} wrap="wrap">
-              {'  '}
-              {k}: {v}
-            </Text>
-          ))}
-        </Box>
-      ) : null}
-      {error ? (
-        <Text color={colour('red')} wrap="wrap">
-          {error.message}
-          {error.fix ? ` ${error.fix}` : ''}
-        </Text>
-      ) : null}
+      <Pager lines={lines} height={Math.max(3, rows - 1 - menuRows - 2)} />
       {busy ? (
-        <Text>Forgetting the records…</Text>
+        <Text>Forgetting the records</Text>
       ) : confirming ? (
         <Box flexDirection="column">
-          <Text wrap="wrap">This runs: {commands.forget}</Text>
+          <Text>This runs:</Text>
+          <Text>{wrapCommand(commands.forget, columns, '  ').join('\n')}</Text>
           <Text>Then the step's screen opens to run it again. Nothing in Vault or on disk is removed.</Text>
-          <Select
+          <Menu
             options={[
               { label: 'Forget and redo', value: 'yes' },
               { label: 'Cancel', value: 'no' },
             ]}
-            onChange={(v) => (v === 'yes' ? void redo() : setConfirming(false))}
+            onChoose={(v) => (v === 'yes' ? void redo() : setConfirming(false))}
           />
         </Box>
       ) : (
-        <Box flexDirection="column">
-          <Select
-            options={options}
-            onChange={(v) => {
-              if (v === 'reverify' || v === 'back') onExit();
-              else if (v === 'show') setShowing(true);
-              else if (v === 'redo') setConfirming(true);
-            }}
-          />
-          <Text dimColor wrap="wrap">
-            Outside the wizard: {commands.show}
-            {drift.redo ? ` · redo: ${commands.forget}` : ''}
-          </Text>
-        </Box>
+        <Menu
+          options={options}
+          initial={choice}
+          onMove={setChoice}
+          onChoose={(v) => {
+            if (v === 'reverify' || v === 'back') onExit();
+            else if (v === 'show') setShowing(true);
+            else if (v === 'redo') setConfirming(true);
+          }}
+        />
       )}
       <Text dimColor>Enter: choose · Esc: back (the steps re-verify when shown)</Text>
     </Box>
