@@ -32,7 +32,8 @@ afterEach(async () => {
 });
 
 
-describe('screens under CPU load (two burners)', () => {
+// Test timeouts bound a hung process on a machine this busy; nothing is timed.
+describe('screens under CPU load (two burners)', { timeout: 240_000 }, () => {
   it('status (ink): Tab Tab Tab in one chunk moves three sections; → ×4 in one chunk moves four', async () => {
     expect(burners.pids).toHaveLength(2);
     const ui = driveInk(<StatusScreen load={async () => statusFixture()} intervalMs={60_000} env="ld" />);

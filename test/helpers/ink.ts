@@ -60,7 +60,8 @@ export function driveInk(element: ReactElement, options: { columns?: number; row
   const instance = inkRender(element, { stdout: stdout as never, stderr: new Stdout(columns, rows) as never, stdin: stdin as never, debug: true, exitOnCtrlC: false, patchConsole: false });
   const view = { stdin, stdout, unmount: () => instance.unmount(), waitUntilExit: () => instance.waitUntilExit(), lastFrame: () => stdout.frames[stdout.frames.length - 1] };
   const frame = () => view.lastFrame() ?? '';
-  async function waitFor(text: string | RegExp, timeoutMs = 30_000): Promise<string> {
+  // The bound is for a hung screen, not a timing: a busy machine (load 20+) takes long for a KDF.
+  async function waitFor(text: string | RegExp, timeoutMs = 90_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const f = frame();
