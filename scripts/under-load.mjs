@@ -1,6 +1,7 @@
 // Runs test files with the machine busy: two CPU burners (node -e 'for(;;){}', started and
 // stopped by PID) for the whole run, then vitest on the files given (default: the status and
-// wizard screen tests). `npm run test:load` or `node scripts/under-load.mjs FILES...`.
+// wizard screen tests). `npm run test:load` or `node scripts/under-load.mjs FILES...`; the tmux
+// files among them share the tmux/port-8200 lock with other suites: `flock /tmp/cw-8200.lock npm run test:load`.
 import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 
