@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, writePassphrase, cli, BIN } from './helpers/env.js';
 import { TmuxSession } from './helpers/tmux.js';
+import { frameProblems } from './helpers/frame.js';
 import { loadEstate } from '../source/estate/load.js';
 
 let session: TmuxSession | undefined;
@@ -34,6 +35,11 @@ async function select(s: TmuxSession, title: string): Promise<void> {
     await s.waitFor(/▸/);
   }
   throw new Error(`could not select "${title}"`);
+}
+
+/** The screen as the terminal shows it fits 80x24: no line wider (tmux's wrapping undone), no "…". */
+async function fits(s: TmuxSession): Promise<void> {
+  expect(frameProblems(await s.joinedScreen(), 80, 24)).toEqual([]);
 }
 
 async function slowly(s: TmuxSession, text: string): Promise<void> {
@@ -94,8 +100,10 @@ describe('the lab, walked to the end in tmux at 80x24', () => {
       await session.keys('Enter');
     }
     await session.waitFor('Enter: apply');
+    await fits(session);
     await session.keys('Enter');
     const moved = await session.waitFor('Enter: back to the steps', 90_000);
+    await fits(session);
     expect(moved).toMatch(/Vault answers over HTTPS at https:\/\/127\.0\.0\.1:\d+/);
     await session.keys('Enter');
 
@@ -108,8 +116,10 @@ describe('the lab, walked to the end in tmux at 80x24', () => {
     await session.waitFor('HTTPS base URL');
     await session.keys('Enter');
     await session.waitFor('Enter: apply');
+    await fits(session);
     await session.keys('Enter');
     await session.waitFor('switched to https://', 60_000);
+    await fits(session);
     await session.keys('Enter');
 
     // An app agent, started as a process, rendering its first leaf over HTTPS.
@@ -133,8 +143,10 @@ describe('the lab, walked to the end in tmux at 80x24', () => {
     await session.waitFor('▸ See the plan');
     await session.keys('Enter');
     await session.waitFor('Enter: apply', 60_000);
+    await fits(session);
     await session.keys('Enter');
     const applied = await session.waitFor('Enter: back to the agents', 120_000);
+    await fits(session);
     expect(applied).not.toMatch(/has not rendered/);
 
     // The lab's estate, read by status as an operator would from another shell: all green.
