@@ -97,6 +97,11 @@ export interface StepDefinition<I = any, P extends Plan = Plan, R = any> {
   apply(run: StepRun, input: I, plan: P): Promise<R>;
   /** Reads the world afresh after apply (and on resume) and returns named checks. */
   verify?(run: StepRun, input: I, result: R | undefined): Promise<Check[]>;
+  /**
+   * Checks of a recorded step that, failing, mean "run it again" rather than drift: the step's
+   * own plan restores them (a stopped server is started again). Names of checks.
+   */
+  rerunOn?: string[];
   /** The plan's title line ("intermediate request for pki_int"). */
   planTitle?(input: I): string;
   /** What the CLI prints on stdout after apply (without --json). */

@@ -110,6 +110,9 @@ export async function planVaultServer(session: EnvSession, input: VaultServerInp
     plan.actions.push(input.keysOut ? `Write the unseal keys and root token to ${input.keysOut} (new file, 0600), and show them nowhere else` : 'Show the unseal keys and root token once, on standard output; they are stored nowhere');
   }
   if (plan.sealed !== false) plan.actions.push('Unseal it (with the new keys, or --key-file for storage initialised before)');
+  // Running, initialised and unsealed, but never recorded (a run killed just before it recorded
+  // the server): the later steps find the server's address in state, so recording it is work to do.
+  if (plan.actions.length === 0 && session.state.steps[STEP_ID]?.status !== 'done') plan.actions.push(`Record the server (${httpAddr(input.listen)}) in the environment's state`);
   if (input.keysOut && fs.existsSync(input.keysOut) && plan.initialized !== true && !fs.existsSync(p.data)) {
     throw new OperatorError(`--keys-out ${input.keysOut} already exists; certwright never overwrites unseal keys.`, 'Name a new file.');
   }
@@ -164,11 +167,14 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
   let secrets: InitSecrets | undefined;
   let keysFile: string | undefined;
   if (!status.initialized) {
+    if (input.keysOut) await ensureOutputDir(path.dirname(input.keysOut));
     const res = await vault.write<never>('sys/init', { secret_shares: input.shares, secret_threshold: input.threshold }, { anonymous: true });
     const body = res.json as unknown as { keys?: string[]; keys_base64?: string[]; root_token?: string };
     if (!body?.keys_base64 || !body.root_token) throw new ExternalError(`Vault at ${addr} answered sys/init without keys.`, `Read ${p.log}.`);
     secrets = { keysB64: body.keys_base64, keysHex: body.keys ?? [], rootToken: body.root_token, shares: input.shares, threshold: input.threshold };
-    report.done(`Vault initialised: ${input.shares} key share(s), threshold ${input.threshold}`);
+    // The keys go to disk before anything else is said or done: between Vault's answer and this
+    // write, a kill would lose them (no API can hand them out again), so that window is kept to
+    // one atomic write.
     if (input.keysOut) {
       try {
         await ensureOutputDir(path.dirname(input.keysOut));
@@ -180,6 +186,7 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
         report.warn(`Could not write ${input.keysOut} (${(error as Error).message}); the keys are shown below instead.`);
       }
     }
+    report.done(`Vault initialised: ${input.shares} key share(s), threshold ${input.threshold}`);
     appendTranscript(session.paths.transcript, 'vault-init', { addr, shares: input.shares, threshold: input.threshold, keysFile: keysFile ?? 'shown once on the terminal', managedBy: 'vault-server' });
     status = await sealStatus(vault);
   }
@@ -188,6 +195,14 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
     const seen = new Set<string>();
     while (status.sealed) {
       const share = queue.shift() ?? (await interact.unsealShare(status));
+      if (share === undefined && !session.state.steps[STEP_ID] && input.keysOut && !fs.existsSync(input.keysOut) && !input.keyShares?.length) {
+        // Initialised by a run that was killed between Vault's answer and the keys file: nobody
+        // holds its keys, and (never recorded as done) nothing was put in it.
+        throw new OperatorError(
+          `The Vault in ${p.dir} was initialised by an earlier run that did not finish, and its unseal keys were never written to ${input.keysOut}: nobody can unseal it.`,
+          `It holds nothing yet (vault-server never completed). Stop it (kill ${pid}), remove ${p.data}, and run again: it is initialised anew and the keys go to ${input.keysOut}.`,
+        );
+      }
       if (share === undefined) throw new ExternalError(`Vault at ${addr} is still sealed: ${status.progress} of ${status.t} key shares given.`, `Give the shares with --key-file FILE (the --keys-out file of the first run), or run in a terminal to type them.`);
       if (seen.has(share.trim())) continue;
       seen.add(share.trim());

@@ -52,6 +52,8 @@ export const vaultServer = defineStep<VaultServerInput, VaultServerPlan, VaultSe
   async apply(run, input) {
     return (await impl()).applyVaultServer(run.session, input, run.interact, run.report);
   },
+  // A stopped server (a reboot, a kill between stopping its HTTP form and starting its TLS form) is started again by the plan.
+  rerunOn: ['Vault server process runs'],
   async verify(run, input) {
     return (await impl()).verifyVaultServer(run.session, input.outDir);
   },
