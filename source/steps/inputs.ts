@@ -195,7 +195,8 @@ export function parseOutputFile(value: string, flag: string): string {
 
 export function parseSelectors(values: string[]): string[] {
   return values.map((v) => {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_./-]*=[^\s,]*$/.test(v)) throw new UsageError(`--select "${v}" is not LABEL=VALUE.`, 'Pass --select app=web (ANDed with tls=true); repeat it for more labels.');
+    // Plain label characters only: the value goes into the agent config, the unit's hook command and podman filters.
+    if (!/^[A-Za-z0-9][A-Za-z0-9_./-]*=[A-Za-z0-9_.:/@+=-]*$/.test(v)) throw new UsageError(`--select "${v}" is not LABEL=VALUE.`, 'Pass --select app=web (letters, digits and . _ - : / @ + = in both; ANDed with tls=true); repeat it for more labels.');
     return v;
   });
 }
