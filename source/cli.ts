@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { VERSION } from './version.js';
-import { GLOBAL_FLAGS, Flags, envVarFor, type FlagSpec, type FlagValues } from './flags.js';
+import { GLOBAL_FLAGS, Flags, envVarFor, scopedFlags, type FlagSpec, type FlagValues } from './flags.js';
 import { formatError, exitCodeOf, explainSystemError, UsageError } from './errors.js';
 import type { CommandSpec, CommandContext } from './command.js';
 import { STEPS } from './steps/index.js';
@@ -109,7 +109,7 @@ function flagLabel(f: FlagSpec): string {
 export function commandHelp(spec: CommandSpec): string {
   const lines = [`Usage: certwright ${spec.usage}`, '', spec.summary, '', 'Flags:'];
   for (const f of spec.flags) {
-    const env = envVarFor(f);
+    const env = envVarFor(f, spec.name);
     lines.push(`  ${flagLabel(f).padEnd(30)} ${f.description}${env ? ` [${env}]` : ''}`);
   }
   lines.push('', 'Global flags:');
@@ -141,7 +141,7 @@ const RENAMED_FLAGS: Record<string, { to: string; why: string }> = {
 };
 
 export function parseFlags(spec: CommandSpec | undefined, args: string[], environ: NodeJS.ProcessEnv = process.env): { flags: Flags; positionals: string[] } {
-  const specs = [...GLOBAL_FLAGS, ...(spec?.flags ?? [])];
+  const specs = [...GLOBAL_FLAGS, ...(spec ? scopedFlags(spec.name, spec.flags) : [])];
   for (const arg of args) {
     if (arg === '--') break;
     const name = /^--([^=]+)/.exec(arg)?.[1];

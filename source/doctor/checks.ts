@@ -34,11 +34,30 @@ export interface DoctorInputs {
 }
 
 function lines(file: string): string[] | undefined {
+  return readLines(file).text;
+}
+
+/** A file's lines, or why it could not be read (its error code). */
+function readLines(file: string): { text?: string[]; why?: string } {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n');
-  } catch {
-    return undefined;
+    return { text: fs.readFileSync(file, 'utf8').split('\n') };
+  } catch (error) {
+    return { why: `${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
   }
+}
+
+/**
+ * The one rule for every check: evidence that could not be read makes the check "not checked:
+ * why", never a tick. What was found is still reported (state "found"); `looked` says what was read.
+ */
+export function outcome(id: CheckId, findings: Finding[], looked: string, missing: string[]): CheckOutcome {
+  return missing.length ? { id, findings, unknown: missing.join('; '), looked } : { id, findings, looked };
+}
+
+/** The part of a mount's reason that says why one of its fields could not be read ("URLs: ..."). */
+function unread(m: { path: string; reason?: string }, field: 'keys' | 'roles' | 'URLs'): string {
+  const part = (m.reason ?? '').split('; ').find((r) => r.startsWith(`${field}: `));
+  return `${m.path}: ${field === 'URLs' ? 'AIA/CRL URLs' : field} could not be read${part ? ` (${part.slice(field.length + 2)})` : m.reason ? ` (${m.reason})` : ''}`;
 }
 
 // ---------------------------------------------------------------- compose files
@@ -52,10 +71,11 @@ export function composeFilesOf(ctx: StatusContext, extra: string[]): string[] {
 export function checkCompose(files: string[]): CheckOutcome[] {
   const keepId: Finding[] = [];
   const chown: Finding[] = [];
+  const missing: string[] = [];
   for (const file of files) {
-    const text = lines(file);
+    const { text, why } = readLines(file);
     if (!text) {
-      keepId.push({ check: 'compose-keep-id', level: 'warn', subject: file, message: `${file} cannot be read`, fix: `Check the path (--compose ${file}).`, file });
+      missing.push(why!);
       continue;
     }
     const all = text.join('\n');
@@ -96,12 +116,9 @@ export function checkCompose(files: string[]): CheckOutcome[] {
       }
     });
   }
-  const looked = files.length ? `${files.length} compose file(s)` : undefined;
-  const none = files.length === 0 ? 'no compose file is known (vault-https writes one; pass --compose FILE)' : undefined;
-  return [
-    { id: 'compose-keep-id', findings: keepId, ...(none ? { unknown: none } : { looked: looked! }) },
-    { id: 'compose-chown', findings: chown, ...(none ? { unknown: none } : { looked: looked! }) },
-  ];
+  if (files.length === 0) missing.push('no compose file is known (vault-https writes one; pass --compose FILE)');
+  const looked = `${files.length - missing.length} compose file(s)`;
+  return [outcome('compose-keep-id', keepId, looked, missing), outcome('compose-chown', chown, looked, missing)];
 }
 
 // ---------------------------------------------------------------- user units
@@ -133,9 +150,13 @@ const UNIT_DIRECTIVES: Array<[RegExp, string]> = [
 
 export function checkUnits(files: string[]): CheckOutcome {
   const findings: Finding[] = [];
+  const missing: string[] = [];
   for (const file of files) {
-    const text = lines(file);
-    if (!text) continue;
+    const { text, why } = readLines(file);
+    if (!text) {
+      missing.push(why!);
+      continue;
+    }
     const privateUsers = text.some((l) => /^\s*PrivateUsers\s*=\s*(yes|true|1|on)\s*$/i.test(l));
     const unit = path.basename(file);
     text.forEach((l, i) => {
@@ -154,7 +175,8 @@ export function checkUnits(files: string[]): CheckOutcome {
       }
     });
   }
-  return files.length ? { id: 'unit-capabilities', findings, looked: `${files.length} user unit file(s)` } : { id: 'unit-capabilities', findings, unknown: 'no user unit file is known (agents record theirs; pass --unit FILE)' };
+  if (files.length === 0) missing.push('no user unit file is known (agents record theirs; pass --unit FILE)');
+  return outcome('unit-capabilities', findings, `${files.length - missing.length} user unit file(s)`, missing);
 }
 
 // ---------------------------------------------------------------- agent configs
@@ -208,14 +230,10 @@ export function checkAgentConfigs(configs: ReturnType<typeof agentConfigs>): Che
       }
     }
   }
-  const unreadable = configs.filter((c) => !c.config).map((c) => c.reason);
-  const none = configs.length === 0 ? 'no agent config is known (agents record theirs; pass --agent-config FILE)' : undefined;
-  const looked = `${configs.length - unreadable.length} agent config(s)${unreadable.length ? `; unreadable: ${unreadable.join('; ')}` : ''}`;
-  return [
-    { id: 'sink-dev-null', findings: devNull, ...(none ? { unknown: none } : { looked }) },
-    { id: 'sink-mode-quoted', findings: quoted, ...(none ? { unknown: none } : { looked }) },
-    { id: 'template-key-perms', findings: perms, ...(none ? { unknown: none } : { looked }) },
-  ];
+  const missing = configs.filter((c) => !c.config).map((c) => `agent ${c.name}: ${c.reason ?? `${c.file} cannot be read`}`);
+  if (configs.length === 0) missing.push('no agent config is known (agents record theirs; pass --agent-config FILE)');
+  const looked = `${configs.length - missing.length} agent config(s)`;
+  return [outcome('sink-dev-null', devNull, looked, missing), outcome('sink-mode-quoted', quoted, looked, missing), outcome('template-key-perms', perms, looked, missing)];
 }
 
 /** Does each agent's ca_cert verify the certificate Vault actually serves at the agent's address? */
@@ -223,8 +241,11 @@ export async function checkAgentCa(ctx: StatusContext, configs: ReturnType<typeo
   const findings: Finding[] = [];
   const unknown: string[] = [];
   let looked = 0;
-  for (const { name, config, file } of configs) {
-    if (!config) continue;
+  for (const { name, config, file, reason } of configs) {
+    if (!config) {
+      unknown.push(`agent ${name}: ${reason ?? `${file} cannot be read`}`);
+      continue;
+    }
     const addr = config.vault.address ?? ctx.vault?.addr;
     if (!addr || !/^https:/.test(addr)) continue;
     const ep = endpointOf(addr);
@@ -258,8 +279,8 @@ export async function checkAgentCa(ctx: StatusContext, configs: ReturnType<typeo
       unknown.push(`${name}: no handshake with ${addr} (${(error as Error).message})`);
     }
   }
-  if (looked === 0 && findings.length === 0) return { id: 'agent-ca-mismatch', findings, unknown: unknown.join('; ') || 'no agent talks to an HTTPS Vault address' };
-  return { id: 'agent-ca-mismatch', findings, looked: `${looked} agent(s) against their Vault${unknown.length ? `; ${unknown.join('; ')}` : ''}` };
+  if (looked === 0 && findings.length === 0 && unknown.length === 0) return { id: 'agent-ca-mismatch', findings, unknown: 'no agent talks to an HTTPS Vault address' };
+  return outcome('agent-ca-mismatch', findings, `${looked} agent(s) against their Vault`, unknown);
 }
 
 // ---------------------------------------------------------------- containers
@@ -335,12 +356,14 @@ export async function checkContainers(ctx: StatusContext): Promise<CheckOutcome[
   }
   if (!all.ok) {
     return [
-      { id: 'key-unreadable', findings: unreadable, ...(keyLooked ? { looked: `${keyLooked}; containers: ${all.reason}` } : { unknown: all.reason }) },
+      // Vault's own key was looked at, but no container could be: that is not a tick.
+      outcome('key-unreadable', unreadable, keyLooked || 'no container', [`containers could not be listed: ${all.reason}`]),
       { id: 'container-tls-unlabelled', findings: [], unknown: all.reason },
     ];
   }
   const details = await inspectContainers(all.items.map((c) => c.id), ctx.signal);
   const byId = new Map<string, ContainerDetail>(details.ok ? details.items.map((d) => [d.id, d]) : []);
+  const uninspected = all.items.filter((c) => !byId.has(c.id)).map((c) => `container ${c.name} could not be inspected${details.ok ? '' : ` (${details.reason})`}`);
   for (const c of all.items) {
     const d = byId.get(c.id);
     if (!d) continue;
@@ -384,8 +407,8 @@ export async function checkContainers(ctx: StatusContext): Promise<CheckOutcome[
     }
   }
   return [
-    { id: 'key-unreadable', findings: unreadable, looked: `${keys.length} managed key(s) in ${all.items.length} running container(s)${keyLooked ? ` and ${keyLooked}` : ''}` },
-    { id: 'container-tls-unlabelled', findings: unlabelled, looked: `${all.items.filter((c) => c.labels.tls !== 'true').length} unlabelled running container(s)` },
+    outcome('key-unreadable', unreadable, `${keys.length} managed key(s) in ${all.items.length} running container(s)${keyLooked ? ` and ${keyLooked}` : ''}`, uninspected),
+    outcome('container-tls-unlabelled', unlabelled, `${all.items.filter((c) => c.labels.tls !== 'true').length} unlabelled running container(s)`, uninspected),
   ];
 }
 
@@ -426,8 +449,14 @@ export function checkAia(snapshot: StatusSnapshot): CheckOutcome {
   const v = snapshot.sections.vault;
   if (!v.reachable || v.sealed) return { id: 'aia-crl-http', findings: [], unknown: 'Vault is not reachable or sealed' };
   const findings: Finding[] = [];
+  const missing: string[] = [];
+  if (snapshot.sections.pki.mounts.length === 0) missing.push(snapshot.sections.pki.reason ?? 'no PKI mount is known');
   for (const m of snapshot.sections.pki.mounts) {
-    if (!m.urls || !m.urls.http || !v.https) continue;
+    if (!m.urls) {
+      missing.push(unread(m, 'URLs'));
+      continue;
+    }
+    if (!m.urls.http || !v.https) continue;
     const http = [...m.urls.issuingCertificates, ...m.urls.crlDistributionPoints].filter((u) => /^http:/i.test(u));
     findings.push({
       check: 'aia-crl-http',
@@ -437,14 +466,19 @@ export function checkAia(snapshot: StatusSnapshot): CheckOutcome {
       fix: `certwright switch-urls --env ${snapshot.env ?? 'ENV'} --mount ${m.path} --base ${v.addr}`,
     });
   }
-  return v.https ? { id: 'aia-crl-http', findings, looked: `${snapshot.sections.pki.mounts.length} mount(s)` } : { id: 'aia-crl-http', findings, unknown: 'Vault is not on HTTPS yet' };
+  if (!v.https) return { id: 'aia-crl-http', findings, unknown: 'Vault is not on HTTPS yet' };
+  return outcome('aia-crl-http', findings, `${snapshot.sections.pki.mounts.length - missing.length} mount(s)`, missing);
 }
 
 export function checkOrphans(snapshot: StatusSnapshot): CheckOutcome {
   const findings: Finding[] = [];
   let looked = 0;
+  const missing: string[] = [];
   for (const m of snapshot.sections.pki.mounts) {
-    if (!m.keys) continue;
+    if (!m.keys) {
+      missing.push(unread(m, 'keys'));
+      continue;
+    }
     looked += 1;
     for (const k of m.keys.orphans) {
       findings.push({
@@ -456,7 +490,8 @@ export function checkOrphans(snapshot: StatusSnapshot): CheckOutcome {
       });
     }
   }
-  return looked ? { id: 'orphan-keys', findings, looked: `${looked} mount(s)` } : { id: 'orphan-keys', findings, unknown: snapshot.sections.pki.reason ?? 'no mount\'s keys could be listed (needs a token)' };
+  if (snapshot.sections.pki.mounts.length === 0) missing.push(snapshot.sections.pki.reason ?? 'no PKI mount is known');
+  return outcome('orphan-keys', findings, `${looked} mount(s)`, missing);
 }
 
 /**
@@ -470,8 +505,12 @@ export async function checkPkiUpkeep(ctx: StatusContext, snapshot: StatusSnapsho
   if (!ctx.vault || !v.reachable || v.sealed) return { id: 'pki-upkeep', findings: [], unknown: 'Vault is not reachable or sealed' };
   const findings: Finding[] = [];
   let looked = 0;
+  const missing: string[] = [];
   for (const m of snapshot.sections.pki.mounts) {
-    if (m.roles === null) continue; // no token: nothing to read
+    if (m.roles === null) {
+      missing.push(unread(m, 'roles'));
+      continue;
+    }
     looked += 1;
     const subject = `mount ${m.path}`;
     try {
@@ -494,27 +533,41 @@ export async function checkPkiUpkeep(ctx: StatusContext, snapshot: StatusSnapsho
       }
       for (const role of m.roles) {
         const r = await readRole(ctx.vault, m.path, role);
-        if (!r.ok) continue;
+        if (!r.ok) {
+          missing.push(`${m.path}: role ${role} could not be read (${r.reason})`);
+          continue;
+        }
         const domains = Array.isArray(r.value.allowed_domains) ? (r.value.allowed_domains as string[]) : [];
         if (r.value.allow_localhost === true && domains.length > 0) {
           findings.push({ check: 'pki-upkeep', level: 'warn', subject: `${subject}: role ${role}`, message: `role ${role} allows localhost through allow_localhost beside allowed_domains (${domains.join(', ')}), where it is easily overlooked`, fix: `bao patch ${m.path}/roles/${role} allow_localhost=false allowed_domains=${[...new Set([...domains, 'localhost'])].join(',')} allow_bare_domains=true   (or re-run the certwright step that wrote it)` });
         }
       }
     } catch (error) {
-      findings.push({ check: 'pki-upkeep', level: 'warn', subject, message: `${m.path}'s configuration could not be read: ${(error as Error).message}`, fix: 'Run doctor with a token that may read the mount\'s tune, config/crl, config/auto-tidy and tidy-status.' });
+      missing.push(`${m.path}: its tune, config/crl, config/auto-tidy or tidy-status could not be read (${(error as Error).message}; run doctor with a token that may read them)`);
     }
   }
-  return looked ? { id: 'pki-upkeep', findings, looked: `${looked} mount(s)` } : { id: 'pki-upkeep', findings, unknown: snapshot.sections.pki.reason ?? 'no mount\'s roles could be listed (needs a token)' };
+  if (snapshot.sections.pki.mounts.length === 0) missing.push(snapshot.sections.pki.reason ?? 'no PKI mount is known');
+  return outcome('pki-upkeep', findings, `${looked} mount(s)`, missing);
 }
 
 export function checkRootCrl(snapshot: StatusSnapshot): CheckOutcome {
   const findings: Finding[] = [];
   let looked = 0;
+  const missing: string[] = [];
   for (const m of snapshot.sections.pki.mounts) {
     const c = m.rootCrl;
-    if (!c) continue;
+    if (!c) {
+      // No root CRL entry: either the default issuer names no CRL point, or it could not be read.
+      const def = m.issuers.find((i) => i.isDefault);
+      if (m.issuers.length === 0 || (def && def.state === 'unknown')) missing.push(`${m.path}: its default issuer could not be read${m.reason ? ` (${m.reason})` : ''}`);
+      continue;
+    }
     looked += 1;
     if (c.state === 'ok') continue;
+    if (c.state === 'unknown') {
+      missing.push(`${m.path}: the root CRL at ${c.url} could not be read (${c.reason ?? 'no answer'})`);
+      continue;
+    }
     const lapsed = c.nextUpdate !== null && c.state === 'fail' && /lapsed/.test(c.reason ?? '');
     findings.push({
       check: 'root-crl',
@@ -526,14 +579,20 @@ export function checkRootCrl(snapshot: StatusSnapshot): CheckOutcome {
         : `Publish the root's CRL at ${c.url}: at the offline root, certwright root crl --root-dir DIR --passphrase-file FILE --out root.crl, then copy root.crl to that path on the web server.`,
     });
   }
-  return looked ? { id: 'root-crl', findings, looked: `${looked} intermediate(s) with a root CRL URL` } : { id: 'root-crl', findings, unknown: 'no default issuer names a CRL distribution point of its root (intermediate sign --crl-url)' };
+  if (looked === 0 && missing.length === 0) return { id: 'root-crl', findings, unknown: 'no default issuer names a CRL distribution point of its root (intermediate sign --crl-url)' };
+  return outcome('root-crl', findings, `${looked} intermediate(s) with a root CRL URL`, missing);
 }
 
 export function checkExpiring(snapshot: StatusSnapshot): CheckOutcome {
   const findings: Finding[] = [];
   const w = snapshot.warnDays;
   const env = snapshot.env ?? 'ENV';
+  const missing: string[] = [];
   for (const c of snapshot.sections.certificates.certificates) {
+    if (!c.notAfter) {
+      missing.push(`${c.path}: ${c.reason ?? 'cannot be read'}`);
+      continue;
+    }
     const at = c.warnAtDays ?? w ?? 0;
     if (c.role === 'root' || !c.notAfter || c.daysLeft >= at) continue;
     const agent = /^agent-/.test(c.source);
@@ -547,14 +606,20 @@ export function checkExpiring(snapshot: StatusSnapshot): CheckOutcome {
     findings.push({ check: 'expiring', level: c.daysLeft < 0 ? 'fail' : 'warn', subject: c.path, message: `${c.role} ${c.subject} ${c.daysLeft < 0 ? 'has expired' : `expires in ${c.daysLeft} days`} (${c.notAfter}), ${w === null ? `under a third of its lifetime left (warns at ${at} days)` : `inside the ${w}-day window`}`, fix, file: c.path });
   }
   for (const m of snapshot.sections.pki.mounts) {
+    if (m.state === 'unknown' && m.issuers.length === 0) missing.push(`mount ${m.path}: its issuers could not be read (${m.reason ?? 'unknown'})`);
     for (const i of m.issuers) {
+      if (!i.notAfter) {
+        missing.push(`mount ${m.path}: issuer ${i.name || i.id} could not be read (${i.reason ?? 'unknown'})`);
+        continue;
+      }
       if (i.isRoot || !i.notAfter || i.daysLeft >= (i.warnAtDays ?? w ?? 0) || (i.daysLeft < 0 && !i.isDefault)) continue;
       findings.push({ check: 'expiring', level: i.daysLeft < 0 ? 'fail' : 'warn', subject: `mount ${m.path}: issuer ${i.name || i.id}`, message: `intermediate ${i.subject} ${i.daysLeft < 0 ? 'has expired' : `expires in ${i.daysLeft} days`} (${i.notAfter})`, fix: `Rotate it: certwright intermediate request/sign/install --env ${env} --mount ${m.path}, then set the new issuer as the default (leaves cannot outlive their issuer).` });
     }
   }
   const v = snapshot.sections.vault.certificate;
   if (v && v.daysLeft < (v.warnAtDays ?? w ?? 0)) findings.push({ check: 'expiring', level: v.daysLeft < 0 ? 'fail' : 'warn', subject: `Vault ${snapshot.sections.vault.addr}`, message: `Vault's own certificate ${v.daysLeft < 0 ? 'has expired' : `expires in ${v.daysLeft} days`} (${v.notAfter})`, fix: `certwright vault-cert --env ${env} --renew ... then reload Vault (SIGHUP).` });
-  return { id: 'expiring', findings, looked: `${snapshot.sections.certificates.certificates.length} certificate file(s), ${snapshot.sections.pki.mounts.reduce((n, m) => n + m.issuers.length, 0)} issuer(s)` };
+  if (snapshot.sections.certificates.certificates.length === 0 && snapshot.sections.pki.mounts.length === 0) missing.push(snapshot.sections.certificates.reason ?? 'no certificate file or PKI mount is known');
+  return outcome('expiring', findings, `${snapshot.sections.certificates.certificates.length} certificate file(s), ${snapshot.sections.pki.mounts.reduce((n, m) => n + m.issuers.length, 0)} issuer(s)`, missing);
 }
 
 export async function checkMountTtl(ctx: StatusContext, snapshot: StatusSnapshot): Promise<CheckOutcome> {
@@ -563,16 +628,20 @@ export async function checkMountTtl(ctx: StatusContext, snapshot: StatusSnapshot
   let looked = 0;
   for (const m of snapshot.sections.pki.mounts) {
     if (m.maxLeaseTtlSeconds === null) {
-      unknown.push(`${m.path}: max TTL unknown`);
+      unknown.push(`${m.path}: its max lease TTL could not be read${m.reason ? ` (${m.reason})` : ''}`);
       continue;
     }
+    if (m.roles === null) unknown.push(unread(m, 'roles'));
     looked += 1;
     const max = m.maxLeaseTtlSeconds;
     const requests: Array<{ what: string; ttl: number; fix: string }> = [];
     if (ctx.vault && m.roles) {
       for (const role of m.roles) {
         const r = await readRole(ctx.vault, m.path, role);
-        if (!r.ok) continue;
+        if (!r.ok) {
+          unknown.push(`${m.path}: role ${role} could not be read (${r.reason})`);
+          continue;
+        }
         for (const field of ['ttl', 'max_ttl'] as const) {
           const ttl = Number(r.value[field] ?? 0);
           if (ttl > max) requests.push({ what: `role ${role} ${field} ${ttl}s`, ttl, fix: `bao secrets tune -max-lease-ttl=${ttl}s ${m.path}   (or lower the role: bao write ${m.path}/roles/${role} ${field}=${max}s ...)` });
@@ -586,6 +655,6 @@ export async function checkMountTtl(ctx: StatusContext, snapshot: StatusSnapshot
       findings.push({ check: 'mount-ttl-short', level: 'warn', subject: `mount ${m.path}`, message: `${r.what} is longer than the mount's max lease TTL ${max}s: Vault silently caps it to ${max}s (only a warning in the response)`, fix: r.fix });
     }
   }
-  if (looked === 0) return { id: 'mount-ttl-short', findings, unknown: unknown.join('; ') || snapshot.sections.pki.reason || 'no mount to check' };
-  return { id: 'mount-ttl-short', findings, looked: `${looked} mount(s)${unknown.length ? `; ${unknown.join('; ')}` : ''}` };
+  if (snapshot.sections.pki.mounts.length === 0) unknown.push(snapshot.sections.pki.reason || 'no mount to check');
+  return outcome('mount-ttl-short', findings, `${looked} mount(s)`, unknown);
 }

@@ -2,7 +2,7 @@ import { DEFAULT_MOUNT } from '../../defaults.js';
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
 import { parseDuration } from '../../duration.js';
-import { validateMountPath } from '../../paths.js';
+import { certwrightHome, validateMountPath } from '../../paths.js';
 import { findBaoReal } from '../../system/openbao.js';
 import { parseSelectors } from '../inputs.js';
 import { defineStep, type StepInput, type StepDefinition, type StepRun } from '../step.js';
@@ -28,7 +28,7 @@ const agentInputs: StepInput[] = [
   { name: 'approle-mount', type: 'string', value: 'PATH', description: 'AppRole auth mount (enabled when missing)', default: 'approle' },
   { name: 'bao', type: 'string', value: 'PATH', description: 'the bao binary the unit runs', defaultText: 'the one certwright finds here' },
   { name: 'select', type: 'string', multiple: true, value: 'LABEL=VALUE', description: 'the hook reloads only tls=true containers that also carry this label (repeatable)' },
-  { name: 'hook-state-dir', type: 'string', value: 'DIR', description: 'certwright home for the hook\'s event log', defaultText: 'the service user\'s own' },
+  { name: 'hook-state-dir', type: 'string', value: 'DIR', description: 'certwright home for the hook\'s event log', defaultText: 'the state location this command runs with (--state-dir or CERTWRIGHT_HOME); with --user and neither, the service user\'s own' },
 ];
 
 async function baseInput(run: StepRun, kind: AgentKind): Promise<AgentRolloutInput> {
@@ -56,8 +56,23 @@ async function baseInput(run: StepRun, kind: AgentKind): Promise<AgentRolloutInp
     baoPath: path.resolve(f.string('bao') ?? findBaoReal() ?? '/usr/local/bin/bao'),
     certwright: defaultCertwrightCommand(),
     select: parseSelectors(f.list('select')),
-    hookStateDir: f.string('hook-state-dir'),
+    hookStateDir: hookStateDir(run, f.string('user')),
   };
+}
+
+/**
+ * The hook writes its events where the environment it was generated for keeps its state: the
+ * generated command carries --state-dir, so a lab's (or any --state-dir) agent never writes into
+ * the operator's real home and its status shows the events. Only when the state location is the
+ * implicit per-user one and the agent runs as another user is it left to that user's own home.
+ */
+function hookStateDir(run: StepRun, user: string | undefined): string | undefined {
+  const given = run.flags.string('hook-state-dir');
+  if (given) return path.resolve(given);
+  const environ = run.home.environ ?? process.env;
+  const explicit = Boolean(run.home.stateDir) || Boolean(environ.CERTWRIGHT_HOME);
+  if (!explicit && user) return undefined;
+  return certwrightHome(run.home);
 }
 
 function presentAgent(input: AgentRolloutInput, result: AgentRolloutResult): string {

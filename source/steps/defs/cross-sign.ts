@@ -5,6 +5,7 @@ import { readTextFile } from '../../system/files.js';
 import { DriftError } from '../../errors.js';
 import { failed } from '../../pki/checks.js';
 import { defineStep } from '../step.js';
+import { parseOutputFile } from '../inputs.js';
 import { emptyPlan, type Plan } from '../context.js';
 import type { CrossSignRequestInput, CrossSignRequestResult } from '../cross-sign-request.js';
 import type { CrossSignInstallInput, CrossSignInstallResult } from '../cross-sign-install.js';
@@ -32,7 +33,7 @@ export const crossSignRequest = defineStep<CrossSignRequestInput, Plan, CrossSig
     { name: 'csr-out', type: 'string', value: 'FILE', description: 'where to write the CSR', required: true },
     { name: 'issuer', type: 'string', value: 'REF', description: 'the issuer to twin', defaultText: 'the default issuer' },
   ],
-  parse: (run) => ({ mount: validateMountPath(run.flags.string('mount')!), csrOut: path.resolve(run.flags.require('csr-out')), issuerRef: run.flags.string('issuer') }),
+  parse: (run) => ({ mount: validateMountPath(run.flags.string('mount')!), csrOut: parseOutputFile(run.flags.require('csr-out'), '--csr-out'), issuerRef: run.flags.string('issuer') }),
   planTitle: (input) => `cross-sign request for ${input.mount}`,
   async plan(run, input) {
     return (await requestImpl()).planCrossSignRequest(run.vault(), input);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseDuration } from '../../duration.js';
 import { rootPaths } from '../../paths.js';
 import { stepKey } from '../../../state/schema.js';
-import { DriftError } from '../../errors.js';
+import { DriftError, OperatorError } from '../../errors.js';
 import { failed } from '../../pki/checks.js';
 import { parseAiaBase, mountSlug } from '../inputs.js';
 import { defineStep } from '../step.js';
@@ -59,6 +59,10 @@ export const intermediate = defineStep<Omit<PipelineInput, 'csrFile' | 'certFile
     const f = run.flags;
     const ttl = f.string('ttl');
     const rootDir = path.resolve(f.require('root-dir'));
+    // The offline root must be there before the request makes a key in Vault.
+    for (const [file, what] of [[rootPaths(rootDir).cert, 'root certificate'], [rootPaths(rootDir).key, 'root key']] as const) {
+      if (!fs.existsSync(file)) throw new OperatorError(`No ${what} at ${file}.`, 'Point --root-dir at the directory `certwright root create` wrote (it holds root-ca.pem and root-ca.key).');
+    }
     const tlsDir = f.string('vault-tls-dir');
     return {
       ...parseRequestBase(run),
