@@ -157,6 +157,64 @@ export function checkUnits(files: string[]): CheckOutcome {
   return files.length ? { id: 'unit-capabilities', findings, looked: `${files.length} user unit file(s)` } : { id: 'unit-capabilities', findings, unknown: 'no user unit file is known (agents record theirs; pass --unit FILE)' };
 }
 
+/** Why a status code means the unit never got to run its program (systemd.exec(5)). */
+const EXEC_STATUS: Record<number, { name: string; directives: RegExp }> = {
+  213: { name: 'SECUREBITS', directives: /^\s*SecureBits\s*=/ },
+  216: { name: 'GROUP', directives: /^\s*Group\s*=/ },
+  217: { name: 'USER', directives: /^\s*User\s*=/ },
+  218: { name: 'CAPABILITIES', directives: /^\s*(CapabilityBoundingSet|AmbientCapabilities)\s*=/ },
+};
+
+/**
+ * Agent units that really failed, as their user's systemd reports them (status's agents section:
+ * ActiveState, ExecMainStatus, the journal). For the exec-setup statuses the directive to delete is
+ * named from the unit file systemd actually loaded (FragmentPath).
+ */
+export async function checkFailedUnits(ctx: StatusContext, snapshot: StatusSnapshot): Promise<CheckOutcome> {
+  const findings: Finding[] = [];
+  const agents = snapshot.sections.agents.agents.filter((a) => a.unit.name);
+  const reachable = agents.filter((a) => a.activeState !== null);
+  if (agents.length === 0) return { id: 'unit-failed', findings, unknown: 'no agent unit is recorded (certwright agent app|proxy records them)' };
+  if (reachable.length === 0) return { id: 'unit-failed', findings, unknown: `no agent's user systemd is reachable (${agents[0]!.unit.reason ?? 'unknown'})` };
+  const { userUnitState } = await import('../status/systemd.js');
+  for (const a of reachable) {
+    const unit = a.unit.name!;
+    const restarting = a.activeState === 'activating' && (a.execMainStatus ?? 0) !== 0;
+    if (a.activeState !== 'failed' && !restarting) continue;
+    const who = a.user ? `${a.user}@` : '';
+    const sys = (args: string) => `systemctl --user ${a.user ? `-M ${who} ` : ''}${args}`;
+    const status = a.execMainStatus ?? 0;
+    const known = EXEC_STATUS[status];
+    const state = await userUnitState(unit, a.user, ctx.signal);
+    const file = state.fragmentPath;
+    const text = file ? lines(file) : undefined;
+    const hits = known && text ? text.map((l, i) => ({ l: l.trim(), n: i + 1 })).filter((x) => known.directives.test(x.l)) : [];
+    const journal = (a.journal ?? []).slice(-3).join(' | ');
+    const wrapped = a.config ? (lines(a.config) ?? []).some((l) => /remove_secret_id_file_after_reading\s*=\s*true/.test(l)) : false;
+    const relogin = wrapped ? ` The agent's wrapped secret_id was spent at its first start, so also deliver a fresh one: re-run the same \`certwright agent ${a.kind} ...\` with --new-secret-id (with --install it also puts the generated unit back and restarts it).` : '';
+    if (known && hits.length && file) {
+      findings.push({
+        check: 'unit-failed',
+        level: 'fail',
+        subject: `${unit}${a.user ? ` (${a.user})` : ''}`,
+        message: `${a.activeState === 'failed' ? 'failed' : 'keeps failing'} with status=${status}/${known.name}: systemd could not apply ${hits.map((h) => `"${h.l}"`).join(', ')} (${file}:${hits.map((h) => h.n).join(',')}), which a user manager cannot do${journal ? `. Journal: ${journal}` : ''}`,
+        fix: `Delete ${hits.map((h) => `line ${h.n} ("${h.l}")`).join(' and ')} from ${file}, then run${a.user ? ' as root' : ''}: ${sys('daemon-reload')} && ${sys(`restart ${unit}`)}.${relogin}`,
+        file,
+        line: hits[0]!.n,
+      });
+    } else {
+      findings.push({
+        check: 'unit-failed',
+        level: 'fail',
+        subject: `${unit}${a.user ? ` (${a.user})` : ''}`,
+        message: `${a.activeState === 'failed' ? 'failed' : 'keeps failing'} with status=${status}${known ? `/${known.name}` : ''}${journal ? `. Journal: ${journal}` : ''}`,
+        fix: `Read ${a.user ? `\`journalctl _SYSTEMD_USER_UNIT=${unit} + USER_UNIT=${unit}\` (as root)` : `\`journalctl --user -u ${unit}\``}, fix the cause, then ${sys(`restart ${unit}`)}.${relogin}`,
+      });
+    }
+  }
+  return { id: 'unit-failed', findings, looked: `${reachable.length} agent unit(s) in their users' systemd` };
+}
+
 // ---------------------------------------------------------------- agent configs
 
 export function agentConfigs(ctx: StatusContext): Array<{ name: string; config: AgentConfig | undefined; reason?: string; file: string }> {

@@ -10,6 +10,7 @@ export type CheckId =
   | 'compose-keep-id'
   | 'compose-chown'
   | 'unit-capabilities'
+  | 'unit-failed'
   | 'sink-dev-null'
   | 'sink-mode-quoted'
   | 'template-key-perms'
@@ -27,6 +28,7 @@ export const CHECK_TITLES: Record<CheckId, string> = {
   'compose-keep-id': 'compose files running with userns keep-id',
   'compose-chown': 'compose files whose container expects to chown its volumes',
   'unit-capabilities': 'user units with capability directives (218/CAPABILITIES)',
+  'unit-failed': 'agent units that really failed in their user\'s systemd (ExecMainStatus, journal)',
   'sink-dev-null': 'agent token sinks at /dev/null',
   'sink-mode-quoted': 'agent token sinks with a quoted mode',
   'template-key-perms': 'agent templates that write keys without perms',

@@ -64,7 +64,9 @@ export async function userManagerRunning(user: string | null | undefined): Promi
  */
 export async function unitJournal(owner: UnitOwner | null, unit: string, lines: number, options: { since?: string | undefined; signal?: AbortSignal | undefined } = {}): Promise<{ ok: true; lines: string[] } | { ok: false; reason: string }> {
   const me = os.userInfo();
-  const filter = owner && owner.uid !== me.uid ? [`_SYSTEMD_USER_UNIT=${unit}`, `_UID=${owner.uid}`] : ['--user', '-u', unit];
+  // The unit's own output carries _SYSTEMD_USER_UNIT; what the user manager says about it
+  // ("status=218/CAPABILITIES") carries USER_UNIT. Both, of that user only.
+  const filter = owner && owner.uid !== me.uid ? [`_SYSTEMD_USER_UNIT=${unit}`, `_UID=${owner.uid}`, '+', `USER_UNIT=${unit}`, `_UID=${owner.uid}`] : ['--user', '-u', unit];
   const res = await runProbe('journalctl', ['--no-pager', '-o', 'cat', '-n', String(lines), ...(options.since ? ['--since', options.since] : []), ...filter], { timeoutMs: 10_000, signal: options.signal });
   if (res.error === 'ENOENT') return { ok: false, reason: 'journalctl is not installed on this machine' };
   if (res.code !== 0) return { ok: false, reason: `journalctl failed: ${lastLine(res.stderr) || res.error || `exit ${res.code}`}` };

@@ -153,9 +153,9 @@ export class SystemdHost {
     return Object.fromEntries(r.stdout.trim().split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   }
 
-  /** The unit's journal as root reads it (journald of the host). */
+  /** The unit's journal as root reads it (journald of the host): its output and systemd's words about it. */
   async journal(unit: string, lines = 200): Promise<string> {
-    const r = await this.exec(['journalctl', '--no-pager', '-o', 'cat', '-n', String(lines), `_SYSTEMD_USER_UNIT=${unit}`]);
+    const r = await this.exec(['journalctl', '--no-pager', '-o', 'cat', '-n', String(lines), `_SYSTEMD_USER_UNIT=${unit}`, '+', `USER_UNIT=${unit}`]);
     return r.stdout;
   }
 
@@ -174,7 +174,7 @@ export class SystemdHost {
       `podman image exists ${image} && exit 0`,
       'r=$(mktemp -d)',
       'cd "$r" && mkdir -p bin etc tmp usr lib lib64 var/lib run proc sys dev',
-      'cp /bin/busybox bin/busybox && for c in sh cat ls sleep kill true false; do ln -s busybox bin/$c; done',
+      'cp /bin/busybox bin/busybox && for c in sh cat ls sleep kill true false touch test mkdir rm; do ln -s busybox bin/$c; done',
       `printf 'root:x:0:0:root:/root:/bin/sh\\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\\n' > etc/passwd`,
       `printf 'root:x:0:\\nnogroup:x:65534:\\n' > etc/group`,
       `tar -cf - . | podman import -q - ${image} >/dev/null`,
