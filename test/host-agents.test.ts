@@ -139,4 +139,34 @@ describe.skipIf(!HOST.ok)('agents installed into a service user\'s systemd (issu
     const un = await cw(host, args(['--uninstall']));
     expect(un.code, un.stderr + un.stdout).toBe(0);
   });
+
+  it('apply --file installs an agent that has a user: into that user\'s systemd; a second apply changes nothing', async () => {
+    const host = sh.host();
+    await host.addUser('hosts-est');
+    const v = lab.vault();
+    const estate = [
+      'environment: est',
+      `root:          { dir: ${v.rootDir}, cn: "test Root CA" }`,
+      `vault:         { address: ${v.addr}, ca: ${v.caFile} }`,
+      'intermediate:  { mount: pki_est, cn: "Estate Hosts Issuing CA" }',
+      'agents:',
+      '  - { kind: app, name: site, common_name: site.hosts.test, tls_dir: ./site-tls, out: ./agent-site, user: hosts-est }',
+      '',
+    ].join('\n');
+    await host.sh(`mkdir -p /srv/estate && chmod 755 /srv/estate && cat > /srv/estate/estate.yaml <<'EOF'\n${estate}EOF`);
+    const env = { VAULT_TOKEN: v.token, CERTWRIGHT_HOME: '/srv/estate-home' };
+    const args = ['apply', '--file', '/srv/estate/estate.yaml', '--one-machine', '--yes', '--passphrase-file', v.passphraseFile];
+    const plan = await host.certwright(['plan', '--file', '/srv/estate/estate.yaml', '--one-machine'], { env });
+    expect(plan.code, plan.stderr).toBe(0);
+    const first = await host.certwright(args, { env });
+    expect(first.code, first.stderr + first.stdout).toBe(0);
+    const unit = 'bao-agent-est-app-site.service';
+    const p = await host.showUnit('hosts-est', unit, ['ActiveState', 'UnitFileState', 'MainPID', 'FragmentPath']);
+    expect(p).toMatchObject({ ActiveState: 'active', UnitFileState: 'enabled', FragmentPath: `/home/hosts-est/.config/systemd/user/${unit}` });
+    expect((await host.sh(`ps -o user= -p ${p.MainPID}`)).trim()).toBe('hosts-est');
+    expect((await host.sh('openssl verify -CAfile /srv/estate/agent-site/trust-root.pem -untrusted /srv/estate/site-tls/current/chain.pem /srv/estate/site-tls/current/cert.pem')).trim()).toMatch(/: OK$/);
+    const second = await host.certwright(args, { env });
+    expect(second.code, second.stderr + second.stdout).toBe(0);
+    expect((await host.showUnit('hosts-est', unit, ['MainPID', 'NRestarts']))).toMatchObject({ MainPID: p.MainPID, NRestarts: '0' });
+  });
 });
