@@ -87,4 +87,51 @@ describe.skipIf(!HOST.ok)('status and doctor on a real host (issue 11, point 5)'
     expect(afterReport.findings.filter((f) => f.check === 'unit-failed' || f.check === 'unit-capabilities')).toEqual([]);
     expect((await statusAgent(host, 'doc')).agent).toMatchObject({ activeState: 'active', execMainStatus: 0 });
   });
+
+  it('doctor on the real host also finds: a tls=true container the agent\'s user cannot reload, an agent without ca_cert failing with unknown authority (from its journal), and a sink at /dev/null that stops the unit', async () => {
+    const host = sh.host();
+    await host.addUser('hosts-far');
+    const unit = 'bao-agent-test-app-far.service';
+    const hcl = '/home/hosts-far/agent/agent.hcl';
+    const args = ['agent', 'app', '--env', 'test', '--mount', 'pki_app', '--name', 'far', '--common-name', 'far.hosts.test', '--tls-dir', '/home/hosts-far/tls', '--out', '/home/hosts-far/agent', '--user', 'hosts-far', '--bao', '/usr/local/bin/bao', '--persistent-secret-id', '--install'];
+    const inst = await host.certwright(args, { env: lab.vault().cliEnv() });
+    expect(inst.code, inst.stderr + inst.stdout).toBe(0);
+    const findings = async (check: string) => {
+      const r = await host.certwright(['doctor', '--env', 'test', '--json'], { env: lab.vault().cliEnv() });
+      return (JSON.parse(r.stdout) as { findings: Array<{ check: string; subject: string; message: string; fix: string }> }).findings.filter((f) => f.check === check);
+    };
+
+    // root's container mounting hosts-far's TLS dir: hosts-far's hook (its rootless Podman) never sees it
+    await host.importBusybox();
+    await host.sh('podman run -d --runtime crun --cgroups=disabled --name hosts-root-far --network host --label tls=true -v /home/hosts-far/tls:/tls:ro localhost/hosts-bb sleep 100000 >/dev/null');
+    expect((await host.podman(['ps', '--format', '{{.Names}}'], 'hosts-far')).stdout.trim()).toBe('');
+    const unreachable = await findings('container-unreachable');
+    expect(unreachable).toHaveLength(1);
+    expect(unreachable[0]!.subject).toBe('container hosts-root-far');
+    expect(unreachable[0]!.message).toMatch(/hook runs as hosts-far and reloads only hosts-far's own containers/);
+    expect(unreachable[0]!.fix).toMatch(/Run the container in hosts-far's rootless Podman/);
+    await host.sh('podman rm -f -t 0 hosts-root-far >/dev/null');
+
+    // no ca_cert: the agent runs, but its journal says unknown authority
+    await host.sh(`sed -i '/^  ca_cert = /d' ${hcl} && systemctl --user -M hosts-far@ restart ${unit}`);
+    await waitUntil('the agent to log unknown authority', 60_000, async () => /unknown authority/i.test(await host.journal(unit, 30)));
+    const ua = await findings('agent-unknown-authority');
+    expect(ua).toHaveLength(1);
+    expect(ua[0]!.message).toMatch(/has no vault \{ ca_cert \}/);
+    expect(ua[0]!.fix).toContain(`Add ca_cert = "<the root that signed Vault's certificate>" to the vault block of ${hcl}`);
+    // certwright's own fix: the same command puts the generated config back and restarts the unit
+    const fixed = await host.certwright(args, { env: lab.vault().cliEnv() });
+    expect(fixed.code, fixed.stderr + fixed.stdout).toBe(0);
+    expect(await host.sh(`grep -c '^  ca_cert = ' ${hcl}`)).toMatch(/^1/);
+
+    // a token sink at /dev/null: the service user's agent cannot pass its write check and stops
+    await host.sh(`sed -i 's|^  # No token sink.*$|  sink "file" {\\n    config = {\\n      path = "/dev/null"\\n    }\\n  }|' ${hcl} && grep -q '/dev/null' ${hcl} && systemctl --user -M hosts-far@ restart ${unit} || true`);
+    await waitUntil('the agent with a /dev/null sink to fail', 60_000, async () => {
+      const p = await host.showUnit('hosts-far', unit, ['ActiveState', 'ExecMainStatus']);
+      return p.ExecMainStatus !== '0' && (p.ActiveState === 'failed' || p.ActiveState === 'activating');
+    });
+    expect((await findings('sink-dev-null')).length).toBe(1);
+    const failed = await findings('unit-failed');
+    expect(failed.map((f) => f.subject)).toContain(`${unit} (hosts-far)`);
+  });
 });

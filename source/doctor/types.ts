@@ -16,6 +16,8 @@ export type CheckId =
   | 'template-key-perms'
   | 'agent-ca-mismatch'
   | 'container-tls-unlabelled'
+  | 'container-unreachable'
+  | 'agent-unknown-authority'
   | 'aia-crl-http'
   | 'mount-ttl-short'
   | 'expiring'
@@ -34,6 +36,8 @@ export const CHECK_TITLES: Record<CheckId, string> = {
   'template-key-perms': 'agent templates that write keys without perms',
   'agent-ca-mismatch': 'agents trusting a CA that does not verify Vault (unknown authority)',
   'container-tls-unlabelled': 'containers serving TLS without the tls=true label',
+  'container-unreachable': 'tls=true containers the agent\'s own user cannot reload (another user\'s Podman)',
+  'agent-unknown-authority': 'agents whose journal says Vault\'s certificate is from an unknown authority',
   'aia-crl-http': 'AIA/CRL URLs still http after HTTPS is up',
   'mount-ttl-short': 'mount max TTL shorter than a requested TTL',
   expiring: 'leaves and intermediates expiring inside the warning window',
