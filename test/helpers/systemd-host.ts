@@ -189,6 +189,63 @@ export class SystemdHost {
   }
 }
 
+/** nginx.conf for a container that serves TLSDIR (mounted at /tls) on 127.0.0.1:port. */
+export function nginxConf(port: number): string {
+  return `user root;
+worker_processes 1;
+pid /ngx/logs/nginx.pid;
+error_log /ngx/logs/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path /ngx/varlib/body;
+  proxy_temp_path /ngx/varlib/proxy;
+  fastcgi_temp_path /ngx/varlib/fastcgi;
+  uwsgi_temp_path /ngx/varlib/uwsgi;
+  scgi_temp_path /ngx/varlib/scgi;
+  server {
+    listen 127.0.0.1:${port} ssl;
+    ssl_certificate /tls/current/fullchain.pem;
+    ssl_certificate_key /tls/current/key.pem;
+    location / { return 200 "ok\\n"; }
+  }
+}
+`;
+}
+
+/**
+ * nginx in USER's rootless Podman (image from importBusybox, the host's /usr mounted read-only),
+ * labelled tls=true with its reload command and tls.check, serving ~/TLSDIR on 127.0.0.1:port.
+ */
+export async function startRootlessNginx(host: SystemdHost, user: string, name: string, port: number, tlsDir: string): Promise<void> {
+  await host.sh(`mkdir -p ~/ngx/conf ~/ngx/logs ~/ngx/varlib && cat > ~/ngx/conf/nginx.conf <<'EOF'\n${nginxConf(port)}EOF`, { user });
+  await host.sh(`podman run -d --name ${name} --network host --label tls=true --label 'tls.reload=/usr/sbin/nginx -c /ngx/conf/nginx.conf -s reload' --label tls.check=127.0.0.1:${port} -v /usr:/usr:ro -v /lib:/lib:ro -v /lib64:/lib64:ro -v $HOME/ngx:/ngx -v ${tlsDir}:/tls:ro localhost/hosts-bb /usr/sbin/nginx -c /ngx/conf/nginx.conf -g 'daemon off;' >/dev/null`, { user });
+}
+
+/**
+ * A tls=true container in root's Podman inside the host (nested rootful Podman needs crun without
+ * cgroups here) whose reload command leaves /reloaded: proof of whether a hook touched it.
+ */
+export async function startRootMarker(host: SystemdHost, name: string, mounts: string[] = []): Promise<void> {
+  await host.sh(`podman run -d --runtime crun --cgroups=disabled --name ${name} --network host --label tls=true --label 'tls.reload=touch /reloaded' ${mounts.map((m) => `-v ${m}`).join(' ')} localhost/hosts-bb sleep 100000 >/dev/null`);
+}
+
+/** Was the marker container reloaded? */
+export async function markerReloaded(host: SystemdHost, name: string): Promise<boolean> {
+  return (await host.exec(['podman', 'exec', name, 'test', '-e', '/reloaded'])).code === 0;
+}
+
+/** SHA-256 fingerprint nginx serves on 127.0.0.1:port, verified against CAFILE ('' when it does not verify). */
+export async function servedFingerprint(host: SystemdHost, port: number, servername: string, caFile: string): Promise<string> {
+  const r = await host.exec(['sh', '-c', `openssl s_client -connect 127.0.0.1:${port} -servername ${servername} -CAfile ${caFile} -verify_return_error </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256`]);
+  return r.code === 0 ? r.stdout.trim().replace(/^.*=/, '') : '';
+}
+
+/** SHA-256 fingerprint of a certificate file inside the host. */
+export async function fileFingerprint(host: SystemdHost, file: string): Promise<string> {
+  return (await host.sh(`openssl x509 -in ${file} -noout -fingerprint -sha256`)).trim().replace(/^.*=/, '');
+}
+
 /** Boots one host (systemd as PID 1) and waits until systemd reports running. */
 export async function startSystemdHost(options: { mounts?: string[] } = {}): Promise<SystemdHost> {
   const avail = systemdHostAvailability();
