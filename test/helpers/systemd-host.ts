@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { ROOT } from './env.js';
+import { nginxConf } from './podman.js';
 
 /**
  * A real host with a real systemd, for the tests of issue 11: systemd as PID 1 in a rootful
@@ -187,30 +188,6 @@ export class SystemdHost {
   async stop(): Promise<void> {
     await run('podman', ['rm', '-f', '-t', '5', this.name], { timeoutMs: 60_000 });
   }
-}
-
-/** nginx.conf for a container that serves TLSDIR (mounted at /tls) on 127.0.0.1:port. */
-export function nginxConf(port: number): string {
-  return `user root;
-worker_processes 1;
-pid /ngx/logs/nginx.pid;
-error_log /ngx/logs/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path /ngx/varlib/body;
-  proxy_temp_path /ngx/varlib/proxy;
-  fastcgi_temp_path /ngx/varlib/fastcgi;
-  uwsgi_temp_path /ngx/varlib/uwsgi;
-  scgi_temp_path /ngx/varlib/scgi;
-  server {
-    listen 127.0.0.1:${port} ssl;
-    ssl_certificate /tls/current/fullchain.pem;
-    ssl_certificate_key /tls/current/key.pem;
-    location / { return 200 "ok\\n"; }
-  }
-}
-`;
 }
 
 /**
