@@ -395,8 +395,9 @@ describe('estate file: a Vault you run yourself, over HTTPS', () => {
           `intermediate:  { mount: ${mount}, cn: "Estate Users Issuing CA" }`,
           `distribute_ca: { users: [${users.join(', ')}] }`,
           'agents:',
-          `  - { kind: app,   name: web,  common_name: web.example.internal, tls_dir: ./web-tls, out: ./agent-web, user: ${users[0]} }`,
-          `  - { kind: proxy, name: edge, ca_out: ./edge/ca.pem, out: ./agent-edge, user: ${users[1]} }`,
+          // install: false: this machine has no systemd as PID 1 (test/host-agents.test.ts installs for real)
+          `  - { kind: app,   name: web,  common_name: web.example.internal, tls_dir: ./web-tls, out: ./agent-web, user: ${users[0]}, install: false }`,
+          `  - { kind: proxy, name: edge, ca_out: ./edge/ca.pem, out: ./agent-edge, user: ${users[1]}, install: false }`,
           '',
         ].join('\n'),
       );

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { StatusContext } from '../status/context.js';
 import type { StatusSnapshot } from '../status/types.js';
@@ -179,6 +180,100 @@ export function checkUnits(files: string[]): CheckOutcome {
   return outcome('unit-capabilities', findings, `${files.length - missing.length} user unit file(s)`, missing);
 }
 
+/** Why a status code means the unit never got to run its program (systemd.exec(5)). */
+const EXEC_STATUS: Record<number, { name: string; directives: RegExp }> = {
+  213: { name: 'SECUREBITS', directives: /^\s*SecureBits\s*=/ },
+  216: { name: 'GROUP', directives: /^\s*Group\s*=/ },
+  217: { name: 'USER', directives: /^\s*User\s*=/ },
+  218: { name: 'CAPABILITIES', directives: /^\s*(CapabilityBoundingSet|AmbientCapabilities)\s*=/ },
+};
+
+/**
+ * Agent units that really failed, as their user's systemd reports them (status's agents section:
+ * ActiveState, ExecMainStatus, the journal). For the exec-setup statuses the directive to delete is
+ * named from the unit file systemd actually loaded (FragmentPath).
+ */
+export async function checkFailedUnits(ctx: StatusContext, snapshot: StatusSnapshot): Promise<CheckOutcome> {
+  const findings: Finding[] = [];
+  const agents = snapshot.sections.agents.agents.filter((a) => a.unit.name);
+  const reachable = agents.filter((a) => a.activeState !== null);
+  if (agents.length === 0) return { id: 'unit-failed', findings, unknown: 'no agent unit is recorded (certwright agent app|proxy records them)' };
+  if (reachable.length === 0) return { id: 'unit-failed', findings, unknown: `no agent's user systemd is reachable (${agents[0]!.unit.reason ?? 'unknown'})` };
+  const { userUnitState } = await import('../status/systemd.js');
+  for (const a of reachable) {
+    const unit = a.unit.name!;
+    const restarting = a.activeState === 'activating' && (a.execMainStatus ?? 0) !== 0;
+    if (a.activeState !== 'failed' && !restarting) continue;
+    const who = a.user ? `${a.user}@` : '';
+    const sys = (args: string) => `systemctl --user ${a.user ? `-M ${who} ` : ''}${args}`;
+    const status = a.execMainStatus ?? 0;
+    const known = EXEC_STATUS[status];
+    const state = await userUnitState(unit, a.user, ctx.signal);
+    const file = state.fragmentPath;
+    const text = file ? lines(file) : undefined;
+    const hits = known && text ? text.map((l, i) => ({ l: l.trim(), n: i + 1 })).filter((x) => known.directives.test(x.l)) : [];
+    const journal = (a.journal ?? []).slice(-3).join(' | ');
+    const wrapped = a.config ? (lines(a.config) ?? []).some((l) => /remove_secret_id_file_after_reading\s*=\s*true/.test(l)) : false;
+    const relogin = wrapped ? ` The agent's wrapped secret_id was spent at its first start, so also deliver a fresh one: re-run the same \`certwright agent ${a.kind} ...\` with --new-secret-id (with --install it also puts the generated unit back and restarts it).` : '';
+    if (known && hits.length && file) {
+      findings.push({
+        check: 'unit-failed',
+        level: 'fail',
+        subject: `${unit}${a.user ? ` (${a.user})` : ''}`,
+        message: `${a.activeState === 'failed' ? 'failed' : 'keeps failing'} with status=${status}/${known.name}: systemd could not apply ${hits.map((h) => `"${h.l}"`).join(', ')} (${file}:${hits.map((h) => h.n).join(',')}), which a user manager cannot do${journal ? `. Journal: ${journal}` : ''}`,
+        fix: `Delete ${hits.map((h) => `line ${h.n} ("${h.l}")`).join(' and ')} from ${file}, then run${a.user ? ' as root' : ''}: ${sys('daemon-reload')} && ${sys(`restart ${unit}`)}.${relogin}`,
+        file,
+        line: hits[0]!.n,
+      });
+    } else {
+      findings.push({
+        check: 'unit-failed',
+        level: 'fail',
+        subject: `${unit}${a.user ? ` (${a.user})` : ''}`,
+        message: `${a.activeState === 'failed' ? 'failed' : 'keeps failing'} with status=${status}${known ? `/${known.name}` : ''}${journal ? `. Journal: ${journal}` : ''}`,
+        fix: `Read ${a.user ? `\`journalctl _SYSTEMD_USER_UNIT=${unit} + USER_UNIT=${unit}\` (as root)` : `\`journalctl --user -u ${unit}\``}, fix the cause, then ${sys(`restart ${unit}`)}.${relogin}`,
+      });
+    }
+  }
+  return { id: 'unit-failed', findings, looked: `${reachable.length} agent unit(s) in their users' systemd` };
+}
+
+/**
+ * An agent that cannot verify Vault's certificate keeps running and retrying; only its journal
+ * says why ("x509: certificate signed by unknown authority"). Seen there, the fix depends on the
+ * config: no ca_cert at all, or one that is not the root that signed Vault's certificate.
+ */
+export async function checkUnknownAuthority(ctx: StatusContext, snapshot: StatusSnapshot): Promise<CheckOutcome> {
+  const findings: Finding[] = [];
+  const agents = snapshot.sections.agents.agents.filter((a) => a.unit.name && a.activeState !== null);
+  if (agents.length === 0) return { id: 'agent-unknown-authority', findings, unknown: 'no agent unit\'s journal is readable (no user systemd reachable, or no agent recorded)' };
+  const { unitLastLines } = await import('../status/systemd.js');
+  for (const a of agents) {
+    let owner: { name: string; uid: number } | null = null;
+    if (a.user && a.user !== os.userInfo().username) {
+      const home = await userHome(a.user, ctx.signal);
+      if (!home.ok) continue;
+      owner = { name: a.user, uid: home.uid };
+    }
+    const journal = (await unitLastLines(a.unit.name!, owner, 30, ctx.signal)) ?? [];
+    const hit = [...journal].reverse().find((l) => /x509: certificate signed by unknown authority|certificate is not trusted|unknown authority/i.test(l));
+    if (!hit) continue;
+    const cfg = readAgentConfig(a.config);
+    const caCert = cfg.ok ? cfg.config.vault.caCert : undefined;
+    const managed = ctx.agents.find((m) => m.name === a.name && m.kind === a.kind);
+    const rerun = managed ? `certwright agent ${a.kind} --name ${a.name} ... --ca-file ROOT${a.user ? ` --user ${a.user}` : ''}` : 'certwright agent app|proxy ... --ca-file ROOT';
+    findings.push({
+      check: 'agent-unknown-authority',
+      level: 'fail',
+      subject: `${a.unit.name}${a.user ? ` (${a.user})` : ''}`,
+      message: `the agent cannot verify Vault's certificate: "${hit.trim().slice(0, 200)}" (journal); ${caCert ? `its ca_cert ${caCert} is not the root that signed it` : `${a.config} has no vault { ca_cert }, so it trusts only the system store`}`,
+      fix: `${caCert ? `Point ca_cert in ${a.config} at the root that signed Vault's certificate` : `Add ca_cert = "<the root that signed Vault's certificate>" to the vault block of ${a.config}`} (distribute it with \`certwright distribute-ca --users ${a.user ?? 'USER'}\`), or re-run ${rerun}; then restart the unit.`,
+      file: a.config,
+    });
+  }
+  return { id: 'agent-unknown-authority', findings, looked: `the journals of ${agents.length} agent unit(s)` };
+}
+
 // ---------------------------------------------------------------- agent configs
 
 export function agentConfigs(ctx: StatusContext): Array<{ name: string; config: AgentConfig | undefined; reason?: string; file: string }> {
@@ -341,6 +436,10 @@ export async function checkContainers(ctx: StatusContext): Promise<CheckOutcome[
   });
   const unreadable: Finding[] = [];
   const unlabelled: Finding[] = [];
+  const unreachable: Finding[] = [];
+  const me = os.userInfo().username;
+  // Agents whose hook runs as another user: that user's Podman cannot see this user's containers.
+  const foreignAgents = ctx.agents.filter((a) => a.user && a.user !== me).map((a) => ({ agent: a, target: realOr(a.tlsDir ?? (a.caOut ? path.dirname(a.caOut) : '')) })).filter((x) => x.target);
   let keyLooked = '';
   // Vault's container user from vault-https (issue 3), even when the container is not running.
   if (ctx.facts.user && ctx.facts.tlsDir && /^\d+:\d+$/.test(ctx.facts.user)) {
@@ -359,6 +458,7 @@ export async function checkContainers(ctx: StatusContext): Promise<CheckOutcome[
       // Vault's own key was looked at, but no container could be: that is not a tick.
       outcome('key-unreadable', unreadable, keyLooked || 'no container', [`containers could not be listed: ${all.reason}`]),
       { id: 'container-tls-unlabelled', findings: [], unknown: all.reason },
+      { id: 'container-unreachable', findings: [], unknown: all.reason },
     ];
   }
   const details = await inspectContainers(all.items.map((c) => c.id), ctx.signal);
@@ -381,6 +481,18 @@ export async function checkContainers(ctx: StatusContext): Promise<CheckOutcome[
           const target = within(k.real, root) ? k.real : k.path;
           const r = readable(target, within(k.real, root) ? root : m.source, ids);
           if (!r.ok) unreadable.push(keyFinding(`container ${c.name}`, k.path, ids, r.blocker!, m.destination));
+        }
+      }
+      if (c.labels.tls === 'true') {
+        for (const { agent, target } of foreignAgents) {
+          if (!(within(target, root) || within(root, target)) || unreachable.some((f) => f.subject === `container ${c.name}`)) continue;
+          unreachable.push({
+            check: 'container-unreachable',
+            level: 'fail',
+            subject: `container ${c.name}`,
+            message: `it is labelled tls=true and mounts ${m.source}, the ${agent.tlsDir ? 'TLS dir' : 'CA file\'s directory'} of ${agent.kind} agent ${agent.name}; that agent's hook runs as ${agent.user} and reloads only ${agent.user}'s own containers (its rootless Podman), so ${me}'s container ${c.name} is never reloaded and keeps serving the old certificate`,
+            fix: `Run the container in ${agent.user}'s rootless Podman instead (as ${agent.user}: podman run --label tls=true -v ${m.source}:${m.destination}:ro ... ${c.image}; with \`loginctl enable-linger ${agent.user}\`), then remove this one: podman rm -f ${c.name}.`,
+          });
         }
       }
       if (c.labels.tls !== 'true' && managedDirs.some((dir) => within(dir, root) || within(root, dir))) {
@@ -409,7 +521,17 @@ export async function checkContainers(ctx: StatusContext): Promise<CheckOutcome[
   return [
     outcome('key-unreadable', unreadable, `${keys.length} managed key(s) in ${all.items.length} running container(s)${keyLooked ? ` and ${keyLooked}` : ''}`, uninspected),
     outcome('container-tls-unlabelled', unlabelled, `${all.items.filter((c) => c.labels.tls !== 'true').length} unlabelled running container(s)`, uninspected),
+    { id: 'container-unreachable', findings: unreachable, ...(foreignAgents.length ? { looked: `${all.items.filter((c) => c.labels.tls === 'true').length} tls=true container(s) of ${me} against ${foreignAgents.length} agent(s) of other users` } : { unknown: 'no agent runs as another user' }) },
   ];
+}
+
+function realOr(p: string): string {
+  if (!p) return p;
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
 }
 
 function userFromConfig(user: string): { uid: number; gid: number; groups: number[] } | undefined {

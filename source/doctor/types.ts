@@ -10,11 +10,14 @@ export type CheckId =
   | 'compose-keep-id'
   | 'compose-chown'
   | 'unit-capabilities'
+  | 'unit-failed'
   | 'sink-dev-null'
   | 'sink-mode-quoted'
   | 'template-key-perms'
   | 'agent-ca-mismatch'
   | 'container-tls-unlabelled'
+  | 'container-unreachable'
+  | 'agent-unknown-authority'
   | 'aia-crl-http'
   | 'mount-ttl-short'
   | 'expiring'
@@ -27,11 +30,14 @@ export const CHECK_TITLES: Record<CheckId, string> = {
   'compose-keep-id': 'compose files running with userns keep-id',
   'compose-chown': 'compose files whose container expects to chown its volumes',
   'unit-capabilities': 'user units with capability directives (218/CAPABILITIES)',
+  'unit-failed': 'agent units that really failed in their user\'s systemd (ExecMainStatus, journal)',
   'sink-dev-null': 'agent token sinks at /dev/null',
   'sink-mode-quoted': 'agent token sinks with a quoted mode',
   'template-key-perms': 'agent templates that write keys without perms',
   'agent-ca-mismatch': 'agents trusting a CA that does not verify Vault (unknown authority)',
   'container-tls-unlabelled': 'containers serving TLS without the tls=true label',
+  'container-unreachable': 'tls=true containers the agent\'s own user cannot reload (another user\'s Podman)',
+  'agent-unknown-authority': 'agents whose journal says Vault\'s certificate is from an unknown authority',
   'aia-crl-http': 'AIA/CRL URLs still http after HTTPS is up',
   'mount-ttl-short': 'mount max TTL shorter than a requested TTL',
   expiring: 'leaves and intermediates expiring inside the warning window',

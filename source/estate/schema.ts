@@ -103,7 +103,8 @@ export const ESTATE_SCHEMA = {
           tls_dir: str('app: --tls-dir'),
           ca_out: str('proxy: --ca-out'),
           out: str('--out'),
-          user: str('the service user (--user)'),
+          user: str('the service user (--user); apply installs and starts the agent in that user\'s systemd (--install)'),
+          install: { type: 'boolean', description: 'with user: install and start the unit in the user\'s systemd (--install; default true); false only writes the files and the install commands' },
         },
         allOf: [
           { if: { properties: { kind: { const: 'app' } } }, then: { required: ['common_name', 'tls_dir'] } },
@@ -155,7 +156,7 @@ export interface EstateFile {
   intermediate: { mount?: string; cn: string; key_type?: string; max_ttl?: string; ttl?: string; path_len?: number; permitted_dns?: string[] };
   vault_cert?: { role?: string; dns?: string[]; ip?: string[]; dir: string; ttl?: string; key_type?: string; owner?: string };
   urls?: { base: string };
-  agents?: Array<{ kind: 'app' | 'proxy'; name: string; common_name?: string; alt_names?: string[]; ttl?: string; tls_dir?: string; ca_out?: string; out: string; user?: string }>;
+  agents?: Array<{ kind: 'app' | 'proxy'; name: string; common_name?: string; alt_names?: string[]; ttl?: string; tls_dir?: string; ca_out?: string; out: string; user?: string; install?: boolean }>;
   distribute_ca?: { users: string[]; ca?: string; path?: string };
   build_role?: { role?: string; allowed_apps?: string[]; ttl?: string; key_type?: string; approle?: string; token_ttl?: string; secret_id_ttl?: string; bound_cidrs?: string[]; role_id_out?: string; secret_id_out?: string };
   air_gap?: { carry_dir?: string };

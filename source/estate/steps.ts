@@ -175,6 +175,8 @@ export function estateSteps(estate: Estate, options: MapOptions): EstateStep[] {
     set(v, 'name', a.name);
     set(v, 'out', a.out);
     set(v, 'user', a.user);
+    // An agent with a service user runs as that user's systemd unit: apply puts it there.
+    if (a.user && a.install !== false) v.install = true;
     if (a.kind === 'app') {
       set(v, 'common-name', a.common_name);
       set(v, 'alt-names', a.alt_names?.join(','));

@@ -108,6 +108,12 @@ export interface AgentEntry {
   state: Level;
   reason?: string;
   unit: { name: string | null; state: string; reason?: string };
+  /** systemd's ActiveState of the unit (active, failed, inactive, activating...); null when not reachable. */
+  activeState: string | null;
+  /** ExecMainStatus: the main process's last exit status (218 = CAPABILITIES); null when not reachable. */
+  execMainStatus: number | null;
+  /** The unit's last journal lines (its output and systemd's words about it); null when unreadable. */
+  journal: string[] | null;
   process: { alive: boolean; pids: number[]; uids: number[] };
   lastRender: { file: string; time: string; ageSeconds: number } | null;
   token: { state: Level; ttlSeconds?: number; expireTime?: string | null; renewable?: boolean; reason?: string } | null;

@@ -10,6 +10,7 @@ import { verifyChain, allOk, failed, check, type Check } from '../pki/verify.js'
 import { keyMatchesCert, namesHost, certNames, hasServerAuth } from '../pki/server-cert.js';
 import { writeFileAtomic, sha256Hex } from '../system/files.js';
 import { currentOwner, describeStat, formatOwner, permitted, type Owner } from '../system/ownership.js';
+import { containerIdsFor, hostIdsFor, rootlessNamespace } from '../system/userns.js';
 import { assertPortFree, formatListen, isWildcard, type ListenAddress } from '../system/ports.js';
 import { startBaoServer, runningPid, hasExited, logTail, stopBaoServer, configOf, waitUntilActive } from '../system/bao-process.js';
 import { podmanAvailable, commandExists, inspectContainer, imageExists, containerLogs, removeContainer, runPodman, diagnoseVaultLog } from '../system/podman.js';
@@ -127,11 +128,40 @@ export async function planVaultHttps(session: EnvSession, input: VaultHttpsInput
   if (!fs.existsSync(path.dirname(p.dir))) throw new OperatorError(`--out ${p.dir}: its parent directory does not exist.`, `mkdir -p ${p.dir}, or pass another --out.`);
   // The process runtime runs Vault as this user; a container as --user or the key's owner.
   const keyStat = fs.statSync(tlsPaths(input.tlsDir).key, { throwIfNoEntry: false });
-  const user = input.runtime === 'process' ? currentOwner() : (input.user ?? (keyStat ? { uid: keyStat.uid, gid: keyStat.gid } : currentOwner()));
+  // Rootless Podman (certwright not run as root): the container user is an id inside the user
+  // namespace; what it may read is decided by the host id it maps to.
+  const ns = input.runtime === 'podman' ? rootlessNamespace() : undefined;
+  let user: Owner;
+  let hostUser: Owner;
+  if (ns) {
+    const keyOwner = keyStat ? { uid: keyStat.uid, gid: keyStat.gid } : { uid: ns.uid, gid: ns.gid };
+    const mapped = input.user ?? containerIdsFor(ns, keyOwner);
+    if (!mapped) {
+      throw new OperatorError(
+        `${tlsPaths(input.tlsDir).key} is owned by ${formatOwner(keyOwner)}, an id ${ns.user}'s rootless Podman does not map: no container user can read it.`,
+        `Issue the files for ${ns.user}: certwright vault-cert ... --owner ${ns.uid}:${ns.gid} --renew (container root 0:0 is ${ns.user} on the host: no keep-id, no chown, no capabilities).`,
+      );
+    }
+    user = mapped;
+    const host = hostIdsFor(ns, user);
+    if (!host) throw new OperatorError(`--user ${formatOwner(user)} is outside ${ns.user}'s subordinate id ranges (/etc/subuid, /etc/subgid).`, `Drop --user (certwright runs the container as 0:0, which is ${ns.user} on the host).`);
+    hostUser = host;
+    if (keyStat && !(keyStat.mode & 0o077) && !permitted(keyStat, hostUser, 'r')) {
+      throw new OperatorError(
+        `In ${ns.user}'s rootless Podman, container user ${formatOwner(user)} is host ${formatOwner(hostUser)}, which cannot read ${tlsPaths(input.tlsDir).key} (${describeStat(keyStat)}): Vault would fail with "permission denied" on the key.`,
+        keyStat.uid === ns.uid
+          ? `Drop --user: container root (0:0) is ${ns.user} on the host, who owns the key; no keep-id, no chown and no capabilities are needed.`
+          : `Issue the files for ${ns.user}: certwright vault-cert ... --owner ${ns.uid}:${ns.gid} --renew, and drop --user.`,
+      );
+    }
+  } else {
+    user = input.runtime === 'process' ? currentOwner() : (input.user ?? (keyStat ? { uid: keyStat.uid, gid: keyStat.gid } : currentOwner()));
+    hostUser = user;
+  }
   if (input.runtime === 'process' && input.user && (input.user.uid !== user.uid || input.user.gid !== user.gid)) {
     throw new OperatorError(`--user ${formatOwner(input.user)} applies to the container; --runtime process runs Vault as this user (${formatOwner(user)}).`, 'Drop --user, or use --runtime podman.');
   }
-  const material = await checkTlsDir(input, user);
+  const material = await checkTlsDir(input, hostUser);
   const warnings: string[] = [];
   if (input.storage === 'file') {
     const binary = input.baoBinary ?? (input.runtime === 'process' ? findBao() : undefined);
@@ -151,8 +181,8 @@ export async function planVaultHttps(session: EnvSession, input: VaultHttpsInput
   }
   if (fs.existsSync(p.data)) {
     const stat = await fsp.stat(p.data);
-    if (!permitted(stat, user, 'wx')) {
-      throw new OperatorError(`Vault, running as ${formatOwner(user)}, cannot write its storage ${p.data} (${describeStat(stat)}).`, `chown -R ${formatOwner(user)} ${p.data} (certwright creates it so when it does not exist).`);
+    if (!permitted(stat, hostUser, 'wx')) {
+      throw new OperatorError(`Vault, running as ${formatOwner(hostUser)}${ns ? ` (container ${formatOwner(user)})` : ''}, cannot write its storage ${p.data} (${describeStat(stat)}).`, `chown -R ${formatOwner(hostUser)} ${p.data} (certwright creates it so when it does not exist).`);
     }
   }
   const model: ServerModel = {
@@ -167,6 +197,7 @@ export async function planVaultHttps(session: EnvSession, input: VaultHttpsInput
     image: input.image,
     containerName: input.containerName,
     user,
+    hostUser,
     network: input.network,
     baoBinary: input.baoBinary ? fs.realpathSync(input.baoBinary) : undefined,
   };
@@ -177,10 +208,10 @@ export async function planVaultHttps(session: EnvSession, input: VaultHttpsInput
   ].map((f) => ({ ...f, changed: !fs.existsSync(f.path) || fs.readFileSync(f.path, 'utf8') !== f.content }));
   const plan: VaultHttpsPlan = { ...emptyPlan(), model, files, createData: !fs.existsSync(p.data), startAction: 'none', material };
   plan.warnings.push(...warnings);
-  plan.facts.push(['API address', apiAddr], ['Listener', `${formatListen(input.listen)} (TLS 1.2+, ${path.basename(tlsPaths(input.tlsDir).fullchain)})`], ['Certificate', `${fingerprint(material.leaf)} (${material.leaf.subjectAltName})`], ['Storage', `${input.storage} in ${p.data}`], ['Runs as', formatOwner(user)]);
+  plan.facts.push(['API address', apiAddr], ['Listener', `${formatListen(input.listen)} (TLS 1.2+, ${path.basename(tlsPaths(input.tlsDir).fullchain)})`], ['Certificate', `${fingerprint(material.leaf)} (${material.leaf.subjectAltName})`], ['Storage', `${input.storage} in ${p.data}`], ['Runs as', ns ? `${formatOwner(user)} in ${ns.user}'s rootless Podman = host ${formatOwner(hostUser)} (owner of the key; no keep-id, no chown, no added capabilities)` : formatOwner(user)]);
   if (input.runtime === 'podman') plan.facts.push(['Image', input.image + (input.baoBinary ? ` + ${model.baoBinary}` : '')], ['Container', input.containerName]);
   for (const f of files) if (f.changed) plan.actions.push(`Write ${f.path}`);
-  if (plan.createData) plan.actions.push(`Create ${p.data} (0700, owner ${formatOwner(user)})`);
+  if (plan.createData) plan.actions.push(`Create ${p.data} (0700, owner ${formatOwner(hostUser)})`);
   if (input.start) {
     const anyChange = files.some((f) => f.changed);
     plan.startAction = await startSituation(input, model, anyChange);
@@ -257,9 +288,10 @@ export async function applyVaultHttps(session: EnvSession, input: VaultHttpsInpu
   }
   if (plan.createData) {
     await fsp.mkdir(p.data, { mode: 0o700 });
-    if (model.user.uid !== currentOwner().uid || model.user.gid !== currentOwner().gid) await fsp.chown(p.data, model.user.uid, model.user.gid);
+    const owner = model.hostUser ?? model.user;
+    if (owner.uid !== currentOwner().uid || owner.gid !== currentOwner().gid) await fsp.chown(p.data, owner.uid, owner.gid);
     await fsp.chmod(p.data, 0o700);
-    report.done(`Created ${p.data} (0700, owner ${formatOwner(model.user)}): nothing in the container needs to chown it`);
+    report.done(`Created ${p.data} (0700, owner ${formatOwner(owner)}): nothing in the container needs to chown it`);
   }
   let pid: number | undefined;
   let started = false;

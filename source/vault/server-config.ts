@@ -30,6 +30,8 @@ export interface ServerModel {
   image: string;
   containerName: string;
   user: Owner;
+  /** The host ids the container user maps to (rootless Podman); the same as user otherwise. */
+  hostUser?: Owner | undefined;
   network: 'host' | 'bridge';
   /** Bind-mount this host bao binary into an image that has none (a minimal busybox image). */
   baoBinary?: string | undefined;

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import type { UnitState } from '../systemd.js';
 import { worst, type AgentEntry, type AgentsSection, type Level } from '../types.js';
 import { clientWith, type StatusContext } from '../context.js';
 import type { ManagedAgent } from '../estate.js';
@@ -22,8 +24,8 @@ export async function agentsSection(ctx: StatusContext): Promise<AgentsSection> 
 }
 
 async function loadDeps() {
-  const [{ readAgentConfig }, { scanAgentProcesses, processesFor }, { userUnitState }, { lookupSelf }] = await Promise.all([import('../agent-config.js'), import('../processes.js'), import('../systemd.js'), import('../vault-reads.js')]);
-  return { readAgentConfig, scanAgentProcesses, processesFor, userUnitState, lookupSelf };
+  const [{ readAgentConfig }, { scanAgentProcesses, processesFor }, { userUnitState, unitLastLines }, { lookupSelf }, { userHome }] = await Promise.all([import('../agent-config.js'), import('../processes.js'), import('../systemd.js'), import('../vault-reads.js'), import('../users.js')]);
+  return { readAgentConfig, scanAgentProcesses, processesFor, userUnitState, unitLastLines, lookupSelf, userHome };
 }
 type Deps = Awaited<ReturnType<typeof loadDeps>>;
 
@@ -42,6 +44,9 @@ async function agentEntry(ctx: StatusContext, deps: Deps, agent: ManagedAgent, p
     config: agent.config,
     state: 'unknown',
     unit: { name: agent.unit, state: 'unknown' },
+    activeState: null,
+    execMainStatus: null,
+    journal: null,
     process: { alive: procs.length > 0, pids: procs.map((p) => p.pid), uids: [...new Set(procs.map((p) => p.uid))] },
     lastRender: null,
     token: null,
@@ -78,15 +83,31 @@ async function agentEntry(ctx: StatusContext, deps: Deps, agent: ManagedAgent, p
       reasons.push(`token: ${entry.token.reason}`);
     }
   }
-  const unit = await unitPromise;
+  const unit: UnitState = await unitPromise;
   entry.unit = { name: agent.unit, state: unit.state, ...(unit.reason ? { reason: unit.reason } : {}) };
+  entry.activeState = unit.activeState ?? null;
+  entry.execMainStatus = unit.execMainStatus ?? null;
+  if (agent.unit && unit.activeState) entry.journal = await journalOf(ctx, deps, agent);
   if (unit.state === 'failed') {
     levels.push('fail');
-    reasons.push(`unit ${agent.unit} failed${'result' in unit && unit.result ? ` (${unit.result})` : ''}`);
+    reasons.push(`unit ${agent.unit} failed${unit.result ? ` (${unit.result}${unit.execMainStatus ? `, status=${unit.execMainStatus}` : ''})` : ''}`);
+  } else if (unit.state === 'activating' && unit.subState === 'auto-restart') {
+    levels.push('fail');
+    reasons.push(`unit ${agent.unit} keeps failing and being restarted (status=${unit.execMainStatus ?? '?'}, ${unit.nRestarts ?? 0} restarts)`);
   }
   entry.state = worst(levels, 'unknown');
   if (reasons.length) entry.reason = reasons.join('; ');
   return entry;
+}
+
+async function journalOf(ctx: StatusContext, deps: Deps, agent: ManagedAgent): Promise<string[] | null> {
+  let owner: { name: string; uid: number } | null = null;
+  if (agent.user && agent.user !== os.userInfo().username) {
+    const home = await deps.userHome(agent.user, ctx.signal);
+    if (!home.ok) return null;
+    owner = { name: agent.user, uid: home.uid };
+  }
+  return deps.unitLastLines(agent.unit!, owner, 5, ctx.signal);
 }
 
 async function sinkToken(ctx: StatusContext, deps: Deps, file: string, addr: string | undefined, caFile: string | undefined): Promise<NonNullable<AgentEntry['token']>> {
