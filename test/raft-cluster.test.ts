@@ -12,7 +12,7 @@ import path from 'node:path';
 import https from 'node:https';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, tempDir, writePassphrase } from './helpers/env.js';
+import { BIN, ROOT, cli, tempDir, writePassphrase } from './helpers/env.js';
 import { freePortRun } from '../source/system/openbao.js';
 import { VaultClient } from '../source/vault/client.js';
 import { readAutopilot, readLeader, readRaftConfiguration } from '../source/vault/raft.js';
@@ -123,20 +123,26 @@ describe('a three-node raft cluster over TLS, run by certwright', () => {
   it('apply --file builds it: one init, every node unsealed, joined over TLS trusting only the root', async () => {
     base = await freePortRun(2 * NODES);
     const pass = writePassphrase(work);
-    const estate = path.join(work, 'estate.yaml');
-    fs.writeFileSync(
-      estate,
-      [
-        'environment: ha',
-        'root:         { dir: ./root, cn: "HA Root CA", key_type: ec-p256, ttl: 2y }',
-        `vault:        { nodes: ${NODES}, listen_base: 127.0.0.1:${base}, data_dir: ./vault, key_shares: 1, key_threshold: 1 }`,
-        'intermediate: { mount: pki_int, cn: "HA Issuing CA", key_type: ec-p256 }',
-        'vault_cert:   { dns: [localhost], ip: [127.0.0.1], dir: ./vault-tls }',
-        '',
-      ].join('\n'),
-    );
-    const first = await cli(['apply', '--file', estate, '--one-machine', '--passphrase-file', pass, '--keys-out', keys, '--yes'], { env: env(), cwd: work });
-    expect(first.exitCode, `${first.stdout}\n${first.stderr}`).toBe(0);
+    // --dry-run of the cluster form plans all three nodes and changes nothing.
+    const dry = await cli(['vault-server', '--env', 'ha', '--out', clusterDir, '--nodes', String(NODES), '--listen', `127.0.0.1:${base}`, '--dry-run'], { env: env(), cwd: work });
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stderr).toContain(`ha-3 (127.0.0.1:${port(2)}, cluster port ${port(2) + 1})`);
+    expect(fs.existsSync(clusterDir)).toBe(false);
+    expect(fs.existsSync(home)).toBe(false);
+    // The README's cluster estate and its apply block, as written (the base port is a free one).
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const yaml = /```yaml\n# ha\.yaml\n([\s\S]*?)```/.exec(readme)![1]!;
+    expect(yaml).toContain('listen_base: 127.0.0.1:8200');
+    const estate = path.join(work, 'ha.yaml');
+    fs.writeFileSync(estate, yaml.replace('127.0.0.1:8200', `127.0.0.1:${base}`));
+    const block = /<!-- readme-test: run by test\/raft-cluster\.test\.ts -->\n```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+    fs.copyFileSync(pass, path.join(work, 'pass'));
+    fs.chmodSync(path.join(work, 'pass'), 0o600);
+    const shim = path.join(work, 'bin');
+    fs.mkdirSync(shim);
+    fs.writeFileSync(path.join(shim, 'certwright'), `#!/bin/sh\nexec ${process.execPath} ${BIN} "$@"\n`, { mode: 0o755 });
+    const first = await execa('bash', ['--norc', '--noprofile', '-eu', '-c', block], { cwd: work, reject: false, all: true, env: { PATH: `${shim}:${process.env.PATH}`, HOME: work, CERTWRIGHT_HOME: home, CI: 'true' }, extendEnv: false });
+    expect(first.exitCode, first.all).toBe(0);
     token = (JSON.parse(fs.readFileSync(keys, 'utf8')) as { root_token: string }).root_token;
     // Initialised once: one init in the transcript, by vault-server.
     const transcript = fs.readFileSync(path.join(home, 'envs', 'ha', 'transcript.jsonl'), 'utf8');
@@ -182,7 +188,7 @@ describe('a three-node raft cluster over TLS, run by certwright', () => {
     }, 60_000, 500);
     expect(voters?.failure_tolerance).toBe(1);
     // A second apply changes nothing.
-    const again = await cli(['apply', '--file', estate, '--one-machine', '--passphrase-file', pass, '--keys-out', keys, '--yes'], { env: env(), cwd: work });
+    const again = await cli(['apply', '--file', estate, '--one-machine', '--passphrase-file', path.join(work, 'pass'), '--keys-out', keys, '--yes'], { env: env(), cwd: work });
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.stdout).toContain('Nothing to do');
     // A role for the issuing client of the next tests.
