@@ -12,7 +12,7 @@ import { startBaoServer, runningPid, stopBaoServer, configOf, waitUntilActive } 
 import { findBao } from '../system/openbao.js';
 import { renderHcl, serverPaths, type ServerModel } from '../vault/server-config.js';
 import { nodeApiAddr, nodeClusterAddr, nodeDir, nodePorts, nodesToFacts, describeNode, type ClusterNode } from '../vault/cluster.js';
-import { readRaftConfiguration } from '../vault/raft.js';
+import { readLeader, readRaftConfiguration } from '../vault/raft.js';
 import { probeTls, explainProbe } from '../vault/tls-diagnosis.js';
 import { sealStatus, type SealStatus } from '../vault/pki.js';
 import { tlsPaths } from './vault-cert.js';
@@ -108,7 +108,7 @@ export async function planVaultCluster(session: EnvSession, input: VaultHttpsInp
   }
   if (plan.leaderCa.changed) plan.actions.unshift(`Write ${leaderCa.path} (the root only: what retry_join trusts)`);
   plan.model = plan.nodes[0]!.model;
-  if (plan.nodes.some((n) => n.action !== 'running')) plan.actions.push('Wait until every node is unsealed and listed in the raft configuration');
+  if (plan.nodes.some((n) => n.action !== 'running')) plan.actions.push('Wait until every node is unsealed, follows the active node and is listed in the raft configuration');
   return plan;
 }
 
@@ -230,7 +230,11 @@ async function waitForMembers(nodes: ClusterNode[], client: (n: ClusterNode, tim
   while (Date.now() < deadline) {
     const health = await Promise.all(nodes.map((n) => client(n, 3000).health().catch(() => undefined)));
     const sealed = nodes.filter((_, i) => health[i]?.sealed !== false).map((n) => n.id);
-    if (sealed.length === 0) {
+    // A standby that has rejoined knows the active node (sys/leader); until then it cannot forward.
+    const leaders = sealed.length === 0 ? await Promise.all(nodes.map((n) => readLeader(client(n, 3000)).catch(() => undefined))) : [];
+    const lost = nodes.filter((_, i) => sealed.length === 0 && !leaders[i]?.leader_address).map((n) => n.id);
+    if (sealed.length === 0 && lost.length > 0) detail = `not yet following an active node (sys/leader names none): ${lost.join(', ')}`;
+    else if (sealed.length === 0) {
       if (!withToken) return { ok: true, detail: `${nodes.length} nodes unsealed (membership not checked: no token)` };
       for (const n of nodes) {
         const conf = await readRaftConfiguration(client(n, 3000)).catch(() => undefined);

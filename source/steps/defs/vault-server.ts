@@ -65,8 +65,9 @@ export const vaultServer = defineStep<VaultServerInput, VaultServerPlan, VaultSe
     return (await impl()).verifyVaultServer(run.session, input);
   },
   json: (r) => ({ addr: r.addr, pid: r.pid, dir: r.dir, started: r.started, ...(r.keysFile ? { keysFile: r.keysFile } : r.secrets ? { unseal_keys_b64: r.secrets.keysB64, root_token: r.secrets.rootToken } : {}) }),
-  async present(r, _input, run) {
+  async present(r, input, run) {
     const lines = [`The environment's Vault runs at ${r.addr} (PID ${r.pid}, ${r.dir}).`];
+    if (input.cluster && input.cluster.length > 1) lines.push(`It is node 1 of ${input.cluster.length} (${input.cluster.map((n) => n.id).join(', ')}): vault-cert issues each node its certificate, and vault-https starts the others, which join over TLS.`);
     if (r.secrets) lines.push('', (await import('../vault-init.js')).formatSecrets(r.secrets).trimEnd());
     if (r.keysFile) lines.push(`Unseal keys and root token: ${r.keysFile} (0600) and nowhere else.`);
     lines.push('', `Next: certwright intermediate --env ${run.session.env} ... (installs the PKI into this Vault), then vault-cert and vault-https, which moves it to TLS.`);
