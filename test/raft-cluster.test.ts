@@ -278,9 +278,14 @@ describe('a three-node raft cluster over TLS, run by certwright', () => {
     expect(json.sections.vault.state).toBe('warn');
     expect(json.sections.vault.reachable).toBe(true);
 
-    // Restart: the same step starts the node on its storage and unseals it; it rejoins.
-    const back = await run(['vault-https', '--env', 'ha', '--tls-dir', tlsDir, '--key-file', keys]);
-    expect(back.stderr).toMatch(new RegExp(`Start ${ids[dead]}`));
+    // The estate sees what is left to do: vault-server is done (the cluster runs), vault-https
+    // would start the dead node. apply does it: the node starts on its storage, is unsealed, rejoins.
+    // (apply prints its plan first: the same as `certwright plan --file`.)
+    const back = await run(['apply', '--file', path.join(work, 'ha.yaml'), '--one-machine', '--passphrase-file', path.join(work, 'pass'), '--keys-out', keys, '--yes']);
+    expect(back.stderr).not.toMatch(/drifted/);
+    expect(back.stderr).toMatch(/vault-server +\[online\] +.*recorded and re-verified/);
+    expect(back.stderr).toMatch(new RegExp(`- Start ${ids[dead]} \\(bao server`));
+    expect(back.stderr).toMatch(new RegExp(`Started ${ids[dead]} \\(PID`));
     started.add(pidOf(ids[dead]!));
     const h = JSON.parse((await execa('curl', ['-sS', '--cacert', rootPem, `${addr(dead)}/v1/sys/health?standbyok=true`])).stdout);
     expect(h).toMatchObject({ initialized: true, sealed: false, standby: true });

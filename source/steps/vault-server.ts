@@ -237,9 +237,16 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
 export async function verifyVaultServer(session: EnvSession, input: Pick<VaultServerInput, 'outDir' | 'cluster'>): Promise<Check[]> {
   const p = serverPaths(firstServerDir(input));
   const outDir = path.resolve(input.outDir);
+  const https = session.state.steps['vault-https'];
+  if (input.cluster && https?.status === 'done' && https.facts.outDir === outDir) {
+    // The cluster serves over TLS: a node that is down is vault-https's to start again (it rejoins),
+    // not a drift of this step; this step's server is gone only when no node runs at all.
+    const running = input.cluster.map((n) => ({ n, pid: runningPid(serverPaths(nodeDir(outDir, n)).pidFile) }));
+    const up = running.filter((r) => r.pid !== undefined);
+    return [check('Vault cluster nodes run', up.length > 0, running.map((r) => `${r.n.id} ${r.pid !== undefined ? `PID ${r.pid}` : 'down (vault-https starts it)'}`).join(', '))];
+  }
   const pid = runningPid(p.pidFile);
   const checks = [check('Vault server process runs', pid !== undefined, pid !== undefined ? `PID ${pid} (${configOf(pid) ?? '?'})` : `no live bao server for ${p.pidFile}`)];
-  const https = session.state.steps['vault-https'];
   if (pid !== undefined && !(https?.status === 'done' && https.facts.outDir === outDir)) {
     const status = await sealStatus(new VaultClient({ addr: String(session.state.steps[STEP_ID]?.facts.addr ?? ''), timeoutMs: 3000 })).catch(() => undefined);
     checks.push(check('Vault initialised and unsealed', status?.initialized === true && status.sealed === false, status ? `initialised ${status.initialized}, sealed ${status.sealed}` : 'did not answer'));
