@@ -30,7 +30,8 @@ export interface EnvState {
   env: string;
   createdAt: string;
   updatedAt: string;
-  vault?: { addr: string; caFile?: string };
+  /** nodes: the API addresses of a raft cluster's nodes (vault-https), addr among them. */
+  vault?: { addr: string; caFile?: string; nodes?: string[] };
   mounts: Record<string, { path: string; maxTtl?: string; aiaBase?: string }>;
   steps: Record<string, StepRecord>;
 }

@@ -12,6 +12,7 @@ import { airGaps, evaluateAll, formatEstatePlan, shown, type PipelineStep } from
 import type { Estate } from '../estate/load.js';
 import { cliInteraction, cliPlanView, dryRunRequested } from './step-command.js';
 import { FILE_FLAG, OFFLINE_FLAG, ONE_MACHINE_FLAG, openEstate } from './estate-common.js';
+import { managedVault } from '../estate/schema.js';
 
 /**
  * apply --file: runs the estate's steps that are not done, in pipeline order, each through the
@@ -38,7 +39,7 @@ export const command: CommandSpec = {
       return plan.run(ctx);
     }
     const { estate, steps, oneMachine } = await openEstate(ctx, { passphraseFile: ctx.flags.string('passphrase-file'), keysOut: ctx.flags.string('keys-out') });
-    if (estate.spec.vault.listen !== undefined && estate.spec.vault.runtime === 'podman') {
+    if (managedVault(estate.spec.vault) && estate.spec.vault.runtime === 'podman') {
       throw new OperatorError(
         'vault.runtime: podman with listen: is not run by this version: the Vault certwright runs itself is a host process (vault-server), and a container next to it would be a second Vault with empty storage.',
         'Drop vault.runtime (the process runtime), or run Vault yourself and name it with vault.address.',
@@ -73,7 +74,7 @@ function driftError(estate: Estate, step: PipelineStep, why: string): DriftError
 async function detectSide(ctx: CommandContext, estate: Estate): Promise<Exclude<Where, 'anywhere'>> {
   if (ctx.flags.bool('offline')) return 'offline';
   // The machine that runs the environment's own Vault is its online side.
-  if (estate.spec.vault.listen !== undefined) return 'online';
+  if (managedVault(estate.spec.vault)) return 'online';
   try {
     const conn = resolveConnection({ vaultAddr: estate.spec.vault.address, vaultCa: estate.spec.vault.ca, requireToken: false });
     await new VaultClient({ ...conn, timeoutMs: 3000 }).request('GET', 'sys/health', { anonymous: true, accept: [429, 472, 473, 501, 503] });

@@ -780,3 +780,50 @@ export async function checkMountTtl(ctx: StatusContext, snapshot: StatusSnapshot
   if (snapshot.sections.pki.mounts.length === 0) unknown.push(snapshot.sections.pki.reason || 'no mount to check');
   return outcome('mount-ttl-short', findings, `${looked} mount(s)`, unknown);
 }
+
+// ---------------------------------------------------------------- raft cluster
+
+/**
+ * A raft cluster's nodes, as status read them: a node that is not in the raft configuration
+ * (it never joined, or was removed), and a node whose certificate (served, or its file when the
+ * node is down) does not name the host it is reached at: its peers' retry_join and every client
+ * would fail the name check.
+ */
+export function checkRaftCluster(snapshot: StatusSnapshot): CheckOutcome[] {
+  const nodes = snapshot.sections.vault.nodes;
+  const env = snapshot.env ?? 'ENV';
+  if (!nodes) {
+    const why = 'this environment\'s Vault is not a raft cluster certwright runs (vault-server --nodes)';
+    return [{ id: 'raft-membership', findings: [], looked: why }, { id: 'raft-node-cert', findings: [], looked: why }];
+  }
+  const membership: Finding[] = [];
+  const certs: Finding[] = [];
+  const unread = nodes.find((n) => n.inRaftConfig === null);
+  for (const n of nodes) {
+    if (n.inRaftConfig === false) {
+      membership.push({
+        check: 'raft-membership',
+        level: 'fail',
+        subject: n.id,
+        message: `${n.id} (${n.addr}, ${n.role}) is not in the raft configuration: it holds no copy of the data and does not vote`,
+        fix: n.role === 'down' ? `Start it and let it join: certwright vault-https --env ${env} --key-file FILE.` : `Stop it, move its data directory aside, then run certwright vault-https --env ${env} --key-file FILE: it starts empty and joins through retry_join.`,
+      });
+    }
+    if (n.certificate && !n.certificate.namesOwnAddress) {
+      const host = new URL(n.addr).hostname.replace(/^\[|\]$/g, '');
+      certs.push({
+        check: 'raft-node-cert',
+        level: 'fail',
+        subject: n.id,
+        message: `${n.id}'s certificate (${n.certificate.source === 'served' ? 'served' : n.certificate.file}) does not name ${host}, the address it is reached at`,
+        fix: `certwright vault-cert --env ${env} --out TLS-DIR --node ${n.id} --renew (it issues the node's names and SIGHUPs that node only).`,
+        ...(n.certificate.file ? { file: n.certificate.file } : {}),
+      });
+    }
+  }
+  const noCert = nodes.filter((n) => !n.certificate).map((n) => n.id);
+  return [
+    { id: 'raft-membership', findings: membership, ...(unread && membership.length === 0 ? { unknown: unread.membershipReason ?? 'the raft configuration could not be read' } : { looked: `${nodes.length} nodes in sys/storage/raft/configuration` }) },
+    { id: 'raft-node-cert', findings: certs, ...(noCert.length === nodes.length ? { unknown: 'no node\'s certificate could be read' } : { looked: `${nodes.length - noCert.length} node certificate(s)${noCert.length ? `; not read: ${noCert.join(', ')}` : ''}` }) },
+  ];
+}

@@ -23,7 +23,9 @@ export type CheckId =
   | 'expiring'
   | 'orphan-keys'
   | 'root-crl'
-  | 'pki-upkeep';
+  | 'pki-upkeep'
+  | 'raft-membership'
+  | 'raft-node-cert';
 
 export const CHECK_TITLES: Record<CheckId, string> = {
   'key-unreadable': 'key files the container user cannot read',
@@ -44,6 +46,8 @@ export const CHECK_TITLES: Record<CheckId, string> = {
   'orphan-keys': 'orphan keys left in a mount',
   'pki-upkeep': 'PKI mounts bao pki health-check would flag (tidy, CRL rebuild, audit visibility, headers, localhost)',
   'root-crl': 'root CRLs missing, lapsed or about to lapse at the intermediates\' CRL distribution points',
+  'raft-membership': 'raft cluster nodes missing from the raft configuration',
+  'raft-node-cert': 'raft cluster nodes whose certificate does not name their own address',
 };
 
 export interface Finding {

@@ -155,7 +155,13 @@ function semanticProblems(spec: EstateFile, pos: Positions): string[] {
   const out: string[] = [];
   const v = spec.vault;
   if (v.address !== undefined && v.listen !== undefined) out.push(`${pos.keyIn(['vault'], 'listen')}: vault has both address: (a Vault you run) and listen: (one certwright runs); keep one`);
-  if (v.address === undefined && v.listen === undefined) out.push(`${pos.keyOf(['vault'])}: vault needs address: (a Vault you run yourself) or listen: (one certwright runs)`);
+  if (v.address !== undefined && v.nodes !== undefined) out.push(`${pos.keyIn(['vault'], 'nodes')}: vault has both address: (a Vault you run) and nodes: (a cluster certwright runs); keep one`);
+  if (v.listen !== undefined && v.nodes !== undefined) out.push(`${pos.keyIn(['vault'], 'nodes')}: vault has both listen: (one server) and nodes: (a cluster); for a cluster use nodes: N with listen_base:, or a list of nodes`);
+  if (typeof v.nodes === 'number' && v.listen_base === undefined) out.push(`${pos.keyIn(['vault'], 'nodes')}: nodes: ${v.nodes} needs listen_base: HOST:PORT (node k listens on its port + 2(k-1))`);
+  if (v.listen_base !== undefined && typeof v.nodes !== 'number') out.push(`${pos.keyIn(['vault'], 'listen_base')}: listen_base: is for nodes: N; a list of nodes gives each its listen:`);
+  if (v.cluster_address !== undefined && v.nodes === undefined) out.push(`${pos.keyIn(['vault'], 'cluster_address')}: cluster_address: is for a raft cluster (nodes:)`);
+  if (v.nodes !== undefined && v.runtime === 'podman') out.push(`${pos.keyIn(['vault'], 'runtime')}: a raft cluster runs as host processes in this version; drop runtime: podman`);
+  if (v.address === undefined && v.listen === undefined && v.nodes === undefined) out.push(`${pos.keyOf(['vault'])}: vault needs address: (a Vault you run yourself), listen: (one certwright runs) or nodes: (a raft cluster certwright runs)`);
   if (v.address?.startsWith('http://') && !v.allow_http) out.push(`${pos.keyIn(['vault'], 'address')}: vault.address ${v.address} is plain http; use https, or set allow_http: true for a throwaway lab`);
   if (v.allow_http && !v.address?.startsWith('http://')) out.push(`${pos.keyIn(['vault'], 'allow_http')}: vault.allow_http is only for a plain http address:`);
   const seen = new Map<string, number>();

@@ -36,12 +36,26 @@ export const ESTATE_SCHEMA = {
     vault: {
       type: 'object',
       additionalProperties: false,
-      description: 'the Vault server: address: for a Vault you run yourself, or listen: for one certwright runs',
+      description: 'the Vault server: address: for a Vault you run yourself, or listen: (one server) or nodes: (a raft cluster) for one certwright runs',
       properties: {
         address: str('the address of a Vault you run yourself (--vault-addr)', { pattern: '^https?://' }),
         ca: str('CA file trusted for that Vault\'s HTTPS (--vault-ca)'),
         allow_http: { type: 'boolean', description: 'address: is plain http (a throwaway lab only); agents are written with --allow-http' },
         listen: str('HOST:PORT of the Vault certwright runs (vault-https --listen)'),
+        nodes: {
+          description: 'a raft cluster certwright runs (vault-server --nodes / --node-listen): a node count with listen_base (node k listens on the base port + 2(k-1), its raft cluster port is the next one), or the nodes in order, each { listen: HOST:PORT } (cluster port PORT+1)',
+          oneOf: [
+            { type: 'integer', minimum: 1, maximum: 9 },
+            {
+              type: 'array',
+              minItems: 1,
+              maxItems: 9,
+              items: { type: 'object', additionalProperties: false, required: ['listen'], properties: { listen: str('HOST:PORT of this node\'s API; its raft cluster port is PORT+1') } },
+            },
+          ],
+        },
+        cluster_address: str('a raft cluster: the one address agents are written with (an OpenBao agent has a single vault address): a DNS name or load balancer that reaches whichever node is up; the node certificates must carry its name (vault_cert.dns). Default: node 1\'s address', { pattern: '^https://' }),
+        listen_base: str('with nodes: N, the first node\'s HOST:PORT (vault-server --listen)'),
         data_dir: str('where certwright keeps that server\'s config and raft storage (vault-https --out)'),
         runtime: { type: 'string', enum: ['process', 'podman'], description: 'vault-https --runtime' },
         image: str('container image for the podman runtime (vault-https --image)'),
@@ -152,7 +166,7 @@ export const ESTATE_SCHEMA = {
 export interface EstateFile {
   environment: string;
   root: { dir: string; cn: string; key_type?: string; ttl?: string; path_len?: number | null };
-  vault: { address?: string; ca?: string; allow_http?: boolean; listen?: string; data_dir?: string; runtime?: 'process' | 'podman'; image?: string; bao?: string; key_shares?: number; key_threshold?: number };
+  vault: { address?: string; ca?: string; allow_http?: boolean; listen?: string; nodes?: number | Array<{ listen: string }>; listen_base?: string; cluster_address?: string; data_dir?: string; runtime?: 'process' | 'podman'; image?: string; bao?: string; key_shares?: number; key_threshold?: number };
   intermediate: { mount?: string; cn: string; key_type?: string; max_ttl?: string; ttl?: string; path_len?: number; permitted_dns?: string[] };
   vault_cert?: { role?: string; dns?: string[]; ip?: string[]; dir: string; ttl?: string; key_type?: string; owner?: string };
   urls?: { base: string };
@@ -160,4 +174,9 @@ export interface EstateFile {
   distribute_ca?: { users: string[]; ca?: string; path?: string };
   build_role?: { role?: string; allowed_apps?: string[]; ttl?: string; key_type?: string; approle?: string; token_ttl?: string; secret_id_ttl?: string; bound_cidrs?: string[]; role_id_out?: string; secret_id_out?: string };
   air_gap?: { carry_dir?: string };
+}
+
+/** The estate's Vault is one certwright runs (listen:, or a raft cluster with nodes:). */
+export function managedVault(vault: EstateFile['vault']): boolean {
+  return vault.listen !== undefined || vault.nodes !== undefined;
 }

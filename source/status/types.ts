@@ -56,6 +56,27 @@ export interface VaultSection extends SectionBase {
   standby: boolean | null;
   version: string | null;
   certificate: (CertSummary & { verified: boolean; error?: string }) | null;
+  /** A raft cluster (vault-server --nodes): each node as read on its own address. */
+  nodes?: VaultNodeStatus[];
+}
+
+export interface VaultNodeStatus {
+  id: string;
+  addr: string;
+  state: Level;
+  reason?: string;
+  /** leader (active), standby, sealed, or down (does not answer). */
+  role: 'leader' | 'standby' | 'sealed' | 'down';
+  sealed: boolean | null;
+  /** sys/leader raft_applied_index (autopilot's last_index when the node itself does not say). */
+  appliedIndex: number | null;
+  /** Listed in sys/storage/raft/configuration; null when it could not be read (membershipReason). */
+  inRaftConfig: boolean | null;
+  voter: boolean | null;
+  /** autopilot: "voter, alive, healthy". */
+  autopilot?: string;
+  membershipReason?: string;
+  certificate: { source: 'served' | 'file'; file?: string; notAfter: string; daysLeft: number; warnAtDays: number; fingerprint: string; verified: boolean | null; namesOwnAddress: boolean } | null;
 }
 
 export interface IssuerEntry {

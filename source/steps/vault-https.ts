@@ -24,6 +24,7 @@ import type { EnvSession, Plan, Reporter } from './context.js';
 import { emptyPlan } from './context.js';
 import { sealStatus, type SealStatus } from '../vault/pki.js';
 import { submitShare } from './vault-unseal.js';
+import type { ClusterNode } from '../vault/cluster.js';
 
 /**
  * vault-https — Vault serving HTTPS with the certificate vault-cert wrote.
@@ -63,18 +64,22 @@ export interface VaultHttpsInput {
    * over HTTPS with these shares (or typed ones).
    */
   managed?: { keyShares: string[]; unsealShare: (status: SealStatus) => Promise<string | undefined> } | undefined;
+  /** The environment's Vault is a raft cluster (vault-server --nodes): see steps/vault-cluster.ts. */
+  cluster?: { dir: string; nodes: ClusterNode[] } | undefined;
+  /** A token, when one is known: the cluster's membership is read with it. */
+  token?: string | undefined;
 }
 
 export { DEFAULT_IMAGE } from '../defaults.js';
 
-interface TlsMaterial {
+export interface TlsMaterial {
   leaf: X509Certificate;
   root: X509Certificate;
   keyOwner: Owner;
 }
 
 /** The TLS directory as the server will use it; every problem is an error with its fix. */
-async function checkTlsDir(input: VaultHttpsInput, user: Owner): Promise<TlsMaterial> {
+export async function checkTlsDir(input: VaultHttpsInput, user: Owner): Promise<TlsMaterial> {
   const p = tlsPaths(input.tlsDir);
   for (const f of [p.key, p.fullchain, p.caChain]) {
     if (!fs.existsSync(f)) throw new OperatorError(`${f} does not exist.`, `Write the server certificate first: certwright vault-cert --env ENV ... --out ${p.dir}.`);
@@ -124,6 +129,7 @@ export interface VaultHttpsPlan extends Plan {
 }
 
 export async function planVaultHttps(session: EnvSession, input: VaultHttpsInput): Promise<VaultHttpsPlan> {
+  if (input.cluster) return (await import('./vault-cluster.js')).planVaultCluster(session, input);
   const p = serverPaths(input.outDir);
   if (!fs.existsSync(path.dirname(p.dir))) throw new OperatorError(`--out ${p.dir}: its parent directory does not exist.`, `mkdir -p ${p.dir}, or pass another --out.`);
   // The process runtime runs Vault as this user; a container as --user or the key's owner.
@@ -271,6 +277,7 @@ export interface VaultHttpsResult {
 }
 
 export async function applyVaultHttps(session: EnvSession, input: VaultHttpsInput, report: Reporter): Promise<VaultHttpsResult> {
+  if (input.cluster) return (await import('./vault-cluster.js')).applyVaultCluster(session, input, report);
   const plan = await planVaultHttps(session, input);
   const p = serverPaths(input.outDir);
   const { model } = plan;
@@ -405,7 +412,7 @@ async function startProcess(input: VaultHttpsInput, report: Reporter): Promise<n
   return pid;
 }
 
-async function waitForHttps(input: VaultHttpsInput, model: ServerModel, pid: number | undefined): Promise<void> {
+export async function waitForHttps(input: VaultHttpsInput, model: ServerModel, pid: number | undefined): Promise<void> {
   const p = serverPaths(input.outDir);
   const deadline = Date.now() + input.waitSeconds * 1000;
   const client = new VaultClient({ addr: model.apiAddr, ca: input.ca, caSource: input.caFile, timeoutMs: 2000 });

@@ -15,6 +15,7 @@ import { keysFileContent, type InitSecrets } from './vault-init.js';
 import { submitShare } from './vault-unseal.js';
 import { emptyPlan, type EnvSession, type Plan, type Reporter } from './context.js';
 import type { Interaction } from './step.js';
+import { nodeDir, nodePorts, nodesToFacts, describeNode, type ClusterNode } from '../vault/cluster.js';
 
 /**
  * vault-server — the environment's own Vault, run by certwright: a real server (raft storage in a
@@ -40,6 +41,17 @@ export interface VaultServerInput {
   /** Shares to unseal a server that restarts on existing storage (from --key-file). */
   keyShares?: string[] | undefined;
   waitSeconds: number;
+  /**
+   * A raft cluster (vault/cluster.ts): this step starts, initialises and unseals its first node
+   * only, on loopback HTTP in DIR/ENV-1; the other nodes start in vault-https, where they join
+   * over TLS (retry_join trusting only the environment root) once their certificates exist.
+   */
+  cluster?: ClusterNode[] | undefined;
+}
+
+/** The directory of the server this step runs: DIR, or the first node's DIR/ENV-1. */
+function firstServerDir(input: Pick<VaultServerInput, 'outDir' | 'cluster'>): string {
+  return input.cluster ? nodeDir(input.outDir, input.cluster[0]!) : input.outDir;
 }
 
 export type ServerSituation = 'start' | 'running' | 'moved-to-https';
@@ -77,11 +89,15 @@ export async function planVaultServer(session: EnvSession, input: VaultServerInp
     );
   }
   if (!fs.existsSync(input.bao)) throw new OperatorError(`The bao binary ${input.bao} does not exist.`, 'Pass --bao PATH (or run `npm run tools`, which installs the pinned OpenBao into .tools/).');
-  const p = serverPaths(input.outDir);
+  const p = serverPaths(firstServerDir(input));
   const plan: VaultServerPlan = { ...emptyPlan(), situation: 'start' };
+  if (input.cluster) {
+    plan.facts.push(['Cluster', `${input.cluster.length} raft nodes in ${path.resolve(input.outDir)}: ${input.cluster.map(describeNode).join(', ')}`]);
+    if (input.cluster.length > 1) plan.facts.push(['Other nodes', `${input.cluster.slice(1).map((n) => n.id).join(', ')} start in vault-https, joining over TLS once vault-cert has issued their certificates`]);
+  }
   plan.facts.push(['Server directory', p.dir], ['Listener', `${httpAddr(input.listen)} (loopback, plain HTTP until vault-https)`], ['Storage', `raft in ${p.data} (kept)`], ['Binary', input.bao], ['Key shares', `${input.shares}, threshold ${input.threshold}`]);
   const https = session.state.steps['vault-https'];
-  if (https?.status === 'done' && https.facts.outDir === p.dir) {
+  if (https?.status === 'done' && https.facts.outDir === path.resolve(input.outDir)) {
     plan.situation = 'moved-to-https';
     plan.facts.push(['Now', `served over TLS at ${String(https.facts.apiAddr)} (vault-https)`]);
     return plan;
@@ -98,9 +114,10 @@ export async function planVaultServer(session: EnvSession, input: VaultServerInp
     const createDir = await planOutputDir(p.dir, '--out');
     if (createDir) plan.actions.push(createDir);
     await assertPortFree(input.listen);
-    // Raft listens for cluster traffic on PORT+1: that port must be free too.
+    // Raft listens for cluster traffic on PORT+1: that port must be free too (and every node's pair).
     await assertPortFree({ host: input.listen.host, port: input.listen.port + 1 }, '--listen');
-    const bootstrap = renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data });
+    for (const n of input.cluster?.slice(1) ?? []) for (const port of nodePorts(n)) await assertPortFree(port, '--listen');
+    const bootstrap = renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data, nodeId: input.cluster?.[0]?.id });
     if (!fs.existsSync(p.bootstrapConfig) || fs.readFileSync(p.bootstrapConfig, 'utf8') !== bootstrap) plan.actions.push(`Write ${p.bootstrapConfig}`);
     if (!fs.existsSync(p.data)) plan.actions.push(`Create ${p.data} (0700)`);
     plan.actions.push(`Start bao server as a background process (PID in ${p.pidFile}, log ${p.log})`);
@@ -142,7 +159,7 @@ async function waitForHttp(addr: string, pid: number, log: string, seconds: numb
 
 export async function applyVaultServer(session: EnvSession, input: VaultServerInput, interact: Interaction, report: Reporter): Promise<VaultServerResult> {
   const plan = await planVaultServer(session, input);
-  const p = serverPaths(input.outDir);
+  const p = serverPaths(firstServerDir(input));
   const addr = httpAddr(input.listen);
   if (plan.situation === 'moved-to-https') {
     report.info(`The Vault in ${p.dir} already serves over TLS (vault-https); nothing to do here.`);
@@ -152,8 +169,9 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
   let pid = plan.pid;
   let started = false;
   if (pid === undefined) {
+    if (input.cluster) await ensureOutputDir(path.resolve(input.outDir));
     await ensureOutputDir(p.dir);
-    await writeFileAtomic(p.bootstrapConfig, renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data }), { mode: 0o644 });
+    await writeFileAtomic(p.bootstrapConfig, renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data, nodeId: input.cluster?.[0]?.id }), { mode: 0o644 });
     if (!fs.existsSync(p.data)) await fsp.mkdir(p.data, { mode: 0o700 });
     report.progress(`Starting bao server on ${addr}`);
     pid = await startBaoServer(input.bao, p.bootstrapConfig, p);
@@ -215,7 +233,8 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
   session.commit(
     completeStep(session.state, STEP_ID, undefined, new Date(), [{ kind: 'vault-bootstrap.hcl', path: p.bootstrapConfig, sha256: sha256Hex(fs.readFileSync(p.bootstrapConfig)) }], {
       addr,
-      outDir: p.dir,
+      outDir: input.cluster ? path.resolve(input.outDir) : p.dir,
+      ...(input.cluster ? { clusterNodes: nodesToFacts(input.cluster) } : {}),
       dataDir: p.data,
       listen: formatListen(input.listen),
       runtime: 'process',
@@ -230,12 +249,20 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
 }
 
 /** The server runs from its directory (over HTTP, or over TLS after vault-https). */
-export async function verifyVaultServer(session: EnvSession, outDir: string): Promise<Check[]> {
-  const p = serverPaths(outDir);
+export async function verifyVaultServer(session: EnvSession, input: Pick<VaultServerInput, 'outDir' | 'cluster'>): Promise<Check[]> {
+  const p = serverPaths(firstServerDir(input));
+  const outDir = path.resolve(input.outDir);
+  const https = session.state.steps['vault-https'];
+  if (input.cluster && https?.status === 'done' && https.facts.outDir === outDir) {
+    // The cluster serves over TLS: a node that is down is vault-https's to start again (it rejoins),
+    // not a drift of this step; this step's server is gone only when no node runs at all.
+    const running = input.cluster.map((n) => ({ n, pid: runningPid(serverPaths(nodeDir(outDir, n)).pidFile) }));
+    const up = running.filter((r) => r.pid !== undefined);
+    return [check('Vault cluster nodes run', up.length > 0, running.map((r) => `${r.n.id} ${r.pid !== undefined ? `PID ${r.pid}` : 'down (vault-https starts it)'}`).join(', '))];
+  }
   const pid = runningPid(p.pidFile);
   const checks = [check('Vault server process runs', pid !== undefined, pid !== undefined ? `PID ${pid} (${configOf(pid) ?? '?'})` : `no live bao server for ${p.pidFile}`)];
-  const https = session.state.steps['vault-https'];
-  if (pid !== undefined && !(https?.status === 'done' && https.facts.outDir === p.dir)) {
+  if (pid !== undefined && !(https?.status === 'done' && https.facts.outDir === outDir)) {
     const status = await sealStatus(new VaultClient({ addr: String(session.state.steps[STEP_ID]?.facts.addr ?? ''), timeoutMs: 3000 })).catch(() => undefined);
     checks.push(check('Vault initialised and unsealed', status?.initialized === true && status.sealed === false, status ? `initialised ${status.initialized}, sealed ${status.sealed}` : 'did not answer'));
   }

@@ -35,6 +35,25 @@ export interface ServerModel {
   network: 'host' | 'bridge';
   /** Bind-mount this host bao binary into an image that has none (a minimal busybox image). */
   baoBinary?: string | undefined;
+  /** Raft node id; default ENV-1 (the single server). */
+  nodeId?: string | undefined;
+  /** A cluster node's peers: retry_join over HTTPS, trusting only caFile (the environment root). */
+  retryJoin?: RetryJoin[] | undefined;
+}
+
+export interface RetryJoin {
+  apiAddr: string;
+  /** A file holding only the environment's root: the intermediates are no trust anchors. */
+  caFile: string;
+}
+
+function raftStanza(dataDir: string, nodeId: string, retryJoin: RetryJoin[] = []): string[] {
+  const lines = ['storage "raft" {', `  path    = ${hclString(dataDir)}`, `  node_id = ${hclString(nodeId)}`];
+  for (const j of retryJoin) {
+    lines.push('  retry_join {', `    leader_api_addr     = ${hclString(j.apiAddr)}`, `    leader_ca_cert_file = ${hclString(j.caFile)}`, '  }');
+  }
+  lines.push('}');
+  return lines;
 }
 
 export const CONTAINER = {
@@ -82,7 +101,7 @@ export function renderHcl(model: ServerModel, where: 'container' | 'host'): stri
     // Vault and OpenBao before 2.7 only: OpenBao 2.7 removed the file backend (openbao#2846).
     lines.push('storage "file" {', `  path = ${hclString(data)}`, '}');
   } else {
-    lines.push('storage "raft" {', `  path    = ${hclString(data)}`, `  node_id = ${hclString(`${model.env}-1`)}`, '}');
+    lines.push(...raftStanza(data, model.nodeId ?? `${model.env}-1`, model.retryJoin));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -92,7 +111,7 @@ export function renderHcl(model: ServerModel, where: 'container' | 'host'): stri
  * exists: plain HTTP on a loopback address only, the same raft storage and node id that
  * vault-https later serves over TLS. Refused for any non-loopback address by the vault-server step.
  */
-export function renderBootstrapHcl(model: Pick<ServerModel, 'env' | 'listen' | 'dataDir'>): string {
+export function renderBootstrapHcl(model: Pick<ServerModel, 'env' | 'listen' | 'dataDir' | 'nodeId'>): string {
   const addr = formatListen(model.listen);
   return [
     `# Vault/OpenBao server for environment "${model.env}" before it has its own certificate,`,
@@ -107,10 +126,7 @@ export function renderBootstrapHcl(model: Pick<ServerModel, 'env' | 'listen' | '
     '  tls_disable = true',
     '}',
     '',
-    'storage "raft" {',
-    `  path    = ${hclString(model.dataDir)}`,
-    `  node_id = ${hclString(`${model.env}-1`)}`,
-    '}',
+    ...raftStanza(model.dataDir, model.nodeId ?? `${model.env}-1`),
     '',
   ].join('\n');
 }
