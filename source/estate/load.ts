@@ -174,6 +174,7 @@ function resolvePaths(spec: EstateFile, dir: string): EstateFile {
   const r = (p: string | undefined) => (p === undefined ? undefined : path.resolve(dir, p));
   const out: EstateFile = structuredClone(spec);
   out.root.dir = r(out.root.dir)!;
+  if (out.root.custody) out.root.custody.shares_out = r(out.root.custody.shares_out)!;
   if (out.vault.ca) out.vault.ca = r(out.vault.ca);
   if (out.vault.data_dir) out.vault.data_dir = r(out.vault.data_dir);
   if (out.vault.bao) out.vault.bao = r(out.vault.bao);
