@@ -4,7 +4,7 @@ import React from 'react';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App } from '../screens/App.js';
 import { WizardController } from '../source/wizard/controller.js';
-import { tempDir, openssl, writePassphrase, useOpenBao, uniqueMount, bao } from './helpers/env.js';
+import { tempDir, openssl, writePassphrase, useOpenBao, uniqueMount, bao, cli } from './helpers/env.js';
 import { driveInk, KEY } from './helpers/ink.js';
 
 const vault = useOpenBao();
@@ -135,6 +135,47 @@ describe('wizard (ink-testing-library)', () => {
     await ui.type(KEY.enter);
     await ui.waitFor(new RegExp(`✓ Intermediate in Vault \\(${mount}\\)`));
     expect(JSON.parse(await bao(vault.server(), ['list', '-format=json', `${mount}/keys`]))).toHaveLength(1);
+    ui.view.unmount();
+  });
+
+  it('opens a root held 2-of-3 screen by screen: each custodian types a share, nothing is shown, a bad share is named', async () => {
+    const work = tempDir();
+    const home = path.join(work, 'home');
+    const rootDir = path.join(work, 'root');
+    const sharesDir = path.join(work, 'shares');
+    const mount = uniqueMount();
+    const created = await cli(['root', 'create', '--env', 'wizc', '--out', rootDir, '--cn', 'Wiz Custody Root', '--path-len', '1', '--custodians', '3', '--threshold', '2', '--custodian-names', 'alice,bob,carol', '--shares-out', sharesDir], { env: { CERTWRIGHT_HOME: home } });
+    expect(created.exitCode, created.stderr).toBe(0);
+    const groups = (name: string) => fs.readFileSync(path.join(sharesDir, `${name}.share`), 'utf8').split('\n').filter((l) => /^\s*\d+\s+[0-9A-Z]{5}/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
+    const controller = new WizardController({ stateDir: home }, { rootDir, mount, intermediateCn: 'Wiz Custody Int' });
+    const ui = driveInk(<App controller={controller} env="wizc" />);
+    await ui.waitFor(new RegExp(`Intermediate in Vault \\(${mount}\\).*not requested yet`));
+    await ui.type(KEY.down);
+    await ui.type(KEY.enter);
+    await ui.waitFor(`Plan: intermediate in ${mount}`);
+    await ui.type(KEY.enter);
+    // Custodian 1 mistypes one group: refused by its number, asked again
+    const alice = groups('alice');
+    const typo = [...alice];
+    typo[3] = `${typo[3]!.slice(0, 4)}${typo[3]![4] === 'Z' ? 'Y' : 'Z'}`;
+    await ui.answer('Share 1 of 2', typo.join(' '));
+    await ui.waitFor('is corrupted: group 4');
+    await ui.type(alice.join(' '));
+    // Nothing of the share is ever on screen, not even as stars
+    for (const g of alice) expect(ui.frame()).not.toContain(g);
+    expect(ui.frame()).not.toMatch(/\*{5}/);
+    await ui.type(KEY.enter);
+    await ui.waitFor('accepted: share 1 (alice)');
+    // The same share again is a duplicate
+    await ui.answer('Share 2 of 2', alice.join(' '));
+    await ui.waitFor('a duplicate share');
+    await ui.type(groups('carol').join(' '));
+    await ui.type(KEY.enter);
+    await ui.waitFor(/Intermediate installed: issuer/);
+    const issuers = JSON.parse(await bao(vault.server(), ['list', '-format=json', `${mount}/issuers`]));
+    expect(issuers).toHaveLength(2);
+    const entries = fs.readFileSync(path.join(home, 'envs', 'wizc', 'transcript.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(entries.find((e) => e.action === 'intermediate-sign')).toMatchObject({ rootOpenedWith: 'shares', shareIndices: [1, 3] });
     ui.view.unmount();
   });
 

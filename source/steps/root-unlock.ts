@@ -170,3 +170,23 @@ export async function openRootKey(pem: string, unlock: RootUnlock, keyFile: stri
     throw error;
   }
 }
+
+/**
+ * Checks one more share for the root in rootDir against the shares already given (the wizard asks
+ * one custodian per screen and refuses a bad share there, by name). Throws a ShareError.
+ */
+export async function checkShareFor(rootDir: string, text: string, source: string, given: Array<{ text: string; source: string }>): Promise<{ index: number; custodian: string }> {
+  const custody = readCustody(rootDir);
+  if (!custody) throw new OperatorError(`The root in ${rootDir} opens with one passphrase, not with shares.`, 'Type its passphrase instead.');
+  const { parseShare, checkShareAgainst } = await import('../pki/shares.js');
+  const rootFingerprint = new X509Certificate(fs.readFileSync(rootPaths(rootDir).cert)).fingerprint256;
+  const earlier = given.map((g) => ({ share: parseShare(g.text, g.source), source: g.source }));
+  const share = parseShare(text, source);
+  try {
+    checkShareAgainst(share, source, custody, rootFingerprint, earlier);
+    return { index: share.index, custodian: custodianName(custody, share.index) };
+  } finally {
+    share.bytes.fill(0);
+    for (const e of earlier) e.share.bytes.fill(0);
+  }
+}

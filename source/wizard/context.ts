@@ -39,6 +39,8 @@ export interface WizardDefaults {
   ttl?: string | undefined;
   pathLen?: string | undefined;
   passphraseFile?: string | undefined;
+  /** --share files of the root's custodians (a root under M-of-N custody). */
+  shareFiles?: string[] | undefined;
   mount?: string | undefined;
   intermediateCn?: string | undefined;
   rootDir?: string | undefined;

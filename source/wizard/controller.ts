@@ -23,8 +23,9 @@ import type { Runtime } from '../steps/vault-https.js';
 import type { InitSecrets } from '../steps/vault-init.js';
 import type { SealStatus } from '../vault/pki.js';
 import { AgentRolloutController } from './agent-rollout.js';
-import { WizardHost, withPassphrase, type Drift, type PipelineStep, type WizardDefaults } from './context.js';
+import { WizardHost, withPassphrase, withRootSecret, type Drift, type PipelineStep, type RootSecretAnswer, type WizardDefaults } from './context.js';
 import { stateForget } from '../steps/defs/state-forget.js';
+import { readCustody, checkShareFor } from '../steps/root-unlock.js';
 import { parseListen } from '../system/ports.js';
 
 export type { Drift, PipelineStep, StepState, WizardDefaults } from './context.js';
@@ -320,12 +321,44 @@ export class WizardController extends WizardHost {
     return this.planStep(intermediate, env, this.intermediateValues(form));
   }
 
-  async applyIntermediate(env: string, form: IntermediateForm, passphrase: Buffer, report: Reporter) {
+  async applyIntermediate(env: string, form: IntermediateForm, answer: RootSecretAnswer, report: Reporter) {
     try {
-      return await this.runStep(intermediate, env, this.intermediateValues(form), report, withPassphrase(passphrase));
+      return await this.runStep(intermediate, env, this.intermediateValues(form), report, withRootSecret(answer));
     } finally {
-      passphrase.fill(0);
+      if ('passphrase' in answer) answer.passphrase.fill(0);
     }
+  }
+
+  /** The custody of the root in rootDir (M, N, custodian names), or undefined for a passphrase root. */
+  rootCustody(rootDir: string): { threshold: number; custodians: number; names: string[] } | undefined {
+    const c = readCustody(path.resolve(rootDir));
+    return c ? { threshold: c.threshold, custodians: c.custodians, names: c.names } : undefined;
+  }
+
+  /** One custodian's typed share, checked before the next is asked: who it is, or why it is refused. */
+  async checkShare(rootDir: string, text: string, given: Array<{ text: string; source: string }>): Promise<{ index: number; custodian: string } | { error: string }> {
+    try {
+      return await checkShareFor(path.resolve(rootDir), text, `the share typed for custodian ${given.length + 1}`, given);
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  }
+
+  /** What opens the root from the start-up flags (--share files or --passphrase-file), else undefined: the screen asks. */
+  async rootSecretFromFlags(rootDir: string): Promise<RootSecretAnswer | undefined> {
+    if (this.rootCustody(rootDir)) {
+      const files = this.defaults.shareFiles ?? [];
+      if (files.length === 0) return undefined;
+      const shares: Array<{ text: string; source: string }> = [];
+      for (const file of files) {
+        const bytes = await readPrivateFile(file, '--share');
+        shares.push({ text: bytes.toString('utf8'), source: file });
+        bytes.fill(0);
+      }
+      return { shares };
+    }
+    const passphrase = await this.passphraseFromFile(1);
+    return passphrase ? { passphrase } : undefined;
   }
 
   caTreePresets(env: string): Array<{ id: string; title: string }> {

@@ -90,7 +90,30 @@ async function plainIntermediate(controller: WizardController, env: string, prom
   process.stdout.write(`${formatPlan(`intermediate in ${form.mount}`, plan)}\n`);
   if (plan.actions.length === 0) return;
   if (!(await ask(prompts.confirm({ message: 'Apply?', default: true })))) return;
-  const passphrase = (await controller.passphraseFromFile(1)) ?? Buffer.from(await ask(prompts.password({ message: 'Root key passphrase', mask: '*' })), 'utf8');
-  const result = await controller.applyIntermediate(env, form, passphrase, cliReporter());
+  let answer = await controller.rootSecretFromFlags(form.rootDir);
+  const custody = controller.rootCustody(form.rootDir);
+  if (!answer && custody) {
+    // One custodian at a time, nothing echoed; a refused share is named and typed again.
+    const shares: Array<{ text: string; source: string }> = [];
+    while (shares.length < custody.threshold) {
+      let who = '';
+      const text = await ask(
+        prompts.password({
+          message: `Share ${shares.length + 1} of ${custody.threshold} (${custody.threshold} of ${custody.custodians} custodians open the root): custodian, type your share's groups (nothing is shown)`,
+          validate: async (v) => {
+            const r = await controller.checkShare(form.rootDir, v, shares);
+            if ('error' in r) return r.error;
+            who = `share ${r.index} (${r.custodian})`;
+            return true;
+          },
+        }),
+      );
+      shares.push({ text, source: `the share typed for custodian ${shares.length + 1}` });
+      process.stdout.write(`Accepted ${who}.\n`);
+    }
+    answer = { shares };
+  }
+  answer ??= { passphrase: Buffer.from(await ask(prompts.password({ message: 'Root key passphrase', mask: '*' })), 'utf8') };
+  const result = await controller.applyIntermediate(env, form, answer, cliReporter());
   process.stdout.write(`Intermediate ${result.alreadyInstalled ? 'already installed' : 'installed'}: issuer ${result.issuerId}\n`);
 }
