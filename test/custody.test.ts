@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, tempDir, openssl, writePassphrase, listing, modeOf } from './helpers/env.js';
+import { execa } from 'execa';
+import { cli, tempDir, openssl, writePassphrase, listing, modeOf, BIN, ROOT } from './helpers/env.js';
 import { passphraseFromTestShares } from './helpers/shares.js';
 import { verifyTranscript } from '../state/transcript.js';
 
@@ -265,5 +266,64 @@ describe('M-of-N custody of the root key', () => {
     expect(drySign.exitCode, drySign.stderr).toBe(0);
     expect(fs.existsSync(path.join(root.work, 'dry.pem'))).toBe(false);
     expect([listing(root.work).filter((l) => !l.startsWith('dry.')), transcriptOf(root)]).toEqual(before);
+  });
+
+  it('apply --file with root.custody: the offline side creates the shares, then signs with --share', async () => {
+    const work = tempDir('cw-custody-estate-');
+    const env = { CERTWRIGHT_HOME: path.join(work, 'home') };
+    const file = path.join(work, 'estate.yaml');
+    fs.writeFileSync(file, [
+      'environment: est',
+      'root: { dir: ./root, cn: "Estate Custody Root", path_len: 1, custody: { custodians: 3, threshold: 2, names: [alice, bob, carol], shares_out: ./shares } }',
+      // Never contacted: --offline.
+      'vault: { address: "https://vault.invalid:8200", ca: ./root/root-ca.pem }',
+      'intermediate: { mount: pki_int, cn: "Estate Int" }',
+      '',
+    ].join('\n'));
+    const apply = (extra: string[]) => cli(['apply', '--file', file, '--offline', '--yes', ...extra], { env });
+    // The ceremony machine: the root, under custody, and a stop at the air gap
+    const first = await apply([]);
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.stdout).toContain('Air gap: the next step, intermediate-request, runs on the online machine');
+    const shares = ['alice', 'bob', 'carol'].map((n) => path.join(work, 'shares', `${n}.share`));
+    for (const f of shares) expect(modeOf(f)).toBe(0o600);
+    // The online machine's CSR arrives (openssl stands in for intermediate request here)
+    fs.mkdirSync(path.join(work, 'carry'));
+    const csrFile = path.join(work, 'carry', 'pki_int-intermediate.csr');
+    expect((await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(work, 'int.key'), '-subj', '/CN=Estate Int', '-out', csrFile])).exitCode).toBe(0);
+    // Without shares (no terminal) the root stays shut and says how many are needed
+    const none = await apply([]);
+    expect(none.exitCode).toBe(1);
+    expect(none.stderr).toContain('2 more are needed');
+    expect(fs.existsSync(path.join(work, 'carry', 'pki_int-intermediate.pem'))).toBe(false);
+    // With two custodians' shares it signs, and stops at the next air gap
+    const signed = await apply(['--share', shares[2]!, '--share', shares[1]!]);
+    expect(signed.exitCode, signed.stderr).toBe(0);
+    expect(signed.stdout).toContain('Air gap: the next step, intermediate-install, runs on the online machine');
+    expect((await openssl(['verify', '-CAfile', path.join(work, 'root', 'root-ca.pem'), path.join(work, 'carry', 'pki_int-intermediate.pem')])).exitCode).toBe(0);
+    const entries = fs.readFileSync(path.join(work, 'home', 'envs', 'est', 'transcript.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(entries.map((e) => [e.action, e.shareIndices])).toEqual([['root-create', [1, 2, 3]], ['intermediate-sign', [2, 3]]]);
+  });
+
+  it('README "Two-person ceremony": the block runs as written', async () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const start = readme.indexOf('## Two-person ceremony\n');
+    expect(start).toBeGreaterThan(0);
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    const block = /<!-- readme-test: run by test\/custody\.test\.ts -->\n```sh\n([\s\S]*?)```/.exec(section);
+    expect(block, 'the section has a block marked for this test').not.toBeNull();
+    const work = tempDir('cw-custody-readme-');
+    const bin = path.join(work, '.bin');
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(bin, 'certwright'), `#!/bin/sh\nexec node ${JSON.stringify(BIN)} "$@"\n`, { mode: 0o755 });
+    const home = path.join(work, 'home');
+    const r = await execa('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', block![1]!], { cwd: work, env: { PATH: `${bin}:${process.env.PATH}`, HOME: work, CERTWRIGHT_HOME: home, NO_COLOR: '1' }, extendEnv: false, reject: false, all: true, timeout: 120_000 });
+    expect(r.exitCode, r.all).toBe(0);
+    // What the block claims, checked independently
+    expect(r.stdout).toMatch(/alice\.share\s+bob\.share\s+carol\.share/);
+    expect(r.stdout).toContain('intermediate.pem: OK');
+    for (const n of ['alice', 'bob', 'carol']) expect(modeOf(path.join(work, 'shares', `${n}.share`))).toBe(0o600);
+    const entries = fs.readFileSync(path.join(home, 'envs', 'demo', 'transcript.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(entries.map((e) => [e.action, e.shareIndices])).toEqual([['root-create', [1, 2, 3]], ['intermediate-sign', [1, 3]]]);
   });
 });
