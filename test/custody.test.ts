@@ -303,6 +303,11 @@ describe('M-of-N custody of the root key', () => {
     expect((await openssl(['verify', '-CAfile', path.join(work, 'root', 'root-ca.pem'), path.join(work, 'carry', 'pki_int-intermediate.pem')])).exitCode).toBe(0);
     const entries = fs.readFileSync(path.join(work, 'home', 'envs', 'est', 'transcript.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(entries.map((e) => [e.action, e.shareIndices])).toEqual([['root-create', [1, 2, 3]], ['intermediate-sign', [2, 3]]]);
+    // A share left beside the root key is drift: apply stops there (exit 4)
+    fs.copyFileSync(shares[0]!, path.join(work, 'root', 'alice.share'));
+    const drift = await apply(['--share', shares[2]!, '--share', shares[1]!]);
+    expect(drift.exitCode, drift.stderr).toBe(4);
+    expect(drift.stderr).toContain('no share beside the root key');
   });
 
   it('README "Two-person ceremony": the block runs as written', async () => {

@@ -277,5 +277,23 @@ export async function verifyRootCreate(session: EnvSession): Promise<Check[]> {
       checks.push(check('root not expired', new Date(cert.validTo) > new Date(), `valid until ${new Date(cert.validTo).toISOString()}`));
     }
   }
+  if (record.facts.custody === 'shamir') checks.push(...verifyCustody(String(record.facts.rootDir), Number(record.facts.threshold), Number(record.facts.custodians)));
   return checks;
+}
+
+/** The custody recorded in state is the one ceremony.json names, and no share lies beside the key. */
+function verifyCustody(rootDir: string, threshold: number, custodians: number): Check[] {
+  let recorded: { custody?: { threshold?: number; custodians?: number } } | undefined;
+  try {
+    recorded = JSON.parse(fs.readFileSync(rootPaths(rootDir).meta, 'utf8')) as typeof recorded;
+  } catch (error) {
+    return [check('root custody recorded beside the root', false, `not checked: ${rootPaths(rootDir).meta} cannot be read (${(error as Error).message})`)];
+  }
+  const c = recorded?.custody;
+  const same = c?.threshold === threshold && c?.custodians === custodians;
+  const beside = fs.readdirSync(rootDir).filter((f) => f.endsWith('.share'));
+  return [
+    check('root custody recorded beside the root', same, same ? `${threshold} of ${custodians} custodians` : `ceremony.json says ${c ? `${c.threshold} of ${c.custodians}` : 'no custody'}, state says ${threshold} of ${custodians}`),
+    check('no share beside the root key', beside.length === 0, beside.length === 0 ? rootDir : `${beside.join(', ')} in ${rootDir}: hand it to its custodian and delete it here`),
+  ];
 }
