@@ -7,17 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, openssl, BIN } from './helpers/env.js';
-import { TmuxSession } from './helpers/tmux.js';
+import { TmuxSession, terminalEnv as envFor } from './helpers/tmux.js';
 
+// One pane at a time; a failed test leaves none behind.
 let session: TmuxSession | undefined;
-afterEach(async () => {
-  await session?.kill();
-  session = undefined;
-});
-
-function envFor(home: string): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', TERM: 'xterm-256color', NO_COLOR: '1', CERTWRIGHT_HOME: home };
-}
+afterEach(() => session?.kill());
 
 function groupsOf(file: string): string[] {
   return fs.readFileSync(file, 'utf8').split('\n').filter((l) => /^\s*\d+\s+[0-9A-Z]{5}/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));

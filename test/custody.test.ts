@@ -165,8 +165,12 @@ describe('M-of-N custody of the root key', () => {
     const crl = await cli(['root', 'crl', '--root-dir', root.rootDir, '--share', root.shares[1]!, '--share', root.shares[2]!, '--out', path.join(root.work, 'root.crl')], { env: root.env });
     expect(crl.exitCode, crl.stderr).toBe(0);
     expect((await openssl(['crl', '-in', path.join(root.work, 'root.crl'), '-CAfile', path.join(root.rootDir, 'root-ca.pem'), '-noout'])).stderr).toMatch(/verify OK/);
+    // cross-sign sign is the same signer: it opens the root with shares the same way
+    const twin = await cli(['cross-sign', 'sign', '--root-dir', root.rootDir, '--share', root.shares[2]!, '--share', root.shares[0]!, '--csr', await csr(root.work, 'twin'), '--out', path.join(root.work, 'twin.pem')], { env: root.env });
+    expect(twin.exitCode, twin.stderr).toBe(0);
+    expect((await openssl(['verify', '-CAfile', path.join(root.rootDir, 'root-ca.pem'), path.join(root.work, 'twin.pem')])).exitCode).toBe(0);
     const transcript = transcriptOf(root);
-    expect(transcript.trim().split('\n').map((l) => JSON.parse(l).shareIndices)).toEqual([[1, 2, 3], [1, 3], [2, 3]]);
+    expect(transcript.trim().split('\n').map((l) => JSON.parse(l).shareIndices)).toEqual([[1, 2, 3], [1, 3], [2, 3], [1, 3]]);
     // Byte scan: no group of any share, no share file's text, no passphrase
     const stores = [transcript, fs.readFileSync(path.join(root.home, 'envs', 'cust', 'state.json'), 'utf8'), fs.readFileSync(path.join(root.rootDir, 'ceremony.json'), 'utf8')];
     const passphrase = await passphraseFromTestShares(root.shares.slice(0, 2));
