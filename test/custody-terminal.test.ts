@@ -77,4 +77,51 @@ describe('custody in a terminal', () => {
     const last = JSON.parse(fs.readFileSync(path.join(home, 'envs', 'tty', 'transcript.jsonl'), 'utf8').trim().split('\n').at(-1)!);
     expect(last).toMatchObject({ action: 'intermediate-sign', shareIndices: [2, 3] });
   });
+
+  it('--plain creates a root under custody with line prompts, each share shown once and cleared', async () => {
+    const work = tempDir('cw-custody-plain-');
+    const home = path.join(work, 'home');
+    const out = path.join(work, 'root');
+    const sharesDir = path.join(work, 'shares');
+    session = await TmuxSession.start(['node', BIN, '--plain', '--env', 'plc', '--out', out, '--cn', 'Plain Held CA', '--key-type', 'ec-p256', '--ttl', '1y', '--path-len', '0'], { env: envFor(home), width: 100, height: 40 });
+    await session.waitFor('Open a step');
+    await session.keys('Enter');
+    await session.waitFor('Who opens the root key');
+    await session.keys('Down', 'Enter');
+    await session.waitFor('Number of custodians');
+    await session.keys('Enter');
+    await session.waitFor('How many custodians together');
+    await session.keys('BSpace');
+    await session.text('1');
+    await session.keys('Enter');
+    await session.waitFor('--threshold 1 does not fit 3 custodians');
+    await session.keys('BSpace');
+    await session.text('2');
+    await session.keys('Enter');
+    await session.waitFor('Custodian names');
+    await session.text('ann,ben,cy');
+    await session.keys('Enter');
+    await session.waitFor('Directory for the share files');
+    await session.keys('C-u');
+    await session.text(sharesDir);
+    await session.keys('Enter');
+    await session.waitFor('Show each share once');
+    await session.text('y');
+    await session.keys('Enter');
+    await session.waitFor('to create the root');
+    await session.text('Plain Held CA');
+    await session.keys('Enter');
+    for (const name of ['ann', 'ben', 'cy']) {
+      await session.waitFor(`Custodian "${name}"`);
+      await session.keys('Enter');
+      const shown = await session.waitFor('Written down?');
+      const groups = groupsOf(path.join(sharesDir, `${name}.share`));
+      for (const g of groups) expect(shown).toContain(g);
+      await session.keys('Enter');
+      const after = await session.waitFor(name === 'cy' ? 'SHA-256 fingerprint' : /Custodian "(ben|cy)"/);
+      for (const g of groups) expect(after).not.toContain(g);
+    }
+    await session.waitFor('[done] Offline root CA');
+    expect(fs.readFileSync(path.join(out, 'ceremony.json'), 'utf8')).toContain('"names": [\n      "ann",');
+  });
 });

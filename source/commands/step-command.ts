@@ -123,15 +123,7 @@ export function cliInteraction(flags: Flags, tty: boolean): Interaction {
     },
     async showShare(share) {
       if (!tty) throw new UsageError('--show-shares needs a terminal: each share is shown to its custodian alone, then cleared.', 'Run root create in a terminal, or leave out --show-shares and hand out the share files.');
-      const { input } = await import('@inquirer/prompts');
-      const wait = (message: string) => input({ message }).catch(() => {
-        throw new Cancelled();
-      });
-      await wait(`Custodian "${share.custodian}" (share ${share.index} of ${share.custodians}): everyone else look away, then press Enter to show the share.`);
-      process.stderr.write(`\nShare ${share.index} of ${share.custodians} for ${share.custodian} (any ${share.threshold} open the root). Write every group down; the last character of each is its check:\n\n${share.groups}\n\n`);
-      await wait('Written down? Press Enter to clear the screen.');
-      // Clear the screen and its scrollback so the next custodian does not see this share.
-      process.stderr.write('\x1b[2J\x1b[3J\x1b[H');
+      await showShareInTerminal(share);
     },
     async unsealShare(status) {
       if (!tty) return undefined;
@@ -147,4 +139,21 @@ export function cliInteraction(flags: Flags, tty: boolean): Interaction {
 /** --dry-run asked for: `apply --file` turns it into `plan --file` (the step runner stays the one place that enforces it per step). */
 export function dryRunRequested(flags: Flags): boolean {
   return flags.bool('dry-run');
+}
+
+/**
+ * One new share shown to its custodian on this terminal (stderr): Enter to show, Enter to clear the
+ * screen and its scrollback before the next custodian. The CLI and the --plain wizard use it.
+ */
+export async function showShareInTerminal(share: { custodian: string; index: number; custodians: number; threshold: number; groups: string }): Promise<void> {
+  const { input } = await import('@inquirer/prompts');
+  const wait = (message: string) =>
+    input({ message }).catch(() => {
+      throw new Cancelled();
+    });
+  await wait(`Custodian "${share.custodian}" (share ${share.index} of ${share.custodians}): everyone else look away, then press Enter to show the share.`);
+  process.stderr.write(`\nShare ${share.index} of ${share.custodians} for ${share.custodian} (any ${share.threshold} open the root). Write every group down; the last character of each is its check:\n\n${share.groups}\n\n`);
+  await wait('Written down? Press Enter to clear the screen.');
+  // Clear the screen and its scrollback so the next custodian does not see this share.
+  process.stderr.write('\x1b[2J\x1b[3J\x1b[H');
 }

@@ -41,6 +41,11 @@ export interface WizardDefaults {
   passphraseFile?: string | undefined;
   /** --share files of the root's custodians (a root under M-of-N custody). */
   shareFiles?: string[] | undefined;
+  /** root create --custodians / --threshold / --custodian-names / --shares-out, pre-answering the custody questions. */
+  custodians?: string | undefined;
+  threshold?: string | undefined;
+  custodianNames?: string | undefined;
+  sharesOut?: string | undefined;
   mount?: string | undefined;
   intermediateCn?: string | undefined;
   rootDir?: string | undefined;

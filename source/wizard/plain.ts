@@ -1,7 +1,7 @@
 import { Cancelled, explainSystemError } from '../errors.js';
 import { formatPlan, cliReporter } from '../output.js';
 import { parsePassphrase, ROOT_KEY_TYPES, type KeyType } from '../pki/keys.js';
-import type { WizardController } from './controller.js';
+import type { WizardController, CustodyForm } from './controller.js';
 
 /**
  * The line-by-line wizard (--plain): same controller and steps as the Ink screens, asked with
@@ -50,6 +50,19 @@ export async function runPlainWizard(controller: WizardController, initialEnv: s
 type Prompts = typeof import('@inquirer/prompts');
 type Ask = <T>(p: Promise<T>) => Promise<T>;
 
+/** Who opens the root: one passphrase (undefined) or M-of-N custodians, each answer checked at once. */
+async function plainCustody(controller: WizardController, env: string, prompts: Prompts, ask: Ask): Promise<CustodyForm | undefined> {
+  const how = await ask(prompts.select({ message: 'Who opens the root key', choices: [{ name: 'One passphrase (typed twice)', value: 'passphrase' }, { name: 'Custodians: M of N open it (random passphrase, one share each)', value: 'custody' }] }));
+  if (how === 'passphrase') return undefined;
+  const d = controller.custodyDefaults(env);
+  const custodians = await ask(prompts.input({ message: 'Number of custodians (one share each)', default: d.custodians, validate: (v) => controller.validateCustody({ ...d, custodians: v, threshold: '2', names: '' }) ?? true }));
+  const threshold = await ask(prompts.input({ message: 'How many custodians together open the root', default: d.threshold, validate: (v) => controller.validateCustody({ ...d, custodians, threshold: v, names: '' }) ?? true }));
+  const names = await ask(prompts.input({ message: 'Custodian names, comma-separated (empty: custodian-1, custodian-2, ...)', default: d.names, validate: (v) => controller.validateCustody({ ...d, custodians, threshold, names: v }) ?? true }));
+  const sharesOut = await ask(prompts.input({ message: 'Directory for the share files (not the root\'s)', default: d.sharesOut }));
+  const show = await ask(prompts.confirm({ message: 'Show each share once, custodian by custodian, for a paper copy?', default: false }));
+  return { custodians, threshold, names, sharesOut, show };
+}
+
 async function plainRoot(controller: WizardController, env: string, prompts: Prompts, ask: Ask): Promise<void> {
   const d = controller.rootDefaults(env);
   const g = controller.defaults;
@@ -59,9 +72,20 @@ async function plainRoot(controller: WizardController, env: string, prompts: Pro
     keyType: (g.keyType ?? (await ask(prompts.select({ message: 'Key type', choices: ROOT_KEY_TYPES.map((k) => ({ name: k, value: k })) })))) as KeyType,
     ttl: g.ttl ?? (await ask(prompts.input({ message: 'Validity', default: d.ttl }))),
     pathLen: g.pathLen ?? (await ask(prompts.input({ message: 'Path length (empty = unlimited)', default: d.pathLen }))),
+    custody: d.custody ?? (g.passphraseFile !== undefined ? undefined : await plainCustody(controller, env, prompts, ask)),
   };
   const plan = await controller.planRoot(env, form);
   process.stdout.write(`${formatPlan('offline root', plan)}\n`);
+  if (form.custody) {
+    // Nobody types a passphrase: it is random and split; only the CA name is typed to confirm.
+    const typed = await ask(prompts.input({ message: `Type the CA name "${form.commonName}" to create the root` }));
+    if (typed !== form.commonName) throw new Cancelled(`The name typed does not match "${form.commonName}". Nothing was created.`);
+    const { showShareInTerminal } = await import('../commands/step-command.js');
+    const result = await controller.applyRoot(env, form, undefined, cliReporter(), showShareInTerminal);
+    process.stdout.write(`Root CA created: ${result.certFile}\nSHA-256 fingerprint: ${result.fingerprint}\n`);
+    for (const s of result.shares ?? []) process.stdout.write(`  share ${s.index} (${s.custodian}): ${s.file}\n`);
+    return;
+  }
   let passphrase = await controller.passphraseFromFile(12);
   if (!passphrase) {
     const first = await ask(prompts.password({ message: 'New passphrase for the root key (12+ characters)', mask: '*', validate: (v) => v.length >= 12 || 'At least 12 characters' }));
