@@ -285,6 +285,12 @@ describe('M-of-N custody of the root key', () => {
       '',
     ].join('\n'));
     const apply = (extra: string[]) => cli(['apply', '--file', file, '--offline', '--yes', ...extra], { env });
+    // A custody no ceremony could open is refused at its place in the file, nothing run
+    const bad = path.join(work, 'bad.yaml');
+    fs.writeFileSync(bad, fs.readFileSync(file, 'utf8').replace('threshold: 2', 'threshold: 4'));
+    const refused = await cli(['plan', '--file', bad, '--offline'], { env });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/bad\.yaml:2:\d+: root\.custody\.threshold 4 is more than its 3 custodians/);
     // The ceremony machine: the root, under custody, and a stop at the air gap
     const first = await apply([]);
     expect(first.exitCode, first.stderr).toBe(0);
