@@ -10,6 +10,10 @@ import { execa } from 'execa';
 import { cli, tempDir, openssl, writePassphrase, listing, modeOf, BIN, ROOT } from './helpers/env.js';
 import { passphraseFromTestShares } from './helpers/shares.js';
 import { verifyTranscript } from '../state/transcript.js';
+import { EstateRecorder } from '../source/estate/record.js';
+import { loadEstate } from '../source/estate/load.js';
+import { estateSteps } from '../source/estate/steps.js';
+import { emptyState } from '../state/schema.js';
 
 interface CustodyRoot {
   work: string;
@@ -340,5 +344,24 @@ describe('M-of-N custody of the root key', () => {
     for (const n of ['alice', 'bob', 'carol']) expect(modeOf(path.join(work, 'shares', `${n}.share`))).toBe(0o600);
     const entries = fs.readFileSync(path.join(home, 'envs', 'demo', 'transcript.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(entries.map((e) => [e.action, e.shareIndices])).toEqual([['root-create', [1, 2, 3]], ['intermediate-sign', [1, 3]]]);
+  });
+
+  it('the estate file the wizard writes keeps the custody (never a share), and maps back to the same root create flags', async () => {
+    const dir = tempDir('cw-custody-record-');
+    const file = path.join(dir, 'estate.yaml');
+    const rec = new EstateRecorder(file);
+    rec.open('rec');
+    const state = emptyState('rec', new Date());
+    const values = { env: 'rec', out: path.join(dir, 'root'), cn: 'Rec Root', 'key-type': 'ec-p384', ttl: '10y', 'path-len': '1', custodians: '3', threshold: '2', 'custodian-names': 'alice,bob,carol', 'shares-out': path.join(dir, 'shares'), 'show-shares': true };
+    await rec.record('root-create', values, state);
+    const written = await rec.record('intermediate', { env: 'rec', mount: 'pki_int', cn: 'Rec Int', 'root-dir': path.join(dir, 'root'), 'vault-addr': 'https://vault.invalid:8200', share: ['/secret/alice.share'] }, state);
+    expect(written, written.pending).toMatchObject({ written: true });
+    const text = fs.readFileSync(file, 'utf8');
+    expect(text).toMatch(/custody:\s+custodians: 3\s+threshold: 2\s+names:\s+- alice\s+- bob\s+- carol\s+shares_out: \.\/shares/);
+    expect(text).not.toContain('share:');
+    expect(text).not.toContain('/secret/');
+    const root = estateSteps(loadEstate(file), { oneMachine: false }).find((s) => s.id === 'root-create')!;
+    expect(root.values).toMatchObject({ custodians: '3', threshold: '2', 'custodian-names': 'alice,bob,carol', 'shares-out': path.join(dir, 'shares') });
+    expect(root.values['passphrase-file']).toBeUndefined();
   });
 });
