@@ -14,6 +14,7 @@ import { EstateRecorder } from '../source/estate/record.js';
 import { loadEstate } from '../source/estate/load.js';
 import { estateSteps } from '../source/estate/steps.js';
 import { emptyState } from '../state/schema.js';
+import { labSpec } from '../source/commands/lab.js';
 
 interface CustodyRoot {
   work: string;
@@ -363,5 +364,12 @@ describe('M-of-N custody of the root key', () => {
     const root = estateSteps(loadEstate(file), { oneMachine: false }).find((s) => s.id === 'root-create')!;
     expect(root.values).toMatchObject({ custodians: '3', threshold: '2', 'custodian-names': 'alice,bob,carol', 'shares-out': path.join(dir, 'shares') });
     expect(root.values['passphrase-file']).toBeUndefined();
+  });
+
+  it('lab --file keeps a rehearsal\'s shares inside its workspace, and says how it opens the root', () => {
+    const spec = { environment: 'l', root: { dir: '/srv/root', cn: 'R', custody: { custodians: 3, threshold: 2, shares_out: '/media/custodians' } }, vault: { address: 'https://v.invalid:8200' }, intermediate: { cn: 'I' } };
+    const { spec: lab, notes } = labSpec(spec as never, '/tmp/ws', 8300);
+    expect(lab.root.custody!.shares_out).toBe('/tmp/ws/abs/media/custodians');
+    expect(notes).toContain("root.custody: the rehearsal opens the root with the first 2 custodians' shares from the workspace (throwaway, like the lab)");
   });
 });
