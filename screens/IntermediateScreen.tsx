@@ -9,9 +9,10 @@ import { useTask } from './hooks/useTask.js';
 import { useLoadWhen } from './hooks/useLoadWhen.js';
 import { colour } from './theme.js';
 import type { WizardController, IntermediateForm } from '../source/wizard/controller.js';
+import type { RootSecretAnswer } from '../source/wizard/context.js';
 import type { Plan } from '../source/steps/context.js';
 
-type Phase = 'mount' | 'cn' | 'rootDir' | 'planning' | 'plan' | 'pass' | 'running' | 'done' | 'error';
+type Phase = 'mount' | 'cn' | 'rootDir' | 'planning' | 'plan' | 'pass' | 'share' | 'running' | 'done' | 'error';
 
 /** Intermediate in Vault, signed by the offline root on this machine (request, sign, install). */
 export function IntermediateScreen({ controller, env, onExit }: { controller: WizardController; env: string; onExit: () => void }) {
@@ -30,6 +31,10 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
   const [error, setError] = useState<{ message: string; fix?: string }>();
   const [hint, setHint] = useState<string>();
   const [result, setResult] = useState<{ issuerId: string; fingerprint: string; alreadyInstalled: boolean }>();
+  // A root under M-of-N custody: one screen per custodian, each share checked as it is typed.
+  const [custody, setCustody] = useState<{ threshold: number; custodians: number; names: string[] }>();
+  const [shares, setShares] = useState<Array<{ text: string; source: string }>>([]);
+  const [accepted, setAccepted] = useState<string[]>([]);
   const task = useTask();
 
   useLoadWhen(
@@ -48,10 +53,10 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
     },
   );
 
-  const run = async (pass: Buffer) => {
+  const run = async (answer: RootSecretAnswer) => {
     setPhase('running');
     try {
-      setResult(await controller.applyIntermediate(env, form, pass, task.reporter));
+      setResult(await controller.applyIntermediate(env, form, answer, task.reporter));
       setPhase('done');
     } catch (e) {
       setError(toViewError(e));
@@ -66,8 +71,13 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
         return;
       }
       controller
-        .passphraseFromFile(1)
-        .then((fromFile) => (fromFile ? run(fromFile) : setPhase('pass')))
+        .rootSecretFromFlags(form.rootDir)
+        .then((fromFlags) => {
+          if (fromFlags) return run(fromFlags);
+          const c = controller.rootCustody(form.rootDir);
+          setCustody(c);
+          setPhase(c ? 'share' : 'pass');
+        })
         .catch((e) => {
           setError(toViewError(e));
           setPhase('error');
@@ -87,7 +97,33 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
       {phase === 'planning' && <TaskView activity={task.activity} lines={[]} running />}
       {plan && (phase === 'plan' || phase === 'pass') && <PlanView title={`intermediate in ${form.mount}`} plan={plan} />}
       {phase === 'plan' && <Text dimColor>{plan && plan.actions.length === 0 ? 'Enter: back to the steps' : 'Enter: apply · Esc: back'}</Text>}
-      {phase === 'pass' && <Question label="Root key passphrase" secret onSubmit={(v) => void run(Buffer.from(v, 'utf8'))} />}
+      {phase === 'pass' && <Question label="Root key passphrase" secret onSubmit={(v) => void run({ passphrase: Buffer.from(v, 'utf8') })} />}
+      {phase === 'share' && custody && (
+        <Box flexDirection="column">
+          <Text>
+            {custody.threshold} of {custody.custodians} custodians open this root{accepted.length ? ` · accepted: ${accepted.join(', ')}` : ''}.
+          </Text>
+          <Question
+            key={shares.length}
+            label={`Share ${shares.length + 1} of ${custody.threshold}: custodian, type your share's groups (nothing is shown)`}
+            secret="hidden"
+            error={hint}
+            onSubmit={(v) => {
+              void controller.checkShare(form.rootDir, v, shares).then((r) => {
+                if ('error' in r) {
+                  setHint(r.error);
+                  return;
+                }
+                setHint(undefined);
+                const next = [...shares, { text: v, source: `the share typed for custodian ${shares.length + 1}` }];
+                setAccepted([...accepted, `share ${r.index} (${r.custodian})`]);
+                setShares(next);
+                if (next.length >= custody.threshold) void run({ shares: next });
+              });
+            }}
+          />
+        </Box>
+      )}
       {(phase === 'running' || phase === 'done') && <TaskView activity={task.activity} lines={task.lines} running={phase === 'running'} />}
       {phase === 'done' && result && (
         <Box flexDirection="column">

@@ -32,6 +32,8 @@ describe('wizard in a real terminal (tmux, 80x24, NO_COLOR)', () => {
     await session.keys('Enter');
     await session.waitFor('Path length');
     await session.keys('Enter');
+    await session.waitFor('Who opens the root key');
+    await session.keys('Enter'); // one passphrase
     await session.waitFor('Enter: continue');
     const plan = await session.screen();
     expect(plan).toMatch(/Key\s+ec-p256/);
@@ -73,6 +75,8 @@ describe('wizard in a real terminal (tmux, 80x24, NO_COLOR)', () => {
     await session.keys('Enter');
     await session.waitFor('Path length');
     await session.keys('Enter');
+    await session.waitFor('Who opens the root key');
+    await session.keys('Enter'); // one passphrase
     await session.waitFor('Enter: continue');
     await session.keys('Enter');
     await session.waitFor('New passphrase');
@@ -126,6 +130,8 @@ describe('wizard in a real terminal (tmux, 80x24, NO_COLOR)', () => {
     session = await TmuxSession.start(['node', BIN, '--plain', '--env', 'pl', '--out', out, '--cn', 'Plain CA', '--key-type', 'ec-p256', '--ttl', '1y', '--path-len', '0'], { env: envFor(path.join(work, 'home')) });
     await session.waitFor('Open a step');
     await session.keys('Enter');
+    await session.waitFor('Who opens the root key');
+    await session.keys('Enter'); // one passphrase
     await session.waitFor('Plan: offline root');
     await session.waitFor('New passphrase');
     await session.text('plain passphrase 1');

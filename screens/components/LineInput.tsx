@@ -5,9 +5,10 @@ import { Text, useInput } from 'ink';
  * One line of input, with every keystroke kept in order. The value lives in a ref, not only in
  * React state, so characters and the Enter that arrive in one chunk (a paste, keys typed right
  * after the prompt appears, a busy machine) are all counted before the value is submitted; a
- * stale render never drops a character. `secret` shows one * per character, never the text.
+ * stale render never drops a character. `secret` shows one * per character, never the text;
+ * `secret="hidden"` shows nothing at all, not even the length.
  */
-export function LineInput({ onSubmit, secret }: { onSubmit: (value: string) => void; secret?: boolean | undefined }) {
+export function LineInput({ onSubmit, secret }: { onSubmit: (value: string) => void; secret?: boolean | 'hidden' | undefined }) {
   const value = useRef('');
   const [shown, setShown] = useState('');
   const submit = () => {
@@ -33,7 +34,7 @@ export function LineInput({ onSubmit, secret }: { onSubmit: (value: string) => v
   });
   return (
     <Text>
-      {secret ? '*'.repeat(shown.length) : shown}
+      {secret === 'hidden' ? '' : secret ? '*'.repeat(shown.length) : shown}
       <Text inverse> </Text>
     </Text>
   );

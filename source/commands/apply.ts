@@ -25,12 +25,13 @@ import { managedVault } from '../estate/schema.js';
 export const command: CommandSpec = {
   name: 'apply',
   summary: 'Runs the steps of an estate file that are not done, each plan / apply / verify, and stops at the air gap naming what to carry across (--one-machine: everything here). A second apply changes nothing.',
-  usage: 'apply --file FILE [--one-machine] [--offline] [--passphrase-file FILE] [--keys-out FILE] [--yes]',
+  usage: 'apply --file FILE [--one-machine] [--offline] [--passphrase-file FILE | --share FILE ...] [--keys-out FILE] [--yes]',
   flags: [
     FILE_FLAG,
     ONE_MACHINE_FLAG,
     OFFLINE_FLAG,
     { name: 'passphrase-file', type: 'string', value: 'FILE', description: 'the root key passphrase (mode 0600); typed when absent in a terminal' },
+    { name: 'share', type: 'string', multiple: true, value: 'FILE', env: '', description: 'a custodian\'s share, for a root under custody (root.custody); repeat for each custodian; typed in turn in a terminal when absent' },
     { name: 'keys-out', type: 'string', value: 'FILE', description: 'vault-server writes the unseal keys + root token to this new 0600 file; later steps read the token and shares back', env: '' },
   ],
   async run(ctx) {
@@ -38,7 +39,7 @@ export const command: CommandSpec = {
       const { command: plan } = await import('./plan.js');
       return plan.run(ctx);
     }
-    const { estate, steps, oneMachine } = await openEstate(ctx, { passphraseFile: ctx.flags.string('passphrase-file'), keysOut: ctx.flags.string('keys-out') });
+    const { estate, steps, oneMachine } = await openEstate(ctx, { passphraseFile: ctx.flags.string('passphrase-file'), shares: ctx.flags.list('share'), keysOut: ctx.flags.string('keys-out') });
     if (managedVault(estate.spec.vault) && estate.spec.vault.runtime === 'podman') {
       throw new OperatorError(
         'vault.runtime: podman with listen: is not run by this version: the Vault certwright runs itself is a host process (vault-server), and a container next to it would be a second Vault with empty storage.',
@@ -145,6 +146,6 @@ function airGapStop(estate: Estate, step: PipelineStep, side: Exclude<Where, 'an
   ];
   if (side === 'offline' && applied > 0 && fs.existsSync(transcript)) lines.push(`For the record (public, hash-chained): the ceremony transcript ${transcript}; check it with \`certwright transcript verify --env ${estate.spec.environment} --file FILE\`.`);
   if (carry.some((f) => f.endsWith('root-ca.pem'))) lines.push('Never carry root-ca.key: the root key stays on the ceremony machine.');
-  lines.push(`There, run: certwright apply --file ${estate.file}${step.where === 'offline' ? ' --offline --passphrase-file FILE' : ''}`);
+  lines.push(`There, run: certwright apply --file ${estate.file}${step.where === 'offline' ? (estate.spec.root.custody ? ` --offline --share FILE (${estate.spec.root.custody.threshold} custodians)` : ' --offline --passphrase-file FILE') : ''}`);
   return lines.join('\n');
 }

@@ -42,6 +42,12 @@ const noQuestions: Interaction = {
   },
   confirmName: async () => undefined,
   unsealShare: async () => undefined,
+  rootShare: async () => {
+    throw new Error('evaluating a step never asks for a share');
+  },
+  showShare: async () => {
+    throw new Error('evaluating a step never shows a share');
+  },
 };
 
 function message(error: unknown): string {

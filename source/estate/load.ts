@@ -164,6 +164,10 @@ function semanticProblems(spec: EstateFile, pos: Positions): string[] {
   if (v.address === undefined && v.listen === undefined && v.nodes === undefined) out.push(`${pos.keyOf(['vault'])}: vault needs address: (a Vault you run yourself), listen: (one certwright runs) or nodes: (a raft cluster certwright runs)`);
   if (v.address?.startsWith('http://') && !v.allow_http) out.push(`${pos.keyIn(['vault'], 'address')}: vault.address ${v.address} is plain http; use https, or set allow_http: true for a throwaway lab`);
   if (v.allow_http && !v.address?.startsWith('http://')) out.push(`${pos.keyIn(['vault'], 'allow_http')}: vault.allow_http is only for a plain http address:`);
+  const c = spec.root.custody;
+  if (c && c.threshold > c.custodians) out.push(`${pos.keyIn(['root', 'custody'], 'threshold')}: root.custody.threshold ${c.threshold} is more than its ${c.custodians} custodians; no ceremony could ever open the root`);
+  if (c?.names && c.names.length !== c.custodians) out.push(`${pos.keyIn(['root', 'custody'], 'names')}: root.custody.names lists ${c.names.length} custodian(s) for custodians: ${c.custodians}; name each one once`);
+  if (c && path.resolve(c.shares_out) === path.resolve(spec.root.dir)) out.push(`${pos.keyIn(['root', 'custody'], 'shares_out')}: root.custody.shares_out is root.dir: the shares would lie beside the key they open`);
   const seen = new Map<string, number>();
   (spec.agents ?? []).forEach((a, i) => {
     const id = `${a.kind}:${a.name}`;
@@ -180,6 +184,7 @@ function resolvePaths(spec: EstateFile, dir: string): EstateFile {
   const r = (p: string | undefined) => (p === undefined ? undefined : path.resolve(dir, p));
   const out: EstateFile = structuredClone(spec);
   out.root.dir = r(out.root.dir)!;
+  if (out.root.custody) out.root.custody.shares_out = r(out.root.custody.shares_out)!;
   if (out.vault.ca) out.vault.ca = r(out.vault.ca);
   if (out.vault.data_dir) out.vault.data_dir = r(out.vault.data_dir);
   if (out.vault.bao) out.vault.bao = r(out.vault.bao);

@@ -31,6 +31,18 @@ export const ESTATE_SCHEMA = {
         key_type: { type: 'string', enum: ['ec-p384', 'ec-p256', 'rsa-4096', 'rsa-3072'], description: '--key-type' },
         ttl: duration('validity (--ttl)'),
         path_len: { type: ['integer', 'null'], minimum: 0, maximum: 10, description: 'pathlen constraint; null or absent for none (--path-len)' },
+        custody: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['custodians', 'threshold', 'shares_out'],
+          description: 'M-of-N custody of the root key instead of one passphrase: a random passphrase nobody sees, split into one share per custodian; apply then opens the root with --share',
+          properties: {
+            custodians: { type: 'integer', minimum: 2, maximum: 255, description: '--custodians' },
+            threshold: { type: 'integer', minimum: 2, maximum: 255, description: '--threshold (at most custodians)' },
+            names: strList('--custodian-names: one per custodian, each share file is NAME.share'),
+            shares_out: str('--shares-out: where the share files are written (not root.dir)'),
+          },
+        },
       },
     },
     vault: {
@@ -165,7 +177,7 @@ export const ESTATE_SCHEMA = {
 
 export interface EstateFile {
   environment: string;
-  root: { dir: string; cn: string; key_type?: string; ttl?: string; path_len?: number | null };
+  root: { dir: string; cn: string; key_type?: string; ttl?: string; path_len?: number | null; custody?: { custodians: number; threshold: number; names?: string[]; shares_out: string } };
   vault: { address?: string; ca?: string; allow_http?: boolean; listen?: string; nodes?: number | Array<{ listen: string }>; listen_base?: string; cluster_address?: string; data_dir?: string; runtime?: 'process' | 'podman'; image?: string; bao?: string; key_shares?: number; key_threshold?: number };
   intermediate: { mount?: string; cn: string; key_type?: string; max_ttl?: string; ttl?: string; path_len?: number; permitted_dns?: string[] };
   vault_cert?: { role?: string; dns?: string[]; ip?: string[]; dir: string; ttl?: string; key_type?: string; owner?: string };

@@ -29,6 +29,8 @@ export interface MapOptions {
   /** Run the whole file on one machine: the one-go intermediate instead of request / sign / install. */
   oneMachine: boolean;
   passphraseFile?: string | undefined;
+  /** --share files of the root's custodians, for the steps that open the root. */
+  shares?: string[] | undefined;
   keysOut?: string | undefined;
 }
 
@@ -67,7 +69,12 @@ export function estateSteps(estate: Estate, options: MapOptions): EstateStep[] {
   set(root, 'ttl', s.root.ttl);
   // path_len: null (or absent) is "no constraint", the step's empty default.
   set(root, 'path-len', s.root.path_len === null ? '' : s.root.path_len);
-  set(root, 'passphrase-file', options.passphraseFile);
+  if (s.root.custody) {
+    set(root, 'custodians', s.root.custody.custodians);
+    set(root, 'threshold', s.root.custody.threshold);
+    set(root, 'custodian-names', s.root.custody.names?.join(','));
+    set(root, 'shares-out', s.root.custody.shares_out);
+  } else set(root, 'passphrase-file', options.passphraseFile);
   steps.push({ key: 'root-create', id: 'root-create', values: root, record: 'root-create', carries: [rootCert] });
 
   // A Vault certwright runs (listen:): vault-server starts it on loopback HTTP (initialised and
@@ -96,6 +103,7 @@ export function estateSteps(estate: Estate, options: MapOptions): EstateStep[] {
     set(v, 'ttl', i.ttl);
     set(v, 'permitted-dns', i.permitted_dns?.join(','));
     set(v, 'passphrase-file', options.passphraseFile);
+    if (options.shares?.length) v.share = options.shares;
   };
   if (options.oneMachine) {
     const v = online();

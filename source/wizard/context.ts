@@ -39,6 +39,13 @@ export interface WizardDefaults {
   ttl?: string | undefined;
   pathLen?: string | undefined;
   passphraseFile?: string | undefined;
+  /** --share files of the root's custodians (a root under M-of-N custody). */
+  shareFiles?: string[] | undefined;
+  /** root create --custodians / --threshold / --custodian-names / --shares-out, pre-answering the custody questions. */
+  custodians?: string | undefined;
+  threshold?: string | undefined;
+  custodianNames?: string | undefined;
+  sharesOut?: string | undefined;
   mount?: string | undefined;
   intermediateCn?: string | undefined;
   rootDir?: string | undefined;
@@ -106,9 +113,26 @@ export const noQuestions: Interaction = {
   },
   confirmName: async () => undefined,
   unsealShare: async () => undefined,
+  rootShare: async () => undefined,
+  showShare: async () => {
+    throw new Cancelled('The wizard shows no shares; run `certwright root create --show-shares` in a terminal.');
+  },
 };
 
 /** The passphrase a screen collected (and the typed confirmation it already asked). */
 export function withPassphrase(passphrase: Buffer): Interaction {
   return { ...noQuestions, passphrase: async () => Buffer.from(passphrase) };
+}
+
+/** The custodians' shares a screen collected, one per screen, each already checked there. */
+export function withShares(shares: Array<{ text: string; source: string }>): Interaction {
+  const queue = [...shares];
+  return { ...noQuestions, rootShare: async () => queue.shift() };
+}
+
+/** What a screen asks to open the root: its passphrase, or its custodians' shares. */
+export type RootSecretAnswer = { passphrase: Buffer } | { shares: Array<{ text: string; source: string }> };
+
+export function withRootSecret(answer: RootSecretAnswer): Interaction {
+  return 'passphrase' in answer ? withPassphrase(answer.passphrase) : withShares(answer.shares);
 }

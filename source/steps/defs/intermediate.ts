@@ -10,6 +10,7 @@ import { defineStep } from '../step.js';
 import { emptyPlan, type EnvSession, type Plan } from '../context.js';
 import { requestInputs, parseRequestBase } from './intermediate-request.js';
 import { signInputs, parseNameConstraints, parsePublishedUrls } from './intermediate-sign.js';
+import { noUnlock, unlockRoot } from '../root-unlock.js';
 import type { PipelineInput } from '../intermediate-pipeline.js';
 
 const impl = () => import('../intermediate-pipeline.js');
@@ -44,7 +45,7 @@ export const intermediate = defineStep<Omit<PipelineInput, 'csrFile' | 'certFile
   command: 'intermediate',
   title: 'Intermediate in Vault',
   summary: 'Request, sign and install the intermediate on one machine (lab, rehearsal). Resumable: a killed run picks up where it stopped, reusing the pending key.',
-  usage: 'intermediate --env E --mount PATH --cn NAME --root-dir DIR --passphrase-file FILE [--aia-base URL]',
+  usage: 'intermediate --env E --mount PATH --cn NAME --root-dir DIR (--passphrase-file FILE | --share FILE ...) [--aia-base URL]',
   mutates: true,
   where: 'anywhere',
   session: 'required',
@@ -121,11 +122,11 @@ export const intermediate = defineStep<Omit<PipelineInput, 'csrFile' | 'certFile
         run.report.info(`Kept the old ${path.basename(f)} aside as ${path.basename(f)}.replaced-${stamp} (it belongs to a key that is no longer recorded)`);
       }
     }
-    const passphrase = installed || fs.existsSync(files.certFile) ? Buffer.alloc(0) : await run.interact.passphrase('open');
+    const unlock = installed || fs.existsSync(files.certFile) ? noUnlock() : await unlockRoot(run.interact, input.rootDir);
     try {
-      return await runIntermediatePipeline(session, run.vault(), { ...input, ...files }, passphrase, run.report);
+      return await runIntermediatePipeline(session, run.vault(), { ...input, ...files }, unlock, run.report);
     } finally {
-      passphrase.fill(0);
+      unlock.passphrase.fill(0);
     }
   },
   async verify(run, input) {
