@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { CommandContext, CommandSpec } from '../command.js';
 import { envPaths } from '../paths.js';
+import { witnessHeadLine } from '../../state/transcript.js';
 import { Cancelled, DriftError, OperatorError, UsageError } from '../errors.js';
 import { cliReporter } from '../output.js';
 import { resolveConnection } from '../vault/connection.js';
@@ -105,6 +106,12 @@ async function applySteps(ctx: CommandContext, estate: Estate, steps: PipelineSt
   const gaps = airGaps(steps);
   let side: Exclude<Where, 'anywhere'> | undefined;
   let applied = 0;
+  let offlineApplied = 0;
+  // A ceremony (offline steps) ends with the transcript's head, for the witnesses to write down.
+  const closeCeremony = () => {
+    const line = offlineApplied > 0 ? witnessHeadLine(envPaths(estate.spec.environment, ctx.home).transcript) : undefined;
+    if (line) process.stdout.write(`${line}\n`);
+  };
   for (const [i, step] of steps.entries()) {
     // Afresh before each step: the ones before it have just changed the world.
     const status = await evaluateStep(step, step.def, ctx.home, readState(estate.spec.environment, ctx.home), { earlierPending: false, offline: ctx.flags.bool('offline'), laterHandedOver: handedOverAfter(steps)[i] });
@@ -114,6 +121,7 @@ async function applySteps(ctx: CommandContext, estate: Estate, steps: PipelineSt
       side ??= await detectSide(ctx, estate);
       if (step.where !== side) {
         process.stdout.write(`${airGapStop(estate, step, side, gaps.find((g) => g.before === i)?.carry ?? [], applied, envPaths(estate.spec.environment, ctx.home).transcript)}\n`);
+        closeCeremony();
         return 0;
       }
     }
@@ -121,16 +129,19 @@ async function applySteps(ctx: CommandContext, estate: Estate, steps: PipelineSt
     const outcome = await runStep(step.def, { values: step.values, home: ctx.home, report, interact: cliInteraction(ctx.flags, ctx.tty), dryRun: false, tty: ctx.tty, command: `apply: ${step.def.command}` }, cliPlanView);
     if (outcome.status !== 'applied') throw new Cancelled(`Stopped before ${step.key}; the steps before it are done.`);
     applied += 1;
+    if (step.where === 'offline') offlineApplied += 1;
     tokenFromKeysFile(ctx);
     const text = await step.def.present(outcome.result, outcome.input, outcome.run);
     if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     const code = step.def.exitCode ? step.def.exitCode(outcome.result) : 0;
     if (code !== 0) {
       process.stderr.write(`${step.key} finished with exit code ${code}; apply stops here. Fix what it reported and run apply again.\n`);
+      closeCeremony();
       return code;
     }
   }
   process.stdout.write(`Applied ${applied} step(s); every step of ${estate.file} is done.\n`);
+  closeCeremony();
   return 0;
 }
 

@@ -50,6 +50,12 @@ export async function runStepCommand(step: StepDefinition, ctx: CommandContext):
   else {
     const text = await step.present(outcome.result, outcome.input, outcome.run);
     if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    // An offline step is a ceremony: close it with the transcript's head for the witnesses.
+    if (step.where === 'offline' && outcome.run.hasSession) {
+      const { witnessHeadLine } = await import('../../state/transcript.js');
+      const line = witnessHeadLine(outcome.run.session.paths.transcript);
+      if (line) process.stdout.write(`${line}\n`);
+    }
   }
   return step.exitCode ? step.exitCode(outcome.result) : 0;
 }
