@@ -53,6 +53,11 @@ export interface ScriptAction {
   expect: Record<string, string | number | string[]>;
   /** Expectations that come from files carried in (not from the estate): a rehearsal's differ. */
   fromFiles: string[];
+  /**
+   * When the script is printed after the action already happened (verifying afterwards), the
+   * files show its outcome: an entry that matches `match` is held against `expect` instead.
+   */
+  ifDone?: { match: Record<string, string>; expect: Record<string, string | number | string[]> } | undefined;
   checks: string[];
 }
 
@@ -110,10 +115,10 @@ function custodyOf(rootDir: string): { custodians: number; threshold?: number } 
   return { custodians: 1 };
 }
 
-function lastCrlNumber(rootDir: string): number | undefined {
+function lastCrl(rootDir: string): { number: number; thisUpdate?: string } | undefined {
   try {
-    const rec = JSON.parse(fs.readFileSync(path.join(rootPaths(rootDir).dir, 'root-crl.json'), 'utf8')) as { crlNumber?: number };
-    return typeof rec.crlNumber === 'number' ? rec.crlNumber : undefined;
+    const rec = JSON.parse(fs.readFileSync(path.join(rootPaths(rootDir).dir, 'root-crl.json'), 'utf8')) as { crlNumber?: number; lastThisUpdate?: string };
+    return typeof rec.crlNumber === 'number' ? { number: rec.crlNumber, ...(rec.lastThisUpdate ? { thisUpdate: rec.lastThisUpdate } : {}) } : undefined;
   } catch {
     return undefined;
   }
@@ -211,7 +216,8 @@ export async function buildCeremonyScript(estate: Estate, ceremonies: CeremonyId
       close(c, [{ what: 'the signed intermediate', file: shown(estate, carry.cert) }]);
     } else {
       const rc = rootCert();
-      const last = lastCrlNumber(s.root.dir);
+      const lastRecord = lastCrl(s.root.dir);
+      const last = lastRecord?.number;
       open(c, []);
       const out = path.join(s.air_gap!.carry_dir!, 'root.crl');
       actions.push({
@@ -223,6 +229,8 @@ export async function buildCeremonyScript(estate: Estate, ceremonies: CeremonyId
         outputs: [{ what: 'the root CRL (public): publish it where the intermediates\' --crl-url points', file: shown(estate, out) }],
         expect: { crlNumber: (last ?? 0) + 1, ...(rc.fingerprint ? { rootSha256Fingerprint: rc.fingerprint } : {}) },
         fromFiles: rc.fingerprint ? ['rootSha256Fingerprint'] : [],
+        // Printed after the signing, the record already holds this CRL: its entry carries that number.
+        ...(lastRecord?.thisUpdate ? { ifDone: { match: { thisUpdate: lastRecord.thisUpdate }, expect: { crlNumber: lastRecord.number } } } : {}),
         checks: ['the CRL number and the serials revoked printed are the ones agreed'],
       });
       close(c, [{ what: 'the root CRL', file: shown(estate, out) }]);

@@ -65,7 +65,8 @@ function readEntries(file: string): { entries: TranscriptEntry[]; bad: Finding[]
 }
 
 function fieldChecks(action: ScriptAction, entry: TranscriptEntry, skip: readonly string[] = []): FieldCheck[] {
-  return Object.entries(action.expect)
+  const done = action.ifDone && Object.entries(action.ifDone.match).every(([k, v]) => norm(entry[k]) === norm(v));
+  return Object.entries({ ...action.expect, ...(done ? action.ifDone!.expect : {}) })
     .filter(([k]) => !skip.includes(k))
     .map(([field, want]) => ({ field, expected: text(want), recorded: text(entry[field]), ok: norm(entry[field]) === norm(want) }));
 }
