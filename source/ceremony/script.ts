@@ -26,8 +26,7 @@ export type CeremonyId = (typeof CEREMONIES)[number];
 /** The ceremonies `ceremony script` prints without --step: the estate's offline side, in order. */
 export const ESTATE_CEREMONIES: CeremonyId[] = ['root', 'sign-intermediate'];
 
-/** Transcript actions of the offline side; the rest are written by online steps. */
-export const OFFLINE_ACTIONS = new Set(['root-create', 'intermediate-sign', 'root-crl', 'cross-sign-sign']);
+/** Transcript actions of online steps: never on a ceremony machine. */
 export const ONLINE_ACTIONS = new Set(['vault-init', 'build-role', 'cross-sign-install']);
 
 export interface ScriptItem {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { CommandContext, CommandSpec } from '../command.js';
 import { envPaths } from '../paths.js';
-import { witnessHeadLine } from '../../state/transcript.js';
+import { ceremonyHeadLine, transcriptLength } from '../ceremony/head.js';
 import { Cancelled, DriftError, OperatorError, UsageError } from '../errors.js';
 import { cliReporter } from '../output.js';
 import { resolveConnection } from '../vault/connection.js';
@@ -106,10 +106,11 @@ async function applySteps(ctx: CommandContext, estate: Estate, steps: PipelineSt
   const gaps = airGaps(steps);
   let side: Exclude<Where, 'anywhere'> | undefined;
   let applied = 0;
-  let offlineApplied = 0;
-  // A ceremony (offline steps) ends with the transcript's head, for the witnesses to write down.
+  // A ceremony (a step that opened the root) ends with the transcript's head, for the witnesses.
+  const transcript = envPaths(estate.spec.environment, ctx.home).transcript;
+  const before = transcriptLength(transcript);
   const closeCeremony = () => {
-    const line = offlineApplied > 0 ? witnessHeadLine(envPaths(estate.spec.environment, ctx.home).transcript) : undefined;
+    const line = ceremonyHeadLine(transcript, before);
     if (line) process.stdout.write(`${line}\n`);
   };
   for (const [i, step] of steps.entries()) {
@@ -129,7 +130,6 @@ async function applySteps(ctx: CommandContext, estate: Estate, steps: PipelineSt
     const outcome = await runStep(step.def, { values: step.values, home: ctx.home, report, interact: cliInteraction(ctx.flags, ctx.tty), dryRun: false, tty: ctx.tty, command: `apply: ${step.def.command}` }, cliPlanView);
     if (outcome.status !== 'applied') throw new Cancelled(`Stopped before ${step.key}; the steps before it are done.`);
     applied += 1;
-    if (step.where === 'offline') offlineApplied += 1;
     tokenFromKeysFile(ctx);
     const text = await step.def.present(outcome.result, outcome.input, outcome.run);
     if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
