@@ -12,20 +12,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, describe, expect, it } from 'vitest';
-import { BAO, cli, tempDir, writePassphrase } from './helpers/env.js';
+import { describe, expect, it } from 'vitest';
+import { BAO, cli, serverPids, tempDir, writePassphrase } from './helpers/env.js';
 import { freePortPair } from '../source/system/openbao.js';
 
-const pids: number[] = [];
-afterAll(() => {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-});
+const pids = serverPids();
 
 describe('audit verify', () => {
   it('a certificate issued with bao write on the build role, bypassing certwright, is found by serial; certwright\'s own and other roles\' are not', async () => {

@@ -11,8 +11,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
+import { appendTranscript } from '../state/transcript.js';
 import { describe, expect, it } from 'vitest';
-import { BIN, ROOT, cli, openssl, tempDir, writePassphrase } from './helpers/env.js';
+import { BIN, ROOT, cli, contentHashes, openssl, tempDir, uniqueMount, useOpenBao, writePassphrase } from './helpers/env.js';
+
+// Only the one-machine rehearsal talks to Vault (a real OpenBao dev server); the ceremonies do not.
+const bao = useOpenBao();
 
 interface Workspace {
   dir: string;
@@ -68,19 +72,7 @@ async function fullCeremony(w: Workspace): Promise<{ heads: string[] }> {
 const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const lineHash = (line: string) => crypto.createHash('sha256').update(line).digest('hex');
 
-function snapshot(dir: string): string {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = path.join(d, e.name);
-      if (e.name === '.cache') continue;
-      if (e.isDirectory()) walk(p);
-      else out.push(`${path.relative(dir, p)} ${(fs.statSync(p).mode & 0o777).toString(8)} ${sha256(p)}`);
-    }
-  };
-  walk(dir);
-  return out.join('\n');
-}
+const snapshot = (dir: string) => contentHashes(dir).join('\n');
 
 describe('ceremony script', () => {
   it('numbers every action with its inputs, outputs, expected record and sign-off lines; names the carried files\' fingerprints once they exist; changes nothing', async () => {
@@ -250,6 +242,37 @@ describe('ceremony verify and the witnessed head', () => {
     const differs = await compare(other.transcript);
     expect(differs.exitCode).toBe(4);
     expect(differs.stdout).toContain('entry 1 (root-create): commonName is Ceremony Test Root at the ceremony, Another Root in the rehearsal');
+  });
+});
+
+describe('a one-machine rehearsal against a real OpenBao', () => {
+  it('apply --one-machine of the same file records the same ceremony actions in the same order; a rehearsal\'s online entries are left out, a ceremony\'s are findings', async () => {
+    const real = workspace('cerone');
+    await fullCeremony(real);
+    // The rehearsal: the same file's content with a real Vault, the whole file on one machine.
+    const lab = workspace('cerone');
+    const mount = uniqueMount('pki_reh');
+    fs.writeFileSync(lab.file, ESTATE('cerone').replace('http://127.0.0.1:9', bao.server().addr).replace('pki_cer', mount));
+    const r = await cli(['apply', '--file', lab.file, '--one-machine', '--passphrase-file', lab.pass, '--yes'], { env: { ...lab.env, VAULT_TOKEN: bao.server().token } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Transcript head, for the witnesses to write down:');
+    const actions = fs.readFileSync(lab.transcript, 'utf8').trim().split('\n').map((l) => JSON.parse(l).action);
+    expect(actions).toEqual(['root-create', 'intermediate-sign']);
+    const cmp = await cli(['ceremony', 'verify', '--file', real.file, '--transcript', real.transcript, '--rehearsal', lab.transcript], { env: real.env });
+    expect(cmp.exitCode, cmp.stdout + cmp.stderr).toBe(0);
+    expect(cmp.stdout).toContain('the same sequence of actions (root-create → intermediate-sign)');
+    // Held against the real ceremony's script as if it were real, its fingerprints are not the carried ones.
+    const asReal = await cli(['ceremony', 'verify', '--file', real.file, '--transcript', lab.transcript], { env: real.env });
+    expect(asReal.exitCode).toBe(4);
+    expect(asReal.stdout).toMatch(/✗ entry 1 \(root-create\): rootCertificateSha256Fingerprint is [0-9A-F:]+, the script expects/);
+    // A Vault initialised on the same machine (a lab's vault-server): left out of a rehearsal...
+    appendTranscript(lab.transcript, 'vault-init', { addr: bao.server().addr, shares: 1, threshold: 1, keysFile: 'x', managedBy: 'vault-server' });
+    expect((await cli(['ceremony', 'verify', '--file', real.file, '--transcript', real.transcript, '--rehearsal', lab.transcript], { env: real.env })).exitCode).toBe(0);
+    // ...but on a ceremony machine, an online action is a finding.
+    appendTranscript(real.transcript, 'vault-init', { addr: bao.server().addr, shares: 1, threshold: 1, keysFile: 'x', managedBy: 'vault-server' });
+    const online = await cli(['ceremony', 'verify', '--file', real.file, '--transcript', real.transcript], { env: real.env });
+    expect(online.exitCode).toBe(4);
+    expect(online.stdout).toMatch(/✗ entry 3 \(vault-init, .*\) is an online action: the ceremony machine never reaches Vault/);
   });
 });
 
