@@ -4,8 +4,8 @@
  * certificate issued through certwright leaves the audit clean; one issued with `bao write`
  * behind certwright's back, after vault-https moved the same server to TLS (the device survives the
  * move), is found by serial and time; a certificate on another role of the mount is not
- * attributed to the build role; a build-log line with nothing behind it and an edited transcript
- * are findings too. Independent judges: `bao audit list`, Vault's own audit log read here, the
+ * attributed to the build role; the build role widened and a secret ID minted with `bao write`
+ * are named; a build-log line with nothing behind it and an edited transcript are findings too. Independent judges: `bao audit list`, Vault's own audit log read here, the
  * serial `bao write` printed, the file's mode.
  */
 import crypto from 'node:crypto';
@@ -19,7 +19,7 @@ import { freePortPair } from '../source/system/openbao.js';
 const pids = serverPids();
 
 describe('audit verify', () => {
-  it('a certificate issued with bao write on the build role, bypassing certwright, is found by serial; certwright\'s own and other roles\' are not', async () => {
+  it('a certificate issued with bao write on the build role, bypassing certwright, is found by serial; certwright\'s own and other roles\' are not; a role widened and a secret ID minted outside certwright are named', async () => {
     const work = tempDir('cw-audit-');
     const home = path.join(work, 'home');
     const pass = writePassphrase(work);
@@ -85,6 +85,18 @@ describe('audit verify', () => {
     const report = JSON.parse(json.stdout) as { ok: boolean; findings: Array<{ kind: string; serial?: string; time?: string }> };
     expect(report.ok).toBe(false);
     expect(report.findings).toEqual([expect.objectContaining({ kind: 'outside-certwright', serial: rogueSerial, time: expect.stringMatching(/^\d{4}-/) })]);
+
+    // The build role widened, and a new credential for the build server minted, behind certwright's back.
+    await execa(BAO, ['write', 'pki_int/roles/build', 'allow_any_name=true', 'client_flag=true', 'server_flag=true'], { env: https, extendEnv: false });
+    await execa(BAO, ['write', '-f', 'auth/approle/role/build-pki_int-build/secret-id'], { env: https, extendEnv: false });
+    const widened = await run(['audit', 'verify', '--env', 'aud', '--json'], withToken, 4);
+    const kinds = (JSON.parse(widened.stdout) as { findings: Array<{ kind: string; message: string }> }).findings.filter((f) => f.kind === 'changed-outside-certwright').map((f) => f.message);
+    expect(kinds).toEqual([
+      expect.stringMatching(/^the PKI role pki_int\/roles\/build was written \(update\) at \S+ from 127\.0\.0\.1 outside certwright/),
+      expect.stringMatching(/^a secret ID of the AppRole approle\/build-pki_int-build was written \(update\) at /),
+    ]);
+    // certwright puts the role back: that run is in the transcript, the earlier writes stay findings.
+    await run(['build-role', '--env', 'aud', '--mount', 'pki_int', '--role', 'build', '--allowed-apps', 'billing'], withToken);
 
     // A build-log line with no certificate behind it; an edited transcript.
     const buildLog = path.join(home, 'audit', 'pki_int.jsonl');

@@ -25,7 +25,7 @@ import { commitFromSans, defaultAuditLog } from '../steps/build-cert.js';
 const TIDY_BUFFER_MS = 72 * 3600 * 1000;
 
 export interface AuditFinding {
-  kind: 'transcript' | 'missing-in-vault' | 'outside-certwright' | 'not-witnessed' | 'unreadable';
+  kind: 'transcript' | 'missing-in-vault' | 'outside-certwright' | 'not-witnessed' | 'changed-outside-certwright' | 'unreadable';
   mount?: string | undefined;
   role?: string | undefined;
   serial?: string | undefined;
@@ -89,19 +89,34 @@ interface WitnessedIssue {
   remote?: string | undefined;
 }
 
-/** issue and sign responses (`<mount>/issue/<role>`, `<mount>/issuer/<ref>/issue/<role>`, the sign forms) that carried a certificate. */
-export function witnessedIssues(file: string): { issues: WitnessedIssue[]; entries: number; bad: number } {
+/** A successful write (create, update, delete) Vault's audit log recorded. */
+interface WitnessedWrite {
+  time: string;
+  path: string;
+  operation: string;
+  remote?: string | undefined;
+}
+
+/**
+ * From Vault's audit log: the issue and sign responses (`<mount>/issue/<role>`,
+ * `<mount>/issuer/<ref>/issue/<role>`, the sign forms) that carried a certificate, and every
+ * successful write, so that what certwright's transcript says it changed can be held against it.
+ */
+export function witnessedIssues(file: string): { issues: WitnessedIssue[]; writes: WitnessedWrite[]; entries: number; bad: number } {
   const { lines, bad } = readJsonLines<Record<string, any>>(file);
   const issues: WitnessedIssue[] = [];
+  const writes: WitnessedWrite[] = [];
   for (const e of lines) {
     if (e.type !== 'response' || e.error) continue;
     const p = String(e.request?.path ?? '');
+    const operation = String(e.request?.operation ?? '');
+    if (operation === 'create' || operation === 'update' || operation === 'delete') writes.push({ time: String(e.time), path: p, operation, remote: e.request?.remote_address });
     const m = /^(.+?)\/(?:issuer\/[^/]+\/)?(?:issue|sign)\/([^/]+)$/.exec(p);
     const serial = e.response?.data?.serial_number;
     if (!m || typeof serial !== 'string') continue;
     issues.push({ time: String(e.time), mount: m[1]!, role: m[2]!, serial, remote: e.request?.remote_address });
   }
-  return { issues, entries: lines.length, bad };
+  return { issues, writes, entries: lines.length, bad };
 }
 
 const isHmac = (v: string) => v.startsWith('hmac-sha256:');
@@ -168,17 +183,21 @@ export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
   const managed = o.state.steps['vault-server']?.facts;
   const vaultAuditFile = o.vaultAuditLog ?? (typeof managed?.auditLog === 'string' ? managed.auditLog : undefined);
   let witnessed: WitnessedIssue[] | undefined;
+  let writes: WitnessedWrite[] = [];
   let vaultAuditLog: AuditReport['vaultAuditLog'];
   if (vaultAuditFile) {
     try {
       const w = witnessedIssues(vaultAuditFile);
       witnessed = w.issues;
+      writes = w.writes;
       vaultAuditLog = { file: vaultAuditFile, entries: w.entries, issues: w.issues.length };
       if (w.bad) findings.push({ kind: 'unreadable', message: `${w.bad} line(s) of Vault's audit log ${vaultAuditFile} are not JSON` });
     } catch (error) {
       findings.push({ kind: 'unreadable', message: `Vault's audit log ${vaultAuditFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): the witness is missing` });
     }
   } else notChecked.push('Vault\'s audit log: this environment\'s Vault is not one certwright runs (pass --vault-audit-log FILE to name its file audit device\'s log); certificates are tied to the build role by their fields');
+
+  const transcriptEntries = fs.existsSync(paths.transcript) ? readJsonLines<Record<string, unknown>>(paths.transcript).lines : [];
 
   // 3. Each build mount and role.
   const mounts: MountAudit[] = [];
@@ -206,6 +225,7 @@ export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
       const m: MountAudit = { mount, role, buildLog: sources.map((s) => s.file).join(', '), logged: logged.length, inVault: 0, onRole: 0, attribution: witnessed ? 'vault audit log' : 'certificate fields', tidied: [], notes: [] };
       if (!explicitLogs.length && !fs.existsSync(defaultLog)) m.notes.push(`no build log at ${defaultLog}: no build certificate was issued through certwright here (builds on another server: pass its log with --build-log FILE)`);
       mounts.push(m);
+      if (witnessed) findings.push(...changesOutsideCertwright(writes, transcriptEntries, mount, role, rec.facts));
       if (!o.vault) {
         notChecked.push(`${mount}/certs: ${o.vaultProblem ?? 'Vault cannot be reached'}`);
         continue;
@@ -261,6 +281,38 @@ export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
     }
   }
   return { env: o.env, transcript, vaultAuditLog, mounts, findings, notChecked };
+}
+
+/** A build-role run writes these, then (within minutes) its transcript entry names what changed. */
+const CHANGE_WINDOW_MS = 10 * 60 * 1000;
+
+/**
+ * Writes Vault witnessed on a build role's PKI role, its policy, its AppRole and that AppRole's
+ * secret IDs, each of which certwright's transcript must account for: a `build-role` entry for
+ * the same mount and role, written after it within CHANGE_WINDOW_MS. A write with none was made
+ * outside certwright (a widened role, a new credential for the build server).
+ */
+function changesOutsideCertwright(writes: WitnessedWrite[], transcript: Array<Record<string, unknown>>, mount: string, role: string, facts: Record<string, unknown>): AuditFinding[] {
+  const policy = typeof facts[`policy:${role}`] === 'string' ? (facts[`policy:${role}`] as string) : undefined;
+  const approle = typeof facts[`approle:${role}`] === 'string' ? (facts[`approle:${role}`] as string) : undefined;
+  const approleMount = typeof facts[`approle-mount:${role}`] === 'string' ? (facts[`approle-mount:${role}`] as string) : 'approle';
+  const watched = (p: string): string | undefined => {
+    if (p === `${mount}/roles/${role}`) return `the PKI role ${p}`;
+    if (policy && (p === `sys/policies/acl/${policy}` || p === `sys/policy/${policy}`)) return `the policy ${policy}`;
+    if (approle && p === `auth/${approleMount}/role/${approle}`) return `the AppRole ${approleMount}/${approle}`;
+    if (approle && p === `auth/${approleMount}/role/${approle}/secret-id`) return `a secret ID of the AppRole ${approleMount}/${approle}`;
+    return undefined;
+  };
+  const runs = transcript.filter((e) => e.action === 'build-role' && e.mount === mount && e.role === role).map((e) => new Date(String(e.time)).getTime());
+  const findings: AuditFinding[] = [];
+  for (const w of writes) {
+    const what = watched(w.path);
+    if (!what) continue;
+    const t = new Date(w.time).getTime();
+    if (runs.some((r) => r >= t && r - t <= CHANGE_WINDOW_MS)) continue;
+    findings.push({ kind: 'changed-outside-certwright', mount, role, time: w.time, message: `${what} was written (${w.operation}) at ${w.time}${w.remote ? ` from ${w.remote}` : ''} outside certwright: no build-role entry in the transcript accounts for it` });
+  }
+  return findings;
 }
 
 export function formatAuditReport(r: AuditReport): string {
