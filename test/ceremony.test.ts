@@ -276,6 +276,32 @@ describe('a one-machine rehearsal against a real OpenBao', () => {
   });
 });
 
+describe('lab --file: the estate\'s ceremony rehearsed in the lab', () => {
+  it('runs the ceremony\'s steps on the lab\'s own OpenBao, in a copy of the file (nothing of the estate is written), and its transcript compares equal', async () => {
+    const real = workspace('cerlab');
+    await fullCeremony(real);
+    const before = snapshot(real.dir);
+    const r = await cli(['lab', '--file', real.file], { env: { CERTWRIGHT_HOME: path.join(real.dir, 'lab-home-unused') } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const workspaceDir = /The workspace stays until you remove it: rm -r (\S+)/.exec(r.stdout)![1]!;
+    try {
+      expect(snapshot(real.dir)).toBe(before);
+      const transcript = /^Rehearsal transcript: (\S+)$/m.exec(r.stdout)![1]!;
+      expect(transcript.startsWith(workspaceDir)).toBe(true);
+      // The lab's Vault was the environment's own (vault-server), and it is stopped now.
+      const actions = fs.readFileSync(transcript, 'utf8').trim().split('\n').map((l) => JSON.parse(l).action);
+      expect(actions).toEqual(['vault-init', 'root-create', 'intermediate-sign']);
+      const pid = Number(fs.readFileSync(path.join(workspaceDir, 'vault', 'vault.pid'), 'utf8'));
+      expect(() => process.kill(pid, 0)).toThrow();
+      const cmp = await cli(['ceremony', 'verify', '--file', real.file, '--transcript', real.transcript, '--rehearsal', transcript], { env: real.env });
+      expect(cmp.exitCode, cmp.stdout).toBe(0);
+      expect(cmp.stdout).toContain('Rehearsal against the ceremony: the same sequence of actions (root-create → intermediate-sign)');
+    } finally {
+      fs.rmSync(workspaceDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('README: Ceremony script, record and audit', () => {
   it('the ceremony block runs as written (offline half; the CSR stands in for the online machine\'s)', async () => {
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
