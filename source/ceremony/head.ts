@@ -1,4 +1,4 @@
-import { transcriptLines, witnessHeadLine } from '../../state/transcript.js';
+import { formatHead, transcriptHead, transcriptLines, witnessHeadLine } from '../../state/transcript.js';
 
 /** Transcript actions of the offline side (a ceremony); the rest are written by online steps. */
 export const OFFLINE_ACTIONS = new Set(['root-create', 'intermediate-sign', 'root-crl', 'cross-sign-sign']);
@@ -9,6 +9,18 @@ export const OFFLINE_ACTIONS = new Set(['root-create', 'intermediate-sign', 'roo
  * step commands, `apply --file` and the wizard alike.
  */
 export function ceremonyHeadLine(file: string, before: number): string | undefined {
+  return closedCeremony(file, before) ? witnessHeadLine(file) : undefined;
+}
+
+/** The same for a narrow screen (the wizard's task lines): a title, then the head in two halves. */
+export function ceremonyHeadLines(file: string, before: number): string[] {
+  const head = closedCeremony(file, before) ? transcriptHead(file) : undefined;
+  if (!head) return [];
+  const groups = formatHead(head.head).split(' ');
+  return [`Transcript head (entry ${head.entries}), for the witnesses to write down:`, `  ${groups.slice(0, 8).join(' ')}`, `  ${groups.slice(8).join(' ')}`];
+}
+
+function closedCeremony(file: string, before: number): boolean {
   const added = transcriptLines(file).slice(before);
   const ceremony = added.some((line) => {
     try {
@@ -17,7 +29,7 @@ export function ceremonyHeadLine(file: string, before: number): string | undefin
       return false;
     }
   });
-  return ceremony ? witnessHeadLine(file) : undefined;
+  return ceremony;
 }
 
 export function transcriptLength(file: string): number {

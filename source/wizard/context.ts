@@ -1,5 +1,5 @@
 import type { HomeOptions } from '../paths.js';
-import { ceremonyHeadLine, transcriptLength } from '../ceremony/head.js';
+import { ceremonyHeadLines, transcriptLength } from '../ceremony/head.js';
 import type { FlagValues } from '../flags.js';
 import type { Plan, Reporter } from '../steps/context.js';
 import type { Interaction, StepDefinition } from '../steps/step.js';
@@ -95,8 +95,11 @@ export class WizardHost {
     const outcome = await runStep(step, { values: this.values(env, values), home: this.home, report, interact, dryRun: false, tty: true, command: `wizard: ${step.command}` }, quietView);
     if (outcome.status !== 'applied') throw new Cancelled();
     // The close of a ceremony: the transcript's head, for the witnesses to write down.
-    const head = ceremonyHeadLine(transcript, before);
-    if (head) report.done(head);
+    const [title, ...halves] = ceremonyHeadLines(transcript, before);
+    if (title) {
+      report.done(title);
+      for (const half of halves) report.info(half);
+    }
     await this.recordStep(step, env, values, report);
     return outcome.result;
   }
