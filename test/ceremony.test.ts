@@ -277,27 +277,35 @@ describe('a one-machine rehearsal against a real OpenBao', () => {
 });
 
 describe('lab --file: the estate\'s ceremony rehearsed in the lab', () => {
-  it('runs the ceremony\'s steps on the lab\'s own OpenBao, in a copy of the file (nothing of the estate is written), and its transcript compares equal', async () => {
+  it('lab --file runs the file in the lab\'s workspace on its own OpenBao (the estate\'s directory untouched); its transcript compares equal', async () => {
     const real = workspace('cerlab');
     await fullCeremony(real);
     const before = snapshot(real.dir);
+    // Its exit code is the rehearsal's status (this file has no agents or URLs, so status has findings).
     const r = await cli(['lab', '--file', real.file], { env: { CERTWRIGHT_HOME: path.join(real.dir, 'lab-home-unused') } });
-    expect(r.exitCode, r.stderr).toBe(0);
-    const workspaceDir = /The workspace stays until you remove it: rm -r (\S+)/.exec(r.stdout)![1]!;
+    const m = /Rehearsing \S+ in (\S+) \(environment cerlab, state (\S+)\)\./.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    const [, workspaceDir, stateDir] = m!;
     try {
       expect(snapshot(real.dir)).toBe(before);
-      const transcript = /^Rehearsal transcript: (\S+)$/m.exec(r.stdout)![1]!;
-      expect(transcript.startsWith(workspaceDir)).toBe(true);
-      // The lab's Vault was the environment's own (vault-server), and it is stopped now.
+      const transcript = path.join(stateDir!, 'envs', 'cerlab', 'transcript.jsonl');
+      // The lab's Vault is the environment's own (vault-server): its vault-init is an online entry.
       const actions = fs.readFileSync(transcript, 'utf8').trim().split('\n').map((l) => JSON.parse(l).action);
-      expect(actions).toEqual(['vault-init', 'root-create', 'intermediate-sign']);
-      const pid = Number(fs.readFileSync(path.join(workspaceDir, 'vault', 'vault.pid'), 'utf8'));
-      expect(() => process.kill(pid, 0)).toThrow();
+      expect(actions).toEqual(['root-create', 'vault-init', 'intermediate-sign']);
       const cmp = await cli(['ceremony', 'verify', '--file', real.file, '--transcript', real.transcript, '--rehearsal', transcript], { env: real.env });
       expect(cmp.exitCode, cmp.stdout).toBe(0);
       expect(cmp.stdout).toContain('Rehearsal against the ceremony: the same sequence of actions (root-create → intermediate-sign)');
+      expect(cmp.stdout).toMatch(/2\. intermediate-sign: differs only in fingerprints: csrSha256, serial, intermediateSha256Fingerprint, rootSha256Fingerprint; times: time, notAfter/);
     } finally {
-      fs.rmSync(workspaceDir, { recursive: true, force: true });
+      const pidFile = path.join(workspaceDir!, 'vault', 'vault.pid');
+      if (fs.existsSync(pidFile)) {
+        try {
+          process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL');
+        } catch {
+          /* stopped by the lab */
+        }
+      }
+      fs.rmSync(workspaceDir!, { recursive: true, force: true });
     }
   });
 });
