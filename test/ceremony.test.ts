@@ -69,6 +69,19 @@ async function fullCeremony(w: Workspace): Promise<{ heads: string[] }> {
   return { heads: [head(first), head(second)] };
 }
 
+/**
+ * One real ceremony (environment cerprod) that the tests which only read its record share: the
+ * head test, and the rehearsals held against it. Tests that change a record make their own.
+ */
+let shared: Promise<{ w: Workspace; heads: string[] }> | undefined;
+function sharedCeremony(): Promise<{ w: Workspace; heads: string[] }> {
+  shared ??= (async () => {
+    const w = workspace('cerprod');
+    return { w, ...(await fullCeremony(w)) };
+  })();
+  return shared;
+}
+
 const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const lineHash = (line: string) => crypto.createHash('sha256').update(line).digest('hex');
 
@@ -115,20 +128,27 @@ describe('ceremony script', () => {
     expect(bad.stderr).toContain('--step "rooot" is not a ceremony');
   });
 
-  it('loads no React (module log)', async () => {
+  it('ceremony script, ceremony verify and audit verify load no React (module log)', async () => {
     const w = workspace();
-    const log = path.join(w.dir, 'modules.log');
-    await execa('node', ['--import', path.join(ROOT, 'test/helpers/module-log.mjs'), BIN, 'ceremony', 'script', '--file', w.file], { reject: false, env: { CERTWRIGHT_MODULE_LOG: log, ...w.env, CI: 'true' } });
-    const modules = fs.readFileSync(log, 'utf8').trim().split('\n');
-    expect(modules.some((m) => m.includes('ceremony/script'))).toBe(true);
-    expect(modules.filter((m) => /node_modules\/(react|ink|@inkjs)\//.test(m))).toEqual([]);
+    fs.mkdirSync(path.dirname(w.transcript), { recursive: true });
+    appendTranscript(w.transcript, 'root-create', { env: 'x' });
+    for (const [args, module] of [
+      [['ceremony', 'script', '--file', w.file], 'ceremony/script'],
+      [['ceremony', 'verify', '--file', w.file, '--transcript', w.transcript], 'ceremony/verify'],
+      [['audit', 'verify', '--env', 'nostate'], 'commands/audit-verify'],
+    ] as const) {
+      const log = path.join(w.dir, `modules-${module.replace('/', '-')}.log`);
+      await execa('node', ['--import', path.join(ROOT, 'test/helpers/module-log.mjs'), BIN, ...args], { reject: false, env: { CERTWRIGHT_MODULE_LOG: log, ...w.env, CI: 'true' } });
+      const modules = fs.readFileSync(log, 'utf8').trim().split('\n');
+      expect(modules.some((m) => m.includes(module)), module).toBe(true);
+      expect(modules.filter((m) => /node_modules\/(react|ink|@inkjs)\//.test(m)), module).toEqual([]);
+    }
   });
 });
 
 describe('ceremony verify and the witnessed head', () => {
   it('the offline apply records the ceremony and prints the head; verify passes; transcript verify --head accepts this record and a longer copy, refuses a rewritten or truncated one', async () => {
-    const w = workspace();
-    const { heads } = await fullCeremony(w);
+    const { w, heads } = await sharedCeremony();
     const lines = fs.readFileSync(w.transcript, 'utf8').trim().split('\n');
     expect(lines.map((l) => JSON.parse(l).action)).toEqual(['root-create', 'intermediate-sign']);
     // The heads printed are the hashes of the last line at each close, read independently.
@@ -216,9 +236,8 @@ describe('ceremony verify and the witnessed head', () => {
   });
 
   it('--rehearsal: a rehearsal of the same file differs only in fingerprints, times and hosts; a rehearsal that skipped an action or changed a field is named', async () => {
-    const real = workspace('cerprod');
+    const { w: real } = await sharedCeremony();
     const lab = workspace('cerprod');
-    await fullCeremony(real);
     await fullCeremony(lab);
     const compare = (rehearsal: string) => cli(['ceremony', 'verify', '--file', real.file, '--transcript', real.transcript, '--rehearsal', rehearsal], { env: real.env });
     const same = await compare(lab.transcript);
@@ -247,12 +266,11 @@ describe('ceremony verify and the witnessed head', () => {
 
 describe('a one-machine rehearsal against a real OpenBao', () => {
   it('apply --one-machine of the same file records the same ceremony actions in the same order; a rehearsal\'s online entries are left out, a ceremony\'s are findings', async () => {
-    const real = workspace('cerone');
-    await fullCeremony(real);
+    const { w: real } = await sharedCeremony();
     // The rehearsal: the same file's content with a real Vault, the whole file on one machine.
-    const lab = workspace('cerone');
+    const lab = workspace('cerprod');
     const mount = uniqueMount('pki_reh');
-    fs.writeFileSync(lab.file, ESTATE('cerone').replace('http://127.0.0.1:9', bao.server().addr).replace('pki_cer', mount));
+    fs.writeFileSync(lab.file, ESTATE('cerprod').replace('http://127.0.0.1:9', bao.server().addr).replace('pki_cer', mount));
     const r = await cli(['apply', '--file', lab.file, '--one-machine', '--passphrase-file', lab.pass, '--yes'], { env: { ...lab.env, VAULT_TOKEN: bao.server().token } });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain('Transcript head, for the witnesses to write down:');
@@ -269,8 +287,10 @@ describe('a one-machine rehearsal against a real OpenBao', () => {
     appendTranscript(lab.transcript, 'vault-init', { addr: bao.server().addr, shares: 1, threshold: 1, keysFile: 'x', managedBy: 'vault-server' });
     expect((await cli(['ceremony', 'verify', '--file', real.file, '--transcript', real.transcript, '--rehearsal', lab.transcript], { env: real.env })).exitCode).toBe(0);
     // ...but on a ceremony machine, an online action is a finding.
-    appendTranscript(real.transcript, 'vault-init', { addr: bao.server().addr, shares: 1, threshold: 1, keysFile: 'x', managedBy: 'vault-server' });
-    const online = await cli(['ceremony', 'verify', '--file', real.file, '--transcript', real.transcript], { env: real.env });
+    const onCeremonyMachine = path.join(lab.dir, 'ceremony-with-online-entry.jsonl');
+    fs.copyFileSync(real.transcript, onCeremonyMachine);
+    appendTranscript(onCeremonyMachine, 'vault-init', { addr: bao.server().addr, shares: 1, threshold: 1, keysFile: 'x', managedBy: 'vault-server' });
+    const online = await cli(['ceremony', 'verify', '--file', real.file, '--transcript', onCeremonyMachine], { env: real.env });
     expect(online.exitCode).toBe(4);
     expect(online.stdout).toMatch(/✗ entry 3 \(vault-init, .*\) is an online action: the ceremony machine never reaches Vault/);
   });
@@ -278,17 +298,16 @@ describe('a one-machine rehearsal against a real OpenBao', () => {
 
 describe('lab --file: the estate\'s ceremony rehearsed in the lab', () => {
   it('lab --file runs the file in the lab\'s workspace on its own OpenBao (the estate\'s directory untouched); its transcript compares equal', async () => {
-    const real = workspace('cerlab');
-    await fullCeremony(real);
+    const { w: real } = await sharedCeremony();
     const before = snapshot(real.dir);
     // Its exit code is the rehearsal's status (this file has no agents or URLs, so status has findings).
     const r = await cli(['lab', '--file', real.file], { env: { CERTWRIGHT_HOME: path.join(real.dir, 'lab-home-unused') } });
-    const m = /Rehearsing \S+ in (\S+) \(environment cerlab, state (\S+)\)\./.exec(r.stderr);
+    const m = /Rehearsing \S+ in (\S+) \(environment cerprod, state (\S+)\)\./.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
     const [, workspaceDir, stateDir] = m!;
     try {
       expect(snapshot(real.dir)).toBe(before);
-      const transcript = path.join(stateDir!, 'envs', 'cerlab', 'transcript.jsonl');
+      const transcript = path.join(stateDir!, 'envs', 'cerprod', 'transcript.jsonl');
       // The lab's Vault is the environment's own (vault-server): its vault-init is an online entry.
       const actions = fs.readFileSync(transcript, 'utf8').trim().split('\n').map((l) => JSON.parse(l).action);
       expect(actions).toEqual(['root-create', 'vault-init', 'intermediate-sign']);
