@@ -52,6 +52,8 @@ describe('wizard in a real terminal (tmux, 80x24, NO_COLOR)', () => {
     const done = await session.waitFor('SHA-256 fingerprint');
     const fp = (await openssl(['x509', '-in', path.join(out, 'root-ca.pem'), '-noout', '-fingerprint', '-sha256'])).stdout.split('=')[1]!.trim();
     expect(done.replace(/\s+/g, '')).toContain(fp);
+    // The ceremony closes with the transcript's head, for the witnesses to write down.
+    expect(done.replace(/\s+/g, '')).toMatch(/Transcripthead\(entry1\),forthewitnessestowritedown:[0-9a-f]{64}RootCAcreated/);
     // Every line fits 80 columns
     for (const line of done.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     const text = (await openssl(['x509', '-in', path.join(out, 'root-ca.pem'), '-noout', '-text'])).stdout;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { CommandContext, CommandSpec } from '../command.js';
 import { envPaths } from '../paths.js';
+import { ceremonyHeadLine, transcriptLength } from '../ceremony/head.js';
 import { Cancelled, DriftError, OperatorError, UsageError } from '../errors.js';
 import { cliReporter } from '../output.js';
 import { resolveConnection } from '../vault/connection.js';
@@ -107,6 +108,13 @@ async function applySteps(ctx: CommandContext, estate: Estate, steps: PipelineSt
   const gaps = airGaps(steps);
   let side: Exclude<Where, 'anywhere'> | undefined;
   let applied = 0;
+  // A ceremony (a step that opened the root) ends with the transcript's head, for the witnesses.
+  const transcript = envPaths(estate.spec.environment, ctx.home).transcript;
+  const before = transcriptLength(transcript);
+  const closeCeremony = () => {
+    const line = ceremonyHeadLine(transcript, before);
+    if (line) process.stdout.write(`${line}\n`);
+  };
   for (const [i, step] of steps.entries()) {
     // Afresh before each step: the ones before it have just changed the world.
     const status = await evaluateStep(step, step.def, ctx.home, readState(estate.spec.environment, ctx.home), { earlierPending: false, offline: ctx.flags.bool('offline'), laterHandedOver: handedOverAfter(steps)[i] });
@@ -116,6 +124,7 @@ async function applySteps(ctx: CommandContext, estate: Estate, steps: PipelineSt
       side ??= await detectSide(ctx, estate);
       if (step.where !== side) {
         process.stdout.write(`${airGapStop(estate, step, side, gaps.find((g) => g.before === i)?.carry ?? [], applied, envPaths(estate.spec.environment, ctx.home).transcript)}\n`);
+        closeCeremony();
         return 0;
       }
     }
@@ -129,10 +138,12 @@ async function applySteps(ctx: CommandContext, estate: Estate, steps: PipelineSt
     const code = step.def.exitCode ? step.def.exitCode(outcome.result) : 0;
     if (code !== 0) {
       process.stderr.write(`${step.key} finished with exit code ${code}; apply stops here. Fix what it reported and run apply again.\n`);
+      closeCeremony();
       return code;
     }
   }
   process.stdout.write(`Applied ${applied} step(s); every step of ${estate.file} is done.\n`);
+  closeCeremony();
   return 0;
 }
 

@@ -36,6 +36,8 @@ export async function runStepCommand(step: StepDefinition, ctx: CommandContext):
     const v = ctx.flags.values[input.name];
     if (v === undefined || v === '' || (Array.isArray(v) && v.length === 0)) ctx.flags.require(input.name, input.required === true ? undefined : input.required);
   }
+  // Entries before the run, to tell whether this run added a ceremony action (offline steps, and the one-go forms that sign).
+  const transcriptBefore = await transcriptCount(step, ctx);
   const outcome = await runStep(step, {
     values: ctx.flags.values,
     positionals: ctx.positionals,
@@ -50,8 +52,25 @@ export async function runStepCommand(step: StepDefinition, ctx: CommandContext):
   else {
     const text = await step.present(outcome.result, outcome.input, outcome.run);
     if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    // A step that opened the root was a ceremony: close it with the transcript's head for the witnesses.
+    if (outcome.run.hasSession && transcriptBefore !== undefined) {
+      const line = (await import('../ceremony/head.js')).ceremonyHeadLine(outcome.run.session.paths.transcript, transcriptBefore);
+      if (line) process.stdout.write(`${line}\n`);
+    }
   }
   return step.exitCode ? step.exitCode(outcome.result) : 0;
+}
+
+async function transcriptCount(step: StepDefinition, ctx: CommandContext): Promise<number | undefined> {
+  if (!step.mutates || ctx.flags.bool('dry-run')) return undefined;
+  const env = ctx.flags.string('env');
+  if (!env) return step.where === 'offline' ? 0 : undefined;
+  try {
+    const [{ envPaths }, { transcriptLength }] = await Promise.all([import('../paths.js'), import('../ceremony/head.js')]);
+    return transcriptLength(envPaths(env, ctx.home).transcript);
+  } catch {
+    return undefined;
+  }
 }
 
 export const cliPlanView: PlanView = {

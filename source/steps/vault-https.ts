@@ -206,6 +206,8 @@ export async function planVaultHttps(session: EnvSession, input: VaultHttpsInput
     hostUser,
     network: input.network,
     baoBinary: input.baoBinary ? fs.realpathSync(input.baoBinary) : undefined,
+    // The Vault certwright runs keeps the audit device vault-server declared (a dropped stanza removes it).
+    ...(input.managed ? { auditLog: p.audit } : {}),
   };
   const files = [
     { path: p.config, content: renderHcl(model, 'container') },

@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { VaultClient } from '../vault/client.js';
 import { sealStatus } from '../vault/pki.js';
-import { renderBootstrapHcl, serverPaths } from '../vault/server-config.js';
+import { AUDIT_DEVICE, renderBootstrapHcl, serverPaths } from '../vault/server-config.js';
 import { writeFileAtomic, ensureOutputDir, planOutputDir, sha256Hex } from '../system/files.js';
 import { assertPortFree, formatListen, type ListenAddress } from '../system/ports.js';
 import { startBaoServer, runningPid, hasExited, logTail, configOf, waitUntilActive } from '../system/bao-process.js';
@@ -28,6 +28,8 @@ import { nodeDir, nodePorts, nodesToFacts, describeNode, type ClusterNode } from
  *   runs from this directory, and its seal status.
  * apply writes: DIR/vault-bootstrap.hcl, DIR/data (0700), starts `bao server` (PID in DIR/vault.pid,
  *   log DIR/vault.log), sys/init and sys/unseal, the state's Vault address and the step's record.
+ *   The configuration declares a file audit device (DIR/audit.log, 0600), which Vault opens once
+ *   it is unsealed: Vault's own record of every request, held against certwright's by `audit verify`.
  */
 export const STEP_ID = 'vault-server';
 
@@ -117,9 +119,10 @@ export async function planVaultServer(session: EnvSession, input: VaultServerInp
     // Raft listens for cluster traffic on PORT+1: that port must be free too (and every node's pair).
     await assertPortFree({ host: input.listen.host, port: input.listen.port + 1 }, '--listen');
     for (const n of input.cluster?.slice(1) ?? []) for (const port of nodePorts(n)) await assertPortFree(port, '--listen');
-    const bootstrap = renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data, nodeId: input.cluster?.[0]?.id });
+    const bootstrap = renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data, nodeId: input.cluster?.[0]?.id, auditLog: p.audit });
     if (!fs.existsSync(p.bootstrapConfig) || fs.readFileSync(p.bootstrapConfig, 'utf8') !== bootstrap) plan.actions.push(`Write ${p.bootstrapConfig}`);
     if (!fs.existsSync(p.data)) plan.actions.push(`Create ${p.data} (0700)`);
+    plan.facts.push(['Audit log', `${p.audit} (file audit device declared in the configuration, 0600; secrets in it are HMACed)`]);
     plan.actions.push(`Start bao server as a background process (PID in ${p.pidFile}, log ${p.log})`);
   }
   if (plan.initialized !== true) {
@@ -171,7 +174,7 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
   if (pid === undefined) {
     if (input.cluster) await ensureOutputDir(path.resolve(input.outDir));
     await ensureOutputDir(p.dir);
-    await writeFileAtomic(p.bootstrapConfig, renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data, nodeId: input.cluster?.[0]?.id }), { mode: 0o644 });
+    await writeFileAtomic(p.bootstrapConfig, renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data, nodeId: input.cluster?.[0]?.id, auditLog: p.audit }), { mode: 0o644 });
     if (!fs.existsSync(p.data)) await fsp.mkdir(p.data, { mode: 0o700 });
     report.progress(`Starting bao server on ${addr}`);
     pid = await startBaoServer(input.bao, p.bootstrapConfig, p);
@@ -229,6 +232,16 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
     report.done(`Vault at ${addr} is unsealed`);
   }
   if (!(await waitUntilActive(() => vault.health(), input.waitSeconds))) throw new ExternalError(`Vault at ${addr} is unsealed but its raft node did not become active within ${input.waitSeconds} s.`, `Read ${p.log}; run the same command again (nothing is lost).`);
+  // The declared audit device opens on the active node. With the new root token, ask Vault that it
+  // is enabled (the request is itself the log's first entry); then the log must exist.
+  if (secrets) {
+    const devices = await new VaultClient({ addr, token: secrets.rootToken, timeoutMs: input.waitSeconds * 1000 }).read<Record<string, unknown>>('sys/audit');
+    const listed = (devices.json?.data ?? devices.json ?? {}) as Record<string, unknown>;
+    if (!(`${AUDIT_DEVICE}/` in listed)) throw new ExternalError(`Vault at ${addr} did not enable the file audit device ${AUDIT_DEVICE}/ declared in ${p.bootstrapConfig}.`, `Read ${p.log} (a bao older than 2.4 has no declarative audit devices).`);
+  }
+  const deadline = Date.now() + input.waitSeconds * 1000;
+  while (!fs.existsSync(p.audit) && Date.now() < deadline && secrets) await new Promise((r) => setTimeout(r, 100));
+  if (!fs.existsSync(p.audit)) report.warn(`Vault's audit log ${p.audit} is not there yet; Vault writes it with the first audited request.`);
   session.commit(setVault(session.state, addr, undefined, new Date()));
   session.commit(
     completeStep(session.state, STEP_ID, undefined, new Date(), [{ kind: 'vault-bootstrap.hcl', path: p.bootstrapConfig, sha256: sha256Hex(fs.readFileSync(p.bootstrapConfig)) }], {
@@ -239,6 +252,7 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
       listen: formatListen(input.listen),
       runtime: 'process',
       bao: input.bao,
+      auditLog: p.audit,
       pid,
       shares: status.n,
       threshold: status.t,
@@ -265,6 +279,13 @@ export async function verifyVaultServer(session: EnvSession, input: Pick<VaultSe
   if (pid !== undefined && !(https?.status === 'done' && https.facts.outDir === outDir)) {
     const status = await sealStatus(new VaultClient({ addr: String(session.state.steps[STEP_ID]?.facts.addr ?? ''), timeoutMs: 3000 })).catch(() => undefined);
     checks.push(check('Vault initialised and unsealed', status?.initialized === true && status.sealed === false, status ? `initialised ${status.initialized}, sealed ${status.sealed}` : 'did not answer'));
+  }
+  // Servers started before the audit device was declared have no such fact; theirs is not checked
+  // here, nor a log Vault has not written yet (it does so with the first audited request).
+  const auditLog = session.state.steps[STEP_ID]?.facts.auditLog;
+  if (pid !== undefined && typeof auditLog === 'string' && fs.existsSync(auditLog)) {
+    const stat = fs.statSync(auditLog, { throwIfNoEntry: false });
+    checks.push(check('Vault audit log written (file device, 0600)', stat !== undefined && (stat.mode & 0o777) === 0o600, `${auditLog} mode ${((stat?.mode ?? 0) & 0o777).toString(8).padStart(4, '0')}`));
   }
   return checks;
 }

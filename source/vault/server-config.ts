@@ -39,6 +39,8 @@ export interface ServerModel {
   nodeId?: string | undefined;
   /** A cluster node's peers: retry_join over HTTPS, trusting only caFile (the environment root). */
   retryJoin?: RetryJoin[] | undefined;
+  /** The file audit device of a Vault certwright runs (host path; see auditStanza). */
+  auditLog?: string | undefined;
 }
 
 export interface RetryJoin {
@@ -56,6 +58,29 @@ function raftStanza(dataDir: string, nodeId: string, retryJoin: RetryJoin[] = []
   return lines;
 }
 
+/** The path of the file audit device certwright declares on the Vault it runs. */
+export const AUDIT_DEVICE = 'certwright-file';
+
+/**
+ * The file audit device, declared in the server's configuration: OpenBao refuses to enable audit
+ * devices through the API (CVE-2025-54997), and creates declared ones on the active node at
+ * unseal, start and SIGHUP; a stanza that goes away removes its device, so every configuration of
+ * the same server declares it. The log is Vault's own record of every request, the witness
+ * `audit verify` holds certwright's records against (secrets in it are HMACed).
+ */
+function auditStanza(file: string): string[] {
+  return [
+    `audit "file" "${AUDIT_DEVICE}" {`,
+    '  description = "certwright: Vault\'s own record of every request (audit verify)"',
+    '  options {',
+    `    file_path = ${hclString(file)}`,
+    '    mode      = "0600"',
+    '  }',
+    '}',
+    '',
+  ];
+}
+
 export const CONTAINER = {
   config: '/openbao/config',
   data: '/openbao/file',
@@ -65,7 +90,7 @@ export const CONTAINER = {
 
 export function serverPaths(outDir: string) {
   const d = path.resolve(outDir);
-  return { dir: d, configDir: path.join(d, 'config'), config: path.join(d, 'config', 'vault.hcl'), hostConfig: path.join(d, 'vault-host.hcl'), bootstrapConfig: path.join(d, 'vault-bootstrap.hcl'), compose: path.join(d, 'compose.yaml'), data: path.join(d, 'data'), pidFile: path.join(d, 'vault.pid'), log: path.join(d, 'vault.log') };
+  return { dir: d, configDir: path.join(d, 'config'), config: path.join(d, 'config', 'vault.hcl'), hostConfig: path.join(d, 'vault-host.hcl'), bootstrapConfig: path.join(d, 'vault-bootstrap.hcl'), compose: path.join(d, 'compose.yaml'), data: path.join(d, 'data'), audit: path.join(d, 'audit.log'), pidFile: path.join(d, 'vault.pid'), log: path.join(d, 'vault.log') };
 }
 
 function hclString(value: string): string {
@@ -103,6 +128,7 @@ export function renderHcl(model: ServerModel, where: 'container' | 'host'): stri
   } else {
     lines.push(...raftStanza(data, model.nodeId ?? `${model.env}-1`, model.retryJoin));
   }
+  if (where === 'host' && model.auditLog) lines.push('', ...auditStanza(model.auditLog).slice(0, -1));
   return `${lines.join('\n')}\n`;
 }
 
@@ -111,7 +137,7 @@ export function renderHcl(model: ServerModel, where: 'container' | 'host'): stri
  * exists: plain HTTP on a loopback address only, the same raft storage and node id that
  * vault-https later serves over TLS. Refused for any non-loopback address by the vault-server step.
  */
-export function renderBootstrapHcl(model: Pick<ServerModel, 'env' | 'listen' | 'dataDir' | 'nodeId'>): string {
+export function renderBootstrapHcl(model: Pick<ServerModel, 'env' | 'listen' | 'dataDir' | 'nodeId' | 'auditLog'>): string {
   const addr = formatListen(model.listen);
   return [
     `# Vault/OpenBao server for environment "${model.env}" before it has its own certificate,`,
@@ -128,6 +154,7 @@ export function renderBootstrapHcl(model: Pick<ServerModel, 'env' | 'listen' | '
     '',
     ...raftStanza(model.dataDir, model.nodeId ?? `${model.env}-1`),
     '',
+    ...(model.auditLog ? auditStanza(model.auditLog) : []),
   ].join('\n');
 }
 

@@ -1,4 +1,5 @@
 import type { HomeOptions } from '../paths.js';
+import { ceremonyHeadLines, transcriptLength } from '../ceremony/head.js';
 import type { FlagValues } from '../flags.js';
 import type { Plan, Reporter } from '../steps/context.js';
 import type { Interaction, StepDefinition } from '../steps/step.js';
@@ -96,8 +97,16 @@ export class WizardHost {
   }
 
   async runStep<I, P extends Plan, R>(step: StepDefinition<I, P, R>, env: string, values: FlagValues, report: Reporter, interact: Interaction = noQuestions): Promise<R> {
+    const transcript = envPaths(env, this.home).transcript;
+    const before = transcriptLength(transcript);
     const outcome = await runStep(step, { values: this.values(env, values), home: this.home, report, interact, dryRun: false, tty: true, command: `wizard: ${step.command}` }, quietView);
     if (outcome.status !== 'applied') throw new Cancelled();
+    // The close of a ceremony: the transcript's head, for the witnesses to write down.
+    const [title, ...halves] = ceremonyHeadLines(transcript, before);
+    if (title) {
+      report.done(title);
+      for (const half of halves) report.info(half);
+    }
     await this.recordStep(step, env, values, report);
     return outcome.result;
   }
