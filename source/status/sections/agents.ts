@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
 import type { UnitState } from '../systemd.js';
 import { worst, type AgentEntry, type AgentsSection, type Level } from '../types.js';
@@ -95,9 +96,40 @@ async function agentEntry(ctx: StatusContext, deps: Deps, agent: ManagedAgent, p
     levels.push('fail');
     reasons.push(`unit ${agent.unit} keeps failing and being restarted (status=${unit.execMainStatus ?? '?'}, ${unit.nRestarts ?? 0} restarts)`);
   }
+  // An agent that runs but cannot log in renders nothing new: its own words say so (the unit's
+  // journal, or the log a lab agent writes beside its config).
+  const trouble = loginTrouble([...(entry.journal ?? []), ...logTail(path.join(path.dirname(agent.config), 'agent.log'))]);
+  if (procs.length > 0 && trouble) {
+    levels.push('fail');
+    reasons.push(`the agent cannot log in to Vault: ${trouble}`);
+  }
   entry.state = worst(levels, 'unknown');
   if (reasons.length) entry.reason = reasons.join('; ');
   return entry;
+}
+
+/** The last auth handler line of an agent's log, when it is an error (a later success clears it). */
+export function loginTrouble(lines: string[]): string | undefined {
+  let last: string | undefined;
+  for (const l of lines) if (/agent\.auth\.handler/.test(l) && (/\[ERROR\]/.test(l) || /authentication successful/.test(l))) last = l;
+  return last && /\[ERROR\]/.test(last) ? last.replace(/^.*\[ERROR\]\s*agent\.auth\.handler:\s*/, '').slice(0, 200) : undefined;
+}
+
+function logTail(file: string): string[] {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const len = Math.min(size, 64 * 1024);
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, size - len);
+      return buf.toString('utf8').split('\n');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return [];
+  }
 }
 
 async function journalOf(ctx: StatusContext, deps: Deps, agent: ManagedAgent): Promise<string[] | null> {
