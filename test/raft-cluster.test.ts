@@ -213,6 +213,10 @@ describe('a three-node raft cluster over TLS, run by certwright', () => {
     // The leader status names is the one sys/leader names (curl as the judge).
     const leader = JSON.parse((await execa('curl', ['-sS', '--cacert', rootPem, `${addr(0)}/v1/sys/leader`])).stdout) as { leader_address: string };
     expect(addr(ids.indexOf(nodes.find((n) => n.role === 'leader')!.id))).toBe(leader.leader_address);
+    // Prometheus: one series per node.
+    const prom = await cli(['status', '--env', 'ha', '--format', 'prometheus', '--select', `cw-none=${process.pid}`], { env: env() });
+    for (const id of ids) expect(prom.stdout).toMatch(new RegExp(`certwright_vault_node_up\\{env="ha",node="${id}",addr="https://127\\.0\\.0\\.1:\\d+"\\} 1`));
+    expect(prom.stdout.match(/^certwright_vault_node_leader\{.*\} 1$/gm)).toHaveLength(1);
     // The live screen shows one row per node, from the same snapshot.
     const rows = sectionRows(JSON.parse(status.stdout), 'vault').filter((r) => r.key.startsWith('node '));
     expect(rows.map((r) => r.key)).toEqual(ids.map((id) => `node ${id}`));

@@ -62,7 +62,7 @@ export const vaultServer = defineStep<VaultServerInput, VaultServerPlan, VaultSe
     return (await impl()).applyVaultServer(run.session, input, run.interact, run.report);
   },
   // A stopped server (a reboot, a kill between stopping its HTTP form and starting its TLS form) is started again by the plan.
-  rerunOn: ['Vault server process runs'],
+  rerunOn: ['Vault server process runs', 'Vault cluster nodes run'],
   async verify(run, input) {
     return (await impl()).verifyVaultServer(run.session, input);
   },
