@@ -1,5 +1,5 @@
 import React, { useEffect, useState } from 'react';
-import { Text } from 'ink';
+import { Box, Text } from 'ink';
 import { Question } from './components/Question.js';
 import { PlanView } from './components/PlanView.js';
 import { TaskView } from './components/TaskView.js';
@@ -12,9 +12,10 @@ import { questionOrder } from './hooks/questionOrder.js';
 import { useKeys } from './keys/useKeys.js';
 import { wrapText } from '../source/text-wrap.js';
 import type { WizardController, IntermediateForm } from '../source/wizard/controller.js';
+import type { RootSecretAnswer } from '../source/wizard/context.js';
 import type { Plan } from '../source/steps/context.js';
 
-type Phase = 'precheck' | 'mount' | 'cn' | 'rootDir' | 'planning' | 'plan' | 'pass' | 'running' | 'done' | 'error';
+type Phase = 'precheck' | 'mount' | 'cn' | 'rootDir' | 'planning' | 'plan' | 'pass' | 'share' | 'running' | 'done' | 'error';
 
 /** A typed root passphrase that does not open the key: asked again, not an error screen. */
 export function isWrongPassphrase(error: unknown): boolean {
@@ -47,6 +48,10 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
   const [hint, setHint] = useState<string>();
   const [attempt, setAttempt] = useState(0);
   const [result, setResult] = useState<{ issuerId: string; fingerprint: string; alreadyInstalled: boolean }>();
+  // A root under M-of-N custody: one screen per custodian, each share checked as it is typed.
+  const [custody, setCustody] = useState<{ threshold: number; custodians: number; names: string[] }>();
+  const [shares, setShares] = useState<Array<{ text: string; source: string }>>([]);
+  const [accepted, setAccepted] = useState<string[]>([]);
   const task = useTask();
 
   useLoadWhen(
@@ -65,10 +70,10 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
     },
   );
 
-  const run = async (pass: Buffer, typed: boolean) => {
+  const run = async (answer: RootSecretAnswer, typed: boolean) => {
     setPhase('running');
     try {
-      setResult(await controller.applyIntermediate(env, form, pass, task.reporter));
+      setResult(await controller.applyIntermediate(env, form, answer, task.reporter));
       setPhase('done');
     } catch (e) {
       if (typed && isWrongPassphrase(e)) {
@@ -86,7 +91,9 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
 
   const back = () => {
     setHint(undefined);
-    if (phase === 'pass') {
+    if (phase === 'pass' || phase === 'share') {
+      setShares([]);
+      setAccepted([]);
       setPhase('plan');
       return;
     }
@@ -104,8 +111,13 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
         }
         setPhase('running');
         controller
-          .passphraseFromFile(1)
-          .then((fromFile) => (fromFile ? run(fromFile, false) : setPhase('pass')))
+          .rootSecretFromFlags(form.rootDir)
+          .then((fromFlags) => {
+            if (fromFlags) return run(fromFlags, false);
+            const c = controller.rootCustody(form.rootDir);
+            setCustody(c);
+            setPhase(c ? 'share' : 'pass');
+          })
           .catch((e) => {
             setError(toViewError(e));
             setPhase('error');
@@ -128,7 +140,35 @@ export function IntermediateScreen({ controller, env, onExit }: { controller: Wi
       {plan && phase === 'plan' && <PlanView title={`intermediate in ${form.mount}`} plan={plan} columns={columns} height={body} />}
       {phase === 'plan' && <Text dimColor>{plan && plan.actions.length === 0 ? 'Enter: back to the steps' : 'Enter: apply · Esc: back'}</Text>}
       {phase === 'pass' && <Text dimColor>{wrapText(`Signing the intermediate for ${form.mount} with the root in ${form.rootDir}`, columns).join('\n')}</Text>}
-      {phase === 'pass' && <Question key={attempt} label="Root key passphrase" secret error={hint} hint={hint ? undefined : 'Esc: back to the plan'} onEscape={back} onSubmit={(v) => { setHint(undefined); void run(Buffer.from(v, 'utf8'), true); }} />}
+      {phase === 'pass' && <Question key={attempt} label="Root key passphrase" secret error={hint} hint={hint ? undefined : 'Esc: back to the plan'} onEscape={back} onSubmit={(v) => { setHint(undefined); void run({ passphrase: Buffer.from(v, 'utf8') }, true); }} />}
+      {phase === 'share' && custody && (
+        <Box flexDirection="column">
+          <Text>
+            {custody.threshold} of {custody.custodians} custodians open this root{accepted.length ? ` · accepted: ${accepted.join(', ')}` : ''}.
+          </Text>
+          <Question
+            key={shares.length}
+            label={`Share ${shares.length + 1} of ${custody.threshold}: custodian, type your share's groups (nothing is shown)`}
+            secret="hidden"
+            error={hint}
+            hint="Esc: back to the plan"
+            onEscape={back}
+            onSubmit={(v) => {
+              void controller.checkShare(form.rootDir, v, shares).then((r) => {
+                if ('error' in r) {
+                  setHint(r.error);
+                  return;
+                }
+                setHint(undefined);
+                const next = [...shares, { text: v, source: `the share typed for custodian ${shares.length + 1}` }];
+                setAccepted([...accepted, `share ${r.index} (${r.custodian})`]);
+                setShares(next);
+                if (next.length >= custody.threshold) void run({ shares: next }, false);
+              });
+            }}
+          />
+        </Box>
+      )}
       {phase === 'running' && <TaskView activity={task.activity} lines={task.lines} running columns={columns} height={body} />}
       {phase === 'done' && result && (
         <TaskView

@@ -61,6 +61,26 @@ export function sectionRows(s: StatusSnapshot, section: SectionName): Row[] {
         text: c ? `Certificate ${days(c.daysLeft)} · ${c.verified ? 'verifies' : 'does NOT verify'}` : `Certificate ${v.https === false ? 'none (plain HTTP)' : 'unknown'}`,
         details: c ? [['Subject', c.subject], ['Not after', time(c.notAfter)], ['Days left', String(c.daysLeft)], ['Fingerprint', c.fingerprint], ['Verifies', yn(c.verified)], ...(c.error ? [['Error', c.error] as [string, string]] : [])] : [['Certificate', 'not read']],
       });
+      // A raft cluster: one row per node.
+      for (const n of v.nodes ?? []) {
+        rows.push({
+          key: `node ${n.id}`,
+          level: n.state,
+          text: `${n.id.padEnd(10)} ${n.role} · ${n.sealed === null ? 'seal unknown' : n.sealed ? 'sealed' : 'unsealed'} · applied ${n.appliedIndex ?? '?'}${n.certificate ? ` · cert ${days(n.certificate.daysLeft)}` : ''}`,
+          details: [
+            ['Node', n.id],
+            ['Address', n.addr],
+            ['Role', n.role],
+            ['Sealed', yn(n.sealed)],
+            ['Applied index', n.appliedIndex === null ? 'unknown' : String(n.appliedIndex)],
+            ['In raft configuration', n.inRaftConfig === null ? `not checked: ${n.membershipReason ?? 'unknown'}` : yn(n.inRaftConfig)],
+            ['Voter', yn(n.voter)],
+            ...(n.autopilot ? [['Autopilot', n.autopilot] as [string, string]] : []),
+            ...(n.certificate ? [['Certificate until', time(n.certificate.notAfter)] as [string, string], ['Names its own address', yn(n.certificate.namesOwnAddress)] as [string, string]] : [['Certificate', 'not read'] as [string, string]]),
+            ...(n.reason ? [['Reason', n.reason] as [string, string]] : []),
+          ],
+        });
+      }
       return rows;
     }
     case 'pki':

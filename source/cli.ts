@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { VERSION } from './version.js';
-import { GLOBAL_FLAGS, Flags, envVarFor, type FlagSpec, type FlagValues } from './flags.js';
+import { GLOBAL_FLAGS, Flags, envVarFor, scopedFlags, type FlagSpec, type FlagValues } from './flags.js';
 import { formatError, exitCodeOf, explainSystemError, UsageError } from './errors.js';
 import type { CommandSpec, CommandContext } from './command.js';
 import { STEPS } from './steps/index.js';
@@ -17,6 +17,9 @@ const READ_ONLY_COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>
   wizard: () => import('./commands/wizard.js'),
   'state show': () => import('./commands/state-show.js'),
   'transcript verify': () => import('./commands/transcript-verify.js'),
+  'ceremony script': () => import('./commands/ceremony-script.js'),
+  'ceremony verify': () => import('./commands/ceremony-verify.js'),
+  'audit verify': () => import('./commands/audit-verify.js'),
   'verify-tls': () => import('./commands/verify-tls.js'),
   tree: () => import('./commands/tree.js'),
   status: () => import('./commands/status.js'),
@@ -70,7 +73,10 @@ const SUMMARIES: Array<[string, string]> = [
   ['intermediate install', 'online: import intermediate + root, set default issuer and AIA/CRL URLs'],
   ['intermediate', 'request + sign + install on one machine (lab, rehearsal)'],
   ['state show', 'print the environment\'s state (never holds secrets)'],
-  ['transcript verify', 'check the ceremony transcript\'s hash chain'],
+  ['transcript verify', 'check the ceremony transcript\'s hash chain (--head HASH: the record the witnesses saw)'],
+  ['ceremony script', 'the numbered, reviewable script of the offline ceremony (inputs with fingerprints, outputs, sign-off lines)'],
+  ['ceremony verify', 'hold a ceremony transcript against its script (--rehearsal FILE: against a rehearsal too)'],
+  ['audit verify', 'transcript chain + build audit logs against what Vault issued (and Vault\'s own audit log)'],
   ['build-role', 'online: client-only role for build certificates + least-privilege AppRole for the build server'],
   ['build-cert', 'CI: one client certificate per build (CN = app, commit SAN), bundles per trust path, env file'],
   ['cross-sign request', 'online: CSR for the mount\'s existing intermediate key (same subject), for a second root'],
@@ -127,7 +133,7 @@ export function commandHelp(spec: CommandSpec, columns = helpWidth()): string {
   lines.push(
     ...rows(
       spec.flags.map((f) => {
-        const env = envVarFor(f);
+        const env = envVarFor(f, spec.name);
         return [flagLabel(f), `${f.description}${env ? ` [${env}]` : ''}`];
       }),
       columns,
@@ -174,7 +180,7 @@ const RENAMED_FLAGS: Record<string, { to: string; why: string }> = {
 };
 
 export function parseFlags(spec: CommandSpec | undefined, args: string[], environ: NodeJS.ProcessEnv = process.env): { flags: Flags; positionals: string[] } {
-  const specs = [...GLOBAL_FLAGS, ...(spec?.flags ?? [])];
+  const specs = [...GLOBAL_FLAGS, ...(spec ? scopedFlags(spec.name, spec.flags) : [])];
   for (const arg of args) {
     if (arg === '--') break;
     const name = /^--([^=]+)/.exec(arg)?.[1];

@@ -9,7 +9,12 @@ export interface FlagSpec {
   short?: string;
   /** Shown in help as the value's name. */
   value?: string;
-  /** Environment variable; defaults to CERTWRIGHT_<NAME>. Set to '' for none. */
+  /**
+   * Environment variable; set to '' for none. Defaults to CERTWRIGHT_<FLAG> for a global flag and
+   * to CERTWRIGHT_<COMMAND>_<FLAG> for a command's own flag (`intermediate sign --ttl` reads
+   * CERTWRIGHT_INTERMEDIATE_SIGN_TTL), so that one name has one meaning: a variable set for one
+   * command never fills the same-named flag of another.
+   */
   env?: string;
 }
 
@@ -27,9 +32,17 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'help', type: 'boolean', short: 'h', description: 'show help', env: '' },
 ];
 
-export function envVarFor(flag: FlagSpec): string | undefined {
+/** The flag's environment variable; `command` scopes a command's own flag (see FlagSpec.env). */
+export function envVarFor(flag: FlagSpec, command?: string): string | undefined {
   if (flag.env === '') return undefined;
-  return flag.env ?? `CERTWRIGHT_${flag.name.toUpperCase().replace(/-/g, '_')}`;
+  if (flag.env) return flag.env;
+  const words = command ? [...command.split(' '), flag.name] : [flag.name];
+  return `CERTWRIGHT_${words.join('_').toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** A command's flags with their scoped variables written in, so help, errors and parsing name the same one. */
+export function scopedFlags(command: string, flags: FlagSpec[]): FlagSpec[] {
+  return flags.map((f) => ({ ...f, env: envVarFor(f, command) ?? '' }));
 }
 
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;

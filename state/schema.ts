@@ -30,7 +30,8 @@ export interface EnvState {
   env: string;
   createdAt: string;
   updatedAt: string;
-  vault?: { addr: string; caFile?: string };
+  /** nodes: the API addresses of a raft cluster's nodes (vault-https), addr among them. */
+  vault?: { addr: string; caFile?: string; nodes?: string[] };
   mounts: Record<string, { path: string; maxTtl?: string; aiaBase?: string }>;
   steps: Record<string, StepRecord>;
 }
@@ -48,6 +49,7 @@ export function stepKey(id: string, mount?: string): string {
 const SECRET_PATTERNS: RegExp[] = [
   /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
   /\b(hvs|hvb|s|b)\.[A-Za-z0-9]{20,}\b/, // Vault/OpenBao tokens
+  /certwright root key share/, // a custodian's share file (source/pki/shares.ts)
 ];
 const SECRET_KEYS = /^(token|client_token|root_token|passphrase|password|secret_id|unseal_keys?|keys_base64|private_key)$/i;
 

@@ -28,10 +28,48 @@ export function operatorName(): string {
   return `${user || `uid${process.getuid?.() ?? '?'}`}@${os.hostname()}`;
 }
 
+/** The transcript's lines as written (each one entry), none when there is no file. */
+export function transcriptLines(file: string): string[] {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
+}
+
 function lastLine(file: string): string | undefined {
-  if (!fs.existsSync(file)) return undefined;
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
-  return lines.at(-1);
+  return transcriptLines(file).at(-1);
+}
+
+/** The SHA-256 of one entry's line: what the next entry carries as `prev`. */
+export function entryHash(line: string): string {
+  return createHash('sha256').update(line).digest('hex');
+}
+
+/**
+ * The transcript's head: the hash of its last entry. Because every entry carries the hash of the
+ * one before it, the head pins the whole record: a copy that holds an entry with this hash on an
+ * intact chain holds every entry up to it unchanged. Witnesses write it down at each ceremony.
+ */
+export function transcriptHead(file: string): { entries: number; head: string } | undefined {
+  const last = lastLine(file);
+  return last === undefined ? undefined : { entries: transcriptLines(file).length, head: entryHash(last) };
+}
+
+/** The head in groups of four hex digits, for reading aloud and writing down. */
+export function formatHead(head: string): string {
+  return head.match(/.{1,4}/g)!.join(' ');
+}
+
+/** The line printed at the close of a ceremony, for the witnesses to write down. */
+export function witnessHeadLine(file: string): string | undefined {
+  const head = transcriptHead(file);
+  if (!head) return undefined;
+  return `Transcript head, for the witnesses to write down: ${formatHead(head.head)} (entry ${head.entries} of ${file}; later, \`certwright transcript verify --file COPY --head HASH\` proves a copy is this record)`;
+}
+
+/** Where (1-based entry number) a head written down at a ceremony sits in this copy, if it does. */
+export function findHead(file: string, head: string): number | undefined {
+  const wanted = head.toLowerCase().replace(/[\s:]/g, '');
+  const i = transcriptLines(file).findIndex((l) => entryHash(l) === wanted);
+  return i < 0 ? undefined : i + 1;
 }
 
 export function appendTranscript(file: string, action: string, details: Record<string, unknown>, now = new Date()): TranscriptEntry {
@@ -59,7 +97,7 @@ export interface TranscriptCheck {
 
 export function verifyTranscript(file: string): TranscriptCheck {
   if (!fs.existsSync(file)) return { ok: true, entries: 0 };
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
+  const lines = transcriptLines(file);
   let prev = GENESIS;
   for (let i = 0; i < lines.length; i += 1) {
     let entry: TranscriptEntry;
@@ -70,7 +108,7 @@ export function verifyTranscript(file: string): TranscriptCheck {
     }
     if (entry.prev !== prev) return { ok: false, entries: lines.length, brokenAt: i + 1, reason: 'hash of the previous entry does not match' };
     if (entry.seq !== i + 1) return { ok: false, entries: lines.length, brokenAt: i + 1, reason: `sequence number ${entry.seq} where ${i + 1} was expected` };
-    prev = createHash('sha256').update(lines[i]!).digest('hex');
+    prev = entryHash(lines[i]!);
   }
   return { ok: true, entries: lines.length };
 }

@@ -50,8 +50,9 @@ export function completeStep(state: EnvState, id: string, mount: string | undefi
   return touch({ ...state, steps: { ...state.steps, [key]: record } }, now);
 }
 
-export function setVault(state: EnvState, addr: string, caFile: string | undefined, now: Date): EnvState {
-  const vault = caFile ? { addr, caFile: path.resolve(caFile) } : { addr };
+/** nodes: every node of a raft cluster, the first being addr: clients fail over along them. */
+export function setVault(state: EnvState, addr: string, caFile: string | undefined, now: Date, nodes?: string[]): EnvState {
+  const vault = { addr, ...(caFile ? { caFile: path.resolve(caFile) } : {}), ...(nodes && nodes.length > 1 ? { nodes } : {}) };
   return touch({ ...state, vault }, now);
 }
 

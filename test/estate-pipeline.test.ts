@@ -175,4 +175,60 @@ describe('apply --file --one-machine, one Vault from the root ceremony to a gree
     expect(second.stdout).toContain('Nothing to do');
     expect(hashes(work)).toEqual(before);
   }, 300_000);
+
+  it('SIGKILL of apply at the managed Vault\'s delicate points (server just started, keys written, HTTP stopped before TLS, mid URL switch), then apply again converges', async () => {
+    const work = tempDir('cw-estate-kill-');
+    const port = await freePortPair();
+    const pass = writePassphrase(work);
+    const file = estateFile(work, port);
+    const pidFile = path.join(work, 'vault', 'vault.pid');
+    const home = path.join(work, 'home');
+    const keys = path.join(work, 'secrets', 'vault-keys.json');
+    const args = [BIN, 'apply', '--file', file, '--one-machine', '--passphrase-file', pass, '--keys-out', keys, '--yes'];
+    const env = { PATH: process.env.PATH, HOME: work, CI: 'true', CERTWRIGHT_HOME: home, CERTWRIGHT_PODMAN: path.join(work, 'no-podman') };
+    const signals: Array<string | null> = [];
+    try {
+      // Each run is killed as soon as it says it reached the point; the server it runs is detached and lives on.
+      for (const marker of ['Started bao server', 'Unseal keys and root token written', 'Stopped PID', '] switch-urls\n']) {
+        const child = spawn(process.execPath, args, { cwd: work, env, stdio: ['ignore', 'ignore', 'pipe'] });
+        let seen = '';
+        await new Promise<void>((resolve) => {
+          child.stderr!.on('data', (d: Buffer) => {
+            seen += d.toString();
+            if (seen.includes(marker) && child.exitCode === null) child.kill('SIGKILL');
+          });
+          child.on('exit', (code, signal) => {
+            signals.push(signal ?? `exit ${code}: ${seen.slice(-1500)}`);
+            resolve();
+          });
+        });
+      }
+      expect(signals).toEqual(['SIGKILL', 'SIGKILL', 'SIGKILL', 'SIGKILL']);
+      const last = await execa(process.execPath, args, { cwd: work, env, extendEnv: false, reject: false, all: true });
+      expect(last.exitCode, last.all).toBe(0);
+      const token = (JSON.parse(fs.readFileSync(keys, 'utf8')) as { root_token: string }).root_token;
+      const root = path.join(work, 'root', 'root-ca.pem');
+      const addr = `https://127.0.0.1:${port}`;
+      const get = async (p: string, method = 'GET') => JSON.parse((await execa('curl', ['-sS', '--fail', '-X', method, '--cacert', root, '-H', `X-Vault-Token: ${token}`, `${addr}/v1/${p}`])).stdout).data;
+      // One key, one default issuer, the HTTPS URLs, the loopback HTTP listener gone, the transcript whole.
+      expect((await get('pki_int/keys', 'LIST')).keys).toHaveLength(1);
+      const issuers = (await get('pki_int/issuers', 'LIST')).key_info as Record<string, unknown>;
+      expect(Object.keys(issuers)).toHaveLength(2);
+      expect((await get('pki_int/config/urls')).issuing_certificates).toEqual([`${addr}/v1/pki_int/ca`]);
+      const plain = await execa('curl', ['-sS', `http://127.0.0.1:${port}/v1/sys/health`], { reject: false });
+      expect(plain.stdout).not.toMatch(/"initialized"/);
+      const transcript = await cli(['transcript', 'verify', '--env', 'one'], { env: { CERTWRIGHT_HOME: home } });
+      expect(transcript.exitCode, transcript.stderr).toBe(0);
+      const again = await execa(process.execPath, args, { cwd: work, env, extendEnv: false, reject: false, all: true });
+      expect(again.all).toContain('Nothing to do');
+    } finally {
+      if (fs.existsSync(pidFile)) {
+        try {
+          process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGTERM');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  }, 300_000);
 });

@@ -11,7 +11,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, ROOT, cli, modeOf, openssl, tempDir, uniqueMount, useOpenBao, writePassphrase } from './helpers/env.js';
+import { BIN, ROOT, cli, contentHashes, modeOf, openssl, tempDir, uniqueMount, useOpenBao, writePassphrase } from './helpers/env.js';
 import { startAgent, waitFor } from './helpers/agent.js';
 import { ESTATE_SCHEMA } from '../source/estate/schema.js';
 import { parseEstate } from '../source/estate/load.js';
@@ -62,22 +62,7 @@ function newestEnv(lab: Lab): string {
   return /^environment: (\S+)$/m.exec(fs.readFileSync(lab.file, 'utf8'))![1]!;
 }
 
-/** Every file under dir with its mode and content hash. */
-function hashes(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = path.join(d, e.name);
-      // Node's compile cache (under a test HOME) is written by every certwright run, not by a step.
-      if (e.name === '.cache') continue;
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) out.push(`${path.relative(dir, p)} ${(fs.statSync(p).mode & 0o777).toString(8)} ${crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`);
-      else out.push(`${path.relative(dir, p)} -> ${fs.readlinkSync(p)}`);
-    }
-  };
-  walk(dir);
-  return out;
-}
+const hashes = contentHashes;
 
 async function vaultCounts(mount: string): Promise<{ keys: number; issuers: number; roles: string[] }> {
   const v = new VaultClient({ addr: bao.server().addr, token: bao.server().token });
@@ -395,8 +380,9 @@ describe('estate file: a Vault you run yourself, over HTTPS', () => {
           `intermediate:  { mount: ${mount}, cn: "Estate Users Issuing CA" }`,
           `distribute_ca: { users: [${users.join(', ')}] }`,
           'agents:',
-          `  - { kind: app,   name: web,  common_name: web.example.internal, tls_dir: ./web-tls, out: ./agent-web, user: ${users[0]} }`,
-          `  - { kind: proxy, name: edge, ca_out: ./edge/ca.pem, out: ./agent-edge, user: ${users[1]} }`,
+          // install: false: this machine has no systemd as PID 1 (test/host-agents.test.ts installs for real)
+          `  - { kind: app,   name: web,  common_name: web.example.internal, tls_dir: ./web-tls, out: ./agent-web, user: ${users[0]}, install: false }`,
+          `  - { kind: proxy, name: edge, ca_out: ./edge/ca.pem, out: ./agent-edge, user: ${users[1]}, install: false }`,
           '',
         ].join('\n'),
       );

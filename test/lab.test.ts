@@ -3,7 +3,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { BIN, ROOT, tempDir } from './helpers/env.js';
+import { BIN, BAO, ROOT, tempDir } from './helpers/env.js';
 import { loadEstate } from '../source/estate/load.js';
 
 function alive(pid: number): boolean {
@@ -121,6 +121,22 @@ describe('certwright lab --file and --resume', () => {
     const status = await execa(process.execPath, [BIN, 'status', '--env', 'prod', '--json', '--select', `cw-none=${process.pid}`], { env: { ...env, CERTWRIGHT_HOME: path.join(workspace, 'state'), VAULT_TOKEN: token }, extendEnv: false, reject: false });
     expect(JSON.parse(status.stdout).problems, status.stdout.slice(0, 1500)).toEqual([]);
     expect(status.exitCode).toBe(0);
+    // Green means healthy: an agent that runs but cannot log in (started again on a spent wrapped
+    // secret_id, no re-arm) turns the row red with the agent's own words.
+    const webDir = path.join(workspace, 'agent-web');
+    const before = fs.statSync(path.join(webDir, 'agent.log')).size;
+    const logFd = fs.openSync(path.join(webDir, 'agent.log'), 'a');
+    const again = spawn(BAO, ['agent', `-config=${path.join(webDir, 'agent.hcl')}`], { stdio: ['ignore', logFd, logFd], env: { PATH: env.PATH, HOME: work } });
+    try {
+      for (let i = 0; i < 300 && !fs.readFileSync(path.join(webDir, 'agent.log')).subarray(before).toString().includes('agent.auth.handler: error'); i += 1) await new Promise((res) => setTimeout(res, 100));
+      const red = await execa(process.execPath, [BIN, 'status', '--env', 'prod', '--json', '--select', `cw-none=${process.pid}`], { env: { ...env, CERTWRIGHT_HOME: path.join(workspace, 'state'), VAULT_TOKEN: token }, extendEnv: false, reject: false });
+      const web = JSON.parse(red.stdout).sections.agents.agents.find((a: { name: string }) => a.name === 'web');
+      expect(web.state, JSON.stringify(web)).toBe('fail');
+      expect(web.reason).toContain('the agent cannot log in to Vault');
+      expect(red.exitCode).toBe(9);
+    } finally {
+      again.kill('SIGTERM');
+    }
     child.kill('SIGHUP');
     expect(await exited).toBe(129);
     for (let i = 0; i < 100 && baoProcessesUnder(workspace).length > 0; i += 1) await new Promise((res) => setTimeout(res, 100));

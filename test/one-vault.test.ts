@@ -8,8 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cli, tempDir, writePassphrase } from './helpers/env.js';
+import { describe, expect, it } from 'vitest';
+import { cli, serverPids, tempDir, writePassphrase } from './helpers/env.js';
 import { freePortPair } from '../source/system/openbao.js';
 import { VaultClient } from '../source/vault/client.js';
 import { WizardController } from '../source/wizard/controller.js';
@@ -23,16 +23,7 @@ function alive(pid: number): boolean {
   }
 }
 
-const pids: number[] = [];
-afterAll(() => {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-});
+const pids = serverPids();
 
 describe('one Vault from the root ceremony to AIA/CRL over HTTPS', () => {
   it('vault-server, intermediate, vault-cert, vault-https (the same server moves to TLS), switch-urls', async () => {

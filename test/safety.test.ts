@@ -95,7 +95,7 @@ describe('point 1: the offline root signs documented CA key types only', () => {
     expect(allowed.exitCode, allowed.stderr).toBe(0);
     expect((await openssl(['x509', '-in', widened, '-noout', '-text'])).stdout).toMatch(/Public-Key: \(1024 bit\)/);
     // An environment variable does not widen it: only the flag
-    const fromEnv = await cli(['intermediate', 'sign', '--root-dir', root.rootDir, '--passphrase-file', root.pass, '--csr', rsa1024, '--out', path.join(tempDir(), 'int.pem')], { env: { CERTWRIGHT_HOME: root.home, CERTWRIGHT_ALLOW_KEY_TYPE: 'rsa-1024' } });
+    const fromEnv = await cli(['intermediate', 'sign', '--root-dir', root.rootDir, '--passphrase-file', root.pass, '--csr', rsa1024, '--out', path.join(tempDir(), 'int.pem')], { env: { CERTWRIGHT_HOME: root.home, CERTWRIGHT_ALLOW_KEY_TYPE: 'rsa-1024', CERTWRIGHT_INTERMEDIATE_SIGN_ALLOW_KEY_TYPE: 'rsa-1024' } });
     expect(fromEnv.exitCode, fromEnv.stderr).toBe(1);
     // A value that is no key type is a usage error
     const bad = await sign('intermediate', rsa1024, path.join(tempDir(), 'int.pem'), ['--allow-key-type', 'weak']);
@@ -164,7 +164,7 @@ describe('point 2: one validator refuses control characters in every name, path 
 
   it('refuses it from an environment variable too', async () => {
     const home = path.join(tempDir(), 'home');
-    const result = await cli(['intermediate', 'request', '--env', 'prod', '--csr-out', path.join(tempDir(), 'x.csr')], { env: { CERTWRIGHT_HOME: home, CERTWRIGHT_CN: 'Int\nEvil', VAULT_ADDR: 'http://127.0.0.1:9', VAULT_TOKEN: 'unused' } });
+    const result = await cli(['intermediate', 'request', '--env', 'prod', '--csr-out', path.join(tempDir(), 'x.csr')], { env: { CERTWRIGHT_HOME: home, CERTWRIGHT_INTERMEDIATE_REQUEST_CN: 'Int\nEvil', VAULT_ADDR: 'http://127.0.0.1:9', VAULT_TOKEN: 'unused' } });
     expect(result.exitCode, result.stderr).toBe(2);
     expect(result.stderr).toContain('contains a control character');
   });
@@ -381,5 +381,58 @@ describe('point 12: the README exit-code table holds', () => {
     const result = await run();
     expect(result.exitCode, result.stderr).toBe(code);
     expect(result.stderr).toMatch(/^Fix: /m);
+  });
+});
+
+describe('point 13: one environment variable, one meaning', () => {
+  it('CERTWRIGHT_TTL and CERTWRIGHT_OUT fill no command\'s flag; CERTWRIGHT_<COMMAND>_<FLAG> fills that command\'s only', async () => {
+    const csr = await opensslCsr('ec-p256-env', ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']);
+    const base = { CERTWRIGHT_HOME: root.home };
+    // Given the unscoped names an operator might set for one command: they change nothing
+    const out = path.join(tempDir(), 'int.pem');
+    const strayOut = path.join(tempDir(), 'stray.pem');
+    const unscoped = await cli(['intermediate', 'sign', '--root-dir', root.rootDir, '--passphrase-file', root.pass, '--csr', csr, '--out', out], { env: { ...base, CERTWRIGHT_TTL: '0', CERTWRIGHT_PATH_LEN: '9' } });
+    expect(unscoped.exitCode, unscoped.stderr).toBe(0);
+    expect(fs.existsSync(out)).toBe(true);
+    const noOut = await cli(['intermediate', 'sign', '--root-dir', root.rootDir, '--passphrase-file', root.pass, '--csr', csr], { env: { ...base, CERTWRIGHT_OUT: strayOut } });
+    expect(noOut.exitCode, noOut.stderr).toBe(2);
+    expect(noOut.stderr).toContain('--out is required');
+    expect(noOut.stderr).toContain('set CERTWRIGHT_INTERMEDIATE_SIGN_OUT');
+    expect(fs.existsSync(strayOut)).toBe(false);
+    // The scoped name fills that command's --ttl (0 is refused: proof it was read) ...
+    const scoped = await cli(['intermediate', 'sign', '--root-dir', root.rootDir, '--passphrase-file', root.pass, '--csr', csr, '--out', path.join(tempDir(), 'x.pem')], { env: { ...base, CERTWRIGHT_INTERMEDIATE_SIGN_TTL: '0' } });
+    expect(scoped.exitCode, scoped.stderr).toBe(2);
+    expect(scoped.stderr).toMatch(/--ttl/);
+    // ... and not cross-sign sign's, whose --ttl is its own
+    const other = await cli(['cross-sign', 'sign', '--root-dir', root.rootDir, '--passphrase-file', root.pass, '--csr', csr, '--out', path.join(tempDir(), 'y.pem')], { env: { ...base, CERTWRIGHT_INTERMEDIATE_SIGN_TTL: '0' } });
+    expect(other.exitCode, other.stderr).toBe(0);
+    // A flag on the command line wins over its variable
+    const flagWins = await cli(['intermediate', 'sign', '--root-dir', root.rootDir, '--passphrase-file', root.pass, '--csr', csr, '--out', path.join(tempDir(), 'z.pem'), '--ttl', '1y'], { env: { ...base, CERTWRIGHT_INTERMEDIATE_SIGN_TTL: '0' } });
+    expect(flagWins.exitCode, flagWins.stderr).toBe(0);
+  });
+
+  it('help names each flag\'s scoped variable; no two commands share one; global flags keep theirs', async () => {
+    const { commandNames, commandSpecOf } = await import('../source/cli.js');
+    const { envVarFor, GLOBAL_FLAGS } = await import('../source/flags.js');
+    const owners = new Map<string, string>();
+    for (const name of commandNames()) {
+      const spec = await commandSpecOf(name);
+      for (const f of spec.flags) {
+        const v = envVarFor(f, spec.name);
+        if (!v) continue;
+        expect(owners.get(v), `${v} is read by ${owners.get(v)} and ${name} --${f.name}`).toBeUndefined();
+        owners.set(v, `${name} --${f.name}`);
+      }
+    }
+    for (const g of GLOBAL_FLAGS) {
+      const v = envVarFor(g);
+      if (v) expect(owners.has(v), `${v} is a global flag's`).toBe(false);
+    }
+    expect(owners.get('CERTWRIGHT_VAULT_CERT_TTL')).toBe('vault-cert --ttl');
+    expect(owners.has('CERTWRIGHT_TTL')).toBe(false);
+    expect(envVarFor(GLOBAL_FLAGS.find((g) => g.name === 'env')!)).toBe('CERTWRIGHT_ENV');
+    const help = await cli(['intermediate', 'sign', '--help']);
+    expect(help.stdout).toContain('[CERTWRIGHT_INTERMEDIATE_SIGN_TTL]');
+    expect(help.stdout).not.toMatch(/\[CERTWRIGHT_TTL\]/);
   });
 });

@@ -32,6 +32,8 @@ describe('wizard in a real terminal (tmux, 80x24, NO_COLOR)', () => {
     await session.keys('Enter');
     await session.waitFor('Path length');
     await session.keys('Enter');
+    await session.waitFor('Who opens the root key');
+    await session.keys('Enter'); // one passphrase
     await session.waitFor('Enter: continue');
     const plan = await session.screen();
     expect(plan).toMatch(/Key\s+ec-p256/);
@@ -50,6 +52,8 @@ describe('wizard in a real terminal (tmux, 80x24, NO_COLOR)', () => {
     const done = await session.waitFor('SHA-256 fingerprint');
     const fp = (await openssl(['x509', '-in', path.join(out, 'root-ca.pem'), '-noout', '-fingerprint', '-sha256'])).stdout.split('=')[1]!.trim();
     expect(done.replace(/\s+/g, '')).toContain(fp);
+    // The ceremony closes with the transcript's head, for the witnesses to write down.
+    expect(done.replace(/\s+/g, '')).toMatch(/Transcripthead\(entry1\),forthewitnessestowritedown:[0-9a-f]{64}RootCAcreated/);
     // Every line fits 80 columns
     for (const line of done.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     const text = (await openssl(['x509', '-in', path.join(out, 'root-ca.pem'), '-noout', '-text'])).stdout;
@@ -73,6 +77,8 @@ describe('wizard in a real terminal (tmux, 80x24, NO_COLOR)', () => {
     await session.keys('Enter');
     await session.waitFor('Path length');
     await session.keys('Enter');
+    await session.waitFor('Who opens the root key');
+    await session.keys('Enter'); // one passphrase
     await session.waitFor('Enter: continue');
     await session.keys('Enter');
     await session.waitFor('New passphrase');
@@ -127,6 +133,8 @@ describe('wizard in a real terminal (tmux, 80x24, NO_COLOR)', () => {
     session = await TmuxSession.start(['node', BIN, '--plain', '--env', 'pl', '--out', out, '--cn', 'Plain CA', '--key-type', 'ec-p256', '--ttl', '1y', '--path-len', '0'], { env: envFor(path.join(work, 'home')) });
     await session.waitFor('Open a step');
     await session.keys('Enter');
+    await session.waitFor('Who opens the root key');
+    await session.keys('Enter'); // one passphrase
     await session.waitFor('Plan: offline root');
     await session.waitFor('New passphrase');
     await session.text('plain passphrase 1');

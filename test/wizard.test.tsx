@@ -4,9 +4,10 @@ import React from 'react';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App } from '../screens/App.js';
 import { WizardController } from '../source/wizard/controller.js';
-import { tempDir, openssl, writePassphrase, useOpenBao, uniqueMount, bao } from './helpers/env.js';
+import { tempDir, openssl, writePassphrase, useOpenBao, uniqueMount, bao, cli } from './helpers/env.js';
 import { driveInk, KEY } from './helpers/ink.js';
 import { visibleLines } from './helpers/frame.js';
+import { passphraseFromTestShares } from './helpers/shares.js';
 
 const vault = useOpenBao();
 beforeAll(() => {
@@ -32,6 +33,8 @@ describe('wizard (ink-testing-library)', () => {
     await ui.type(KEY.enter);
     await ui.answer('Validity', '');
     await ui.answer('Path length', '');
+    await ui.waitFor('Who opens the root key');
+    await ui.type(KEY.enter); // one passphrase
     const plan = await ui.waitFor('Plan: offline root');
     expect(plan).toMatch(/Subject\s+CN=Wizard Root CA/);
     expect(plan).toMatch(/600,000/);
@@ -170,6 +173,104 @@ describe('wizard (ink-testing-library)', () => {
     expect(again).not.toMatch(/passphrase file|--passphrase-file|Enter or Esc: back to the steps/);
     await ui.type('the right passphrase' + KEY.enter);
     await ui.waitFor(/Intermediate installed: issuer/);
+    ui.view.unmount();
+  });
+
+  it('creates a root held 2-of-3: no passphrase asked, each share shown once to its custodian, then cleared', async () => {
+    const work = tempDir();
+    const home = path.join(work, 'home');
+    const outDir = path.join(work, 'root');
+    const sharesDir = path.join(work, 'shares');
+    const controller = new WizardController({ stateDir: home }, { outDir, commonName: 'Wiz Held Root', keyType: 'ec-p256', ttl: '5y', pathLen: '1' });
+    const ui = driveInk(<App controller={controller} env="wizh" />);
+    await ui.waitFor(/Offline root CA.*not created yet/);
+    await ui.type(KEY.enter);
+    await ui.waitFor('Who opens the root key');
+    await ui.type(KEY.down);
+    await ui.type(KEY.enter);
+    // A threshold above the custodians is refused on the spot
+    await ui.answer('Number of custodians', '');
+    await ui.answer('How many custodians together open the root', '4');
+    await ui.waitFor('does not fit 3 custodians');
+    await ui.type('2');
+    await ui.type(KEY.enter);
+    await ui.answer('Custodian names', 'alice,bob,carol');
+    await ui.answer('Directory for the share files', sharesDir);
+    await ui.waitFor('Show each share once');
+    await ui.type(KEY.down);
+    await ui.type(KEY.enter);
+    const plan = await ui.waitFor('Plan: offline root');
+    expect(plan).toMatch(/Custody\s+2 of 3 custodians \(alice, bob, carol\)/);
+    await ui.type(KEY.enter);
+    // No passphrase question: the CA name is typed to confirm
+    await ui.answer('to create the root', 'Wiz Held Root');
+    for (const name of ['alice', 'bob', 'carol']) {
+      await ui.waitFor(`Custodian "${name}"`);
+      const groups = fs.readFileSync(path.join(sharesDir, `${name}.share`), 'utf8').split('\n').filter((l) => /^\s*\d+\s+[0-9A-Z]{5}/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
+      expect(ui.frame()).not.toContain(groups[0]);
+      await ui.type(KEY.enter);
+      const shown = await ui.waitFor('Written down?');
+      for (const g of groups) expect(shown).toContain(g);
+      await ui.type(KEY.enter);
+      await ui.waitFor(name === 'carol' ? 'SHA-256 fingerprint' : 'everyone else look away');
+      for (const g of groups) expect(ui.frame()).not.toContain(g);
+    }
+    const done = ui.frame();
+    expect(done).toContain('Any 2 of 3 custodians open the root');
+    expect(done).toContain(path.join(sharesDir, 'bob.share'));
+    // openssl opens the key with the passphrase two shares combine to; nobody ever saw it
+    const pass = path.join(work, 'combined');
+    fs.writeFileSync(pass, `${await passphraseFromTestShares([path.join(sharesDir, 'alice.share'), path.join(sharesDir, 'carol.share')])}\n`, { mode: 0o600 });
+    expect((await openssl(['pkey', '-in', path.join(outDir, 'root-ca.key'), '-passin', `file:${pass}`, '-noout'])).exitCode).toBe(0);
+    await ui.type(KEY.enter);
+    await ui.waitFor(/✓ Offline root CA/);
+    ui.view.unmount();
+  });
+
+  it('opens a root held 2-of-3 screen by screen: each custodian types a share, nothing is shown, a bad share is named', async () => {
+    const work = tempDir();
+    const home = path.join(work, 'home');
+    const rootDir = path.join(work, 'root');
+    const sharesDir = path.join(work, 'shares');
+    const mount = uniqueMount();
+    const created = await cli(['root', 'create', '--env', 'wizc', '--out', rootDir, '--cn', 'Wiz Custody Root', '--path-len', '1', '--custodians', '3', '--threshold', '2', '--custodian-names', 'alice,bob,carol', '--shares-out', sharesDir], { env: { CERTWRIGHT_HOME: home } });
+    expect(created.exitCode, created.stderr).toBe(0);
+    const groups = (name: string) => fs.readFileSync(path.join(sharesDir, `${name}.share`), 'utf8').split('\n').filter((l) => /^\s*\d+\s+[0-9A-Z]{5}/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
+    const controller = new WizardController({ stateDir: home }, { rootDir, mount, intermediateCn: 'Wiz Custody Int' });
+    const ui = driveInk(<App controller={controller} env="wizc" />);
+    await ui.waitFor(new RegExp(`Intermediate in Vault \\(${mount}\\).*not requested yet`));
+    // Move the cursor (▸) to the intermediate's row, wherever the overview put it
+    for (let i = 0; i < 8 && !/▸[^\n]*Intermediate in Vault/.test(ui.frame()); i += 1) {
+      const rows = ui.frame().split('\n');
+      const at = rows.findIndex((l) => l.includes('▸'));
+      const want = rows.findIndex((l) => l.includes('Intermediate in Vault'));
+      await ui.type(at < want ? KEY.down : KEY.up);
+    }
+    await ui.type(KEY.enter);
+    await ui.waitFor(`Plan: intermediate in ${mount}`);
+    await ui.type(KEY.enter);
+    // Custodian 1 mistypes one group: refused by its number, asked again
+    const alice = groups('alice');
+    const typo = [...alice];
+    typo[3] = `${typo[3]!.slice(0, 4)}${typo[3]![4] === 'Z' ? 'Y' : 'Z'}`;
+    await ui.answer('Share 1 of 2', typo.join(' '));
+    await ui.waitFor('is corrupted: group 4');
+    await ui.type(alice.join(' '));
+    // Nothing of the share is ever on screen, not even as stars
+    for (const g of alice) expect(ui.frame()).not.toContain(g);
+    expect(ui.frame()).not.toMatch(/\*{5}/);
+    await ui.type(KEY.enter);
+    await ui.waitFor('accepted: share 1 (alice)');
+    // The same share again is a duplicate
+    await ui.answer('Share 2 of 2', alice.join(' '));
+    await ui.waitFor('a duplicate share');
+    await ui.type(groups('carol').join(' '));
+    await ui.type(KEY.enter);
+    await ui.waitFor(/Intermediate installed: issuer/);
+    const issuers = JSON.parse(await bao(vault.server(), ['list', '-format=json', `${mount}/issuers`]));
+    expect(issuers).toHaveLength(2);
+    const entries = fs.readFileSync(path.join(home, 'envs', 'wizc', 'transcript.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(entries.find((e) => e.action === 'intermediate-sign')).toMatchObject({ rootOpenedWith: 'shares', shareIndices: [1, 3] });
     ui.view.unmount();
   });
 

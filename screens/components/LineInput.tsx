@@ -6,9 +6,10 @@ import { useKeys } from '../keys/useKeys.js';
  * One line of input, with every keystroke kept in order. The keyboard provider hands keys over
  * one at a time; the value also lives in a ref, so even text that arrives in one chunk (without
  * the provider) is counted before Enter submits it. `secret` shows one * per character, never the
- * text. Esc is the screen's (back one question), reported through `onEscape`.
+ * text; `secret="hidden"` shows nothing at all, not even the length. Esc is the screen's (back
+ * one question), reported through `onEscape`.
  */
-export function LineInput({ onSubmit, onEscape, secret }: { onSubmit: (value: string) => void; onEscape?: (() => void) | undefined; secret?: boolean | undefined }) {
+export function LineInput({ onSubmit, onEscape, secret }: { onSubmit: (value: string) => void; onEscape?: (() => void) | undefined; secret?: boolean | 'hidden' | undefined }) {
   const value = useRef('');
   const [shown, setShown] = useState('');
   const submit = () => {
@@ -39,7 +40,7 @@ export function LineInput({ onSubmit, onEscape, secret }: { onSubmit: (value: st
   });
   return (
     <Text>
-      {secret ? '*'.repeat(shown.length) : shown}
+      {secret === 'hidden' ? '' : secret ? '*'.repeat(shown.length) : shown}
       <Text inverse> </Text>
     </Text>
   );

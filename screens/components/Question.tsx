@@ -7,7 +7,8 @@ export interface QuestionProps {
   label: string;
   hint?: string | undefined;
   defaultValue?: string | undefined;
-  secret?: boolean;
+  /** true: one * per character; 'hidden': nothing at all is shown (a custodian's share). */
+  secret?: boolean | 'hidden';
   error?: string | undefined;
   onSubmit: (value: string) => void;
   /** Esc: back one question (or out of the step). */
@@ -22,7 +23,7 @@ export function Question({ label, hint, defaultValue, secret, error, onSubmit, o
         <Text bold>{label}</Text>
         {defaultValue ? <Text dimColor> [{defaultValue}]</Text> : null}
         <Text>: </Text>
-        {secret ? <LineInput secret onSubmit={onSubmit} onEscape={onEscape} /> : <LineInput onEscape={onEscape} onSubmit={(v) => onSubmit(v.trim() === '' && defaultValue !== undefined ? defaultValue : v.trim())} />}
+        {secret ? <LineInput secret={secret} onSubmit={onSubmit} onEscape={onEscape} /> : <LineInput onEscape={onEscape} onSubmit={(v) => onSubmit(v.trim() === '' && defaultValue !== undefined ? defaultValue : v.trim())} />}
       </Text>
       {hint ? <Text dimColor>{hint}</Text> : null}
       {error ? <Text color={colour('red')}>{error}</Text> : null}

@@ -161,9 +161,14 @@ export function renderTemplate(spec: AgentSpec): string {
   ].join('\n');
 }
 
-function systemdQuote(arg: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg.replace(/%/g, '%%');
-  return `"${arg.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%')}"`;
+/**
+ * One word of a unit line: quoted, with `%` specifiers escaped. In ExecStart= systemd also expands
+ * `$VAR` and `${VAR}` (even inside quotes), so there a `$` is doubled; Environment= does not.
+ */
+function systemdQuote(arg: string, exec = false): string {
+  const escaped = exec ? arg.replace(/\$/g, '$$$$') : arg;
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return escaped.replace(/%/g, '%%');
+  return `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%')}"`;
 }
 
 /**
@@ -178,7 +183,7 @@ export function renderUnit(spec: AgentSpec): string {
     '',
     '[Service]',
     'Type=simple',
-    `ExecStart=${[spec.baoPath, 'agent', `-config=${p.hcl}`].map(systemdQuote).join(' ')}`,
+    `ExecStart=${[spec.baoPath, 'agent', `-config=${p.hcl}`].map((a) => systemdQuote(a, true)).join(' ')}`,
     'Restart=on-failure',
     'RestartSec=5',
     `Environment=${systemdQuote(`PATH=${spec.pathEnv}`)}`,

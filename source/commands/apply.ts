@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { CommandContext, CommandSpec } from '../command.js';
 import { envPaths } from '../paths.js';
+import { ceremonyHeadLine, transcriptLength } from '../ceremony/head.js';
 import { Cancelled, DriftError, OperatorError, UsageError } from '../errors.js';
 import { cliReporter } from '../output.js';
 import { resolveConnection } from '../vault/connection.js';
@@ -12,6 +13,7 @@ import { airGaps, evaluateAll, formatEstatePlan, shown, type PipelineStep } from
 import type { Estate } from '../estate/load.js';
 import { cliInteraction, cliPlanView, dryRunRequested } from './step-command.js';
 import { FILE_FLAG, OFFLINE_FLAG, ONE_MACHINE_FLAG, openEstate } from './estate-common.js';
+import { managedVault } from '../estate/schema.js';
 
 /**
  * apply --file: runs the estate's steps that are not done, in pipeline order, each through the
@@ -24,12 +26,13 @@ import { FILE_FLAG, OFFLINE_FLAG, ONE_MACHINE_FLAG, openEstate } from './estate-
 export const command: CommandSpec = {
   name: 'apply',
   summary: 'Runs the steps of an estate file that are not done, each plan / apply / verify, and stops at the air gap naming what to carry across (--one-machine: everything here). A second apply changes nothing.',
-  usage: 'apply --file FILE [--one-machine] [--offline] [--passphrase-file FILE] [--keys-out FILE] [--yes]',
+  usage: 'apply --file FILE [--one-machine] [--offline] [--passphrase-file FILE | --share FILE ...] [--keys-out FILE] [--yes]',
   flags: [
     FILE_FLAG,
     ONE_MACHINE_FLAG,
     OFFLINE_FLAG,
     { name: 'passphrase-file', type: 'string', value: 'FILE', description: 'the root key passphrase (mode 0600); typed when absent in a terminal' },
+    { name: 'share', type: 'string', multiple: true, value: 'FILE', env: '', description: 'a custodian\'s share, for a root under custody (root.custody); repeat for each custodian; typed in turn in a terminal when absent' },
     { name: 'keys-out', type: 'string', value: 'FILE', description: 'vault-server writes the unseal keys + root token to this new 0600 file; later steps read the token and shares back', env: '' },
   ],
   async run(ctx) {
@@ -37,8 +40,8 @@ export const command: CommandSpec = {
       const { command: plan } = await import('./plan.js');
       return plan.run(ctx);
     }
-    const { estate, steps, oneMachine } = await openEstate(ctx, { passphraseFile: ctx.flags.string('passphrase-file'), keysOut: ctx.flags.string('keys-out') });
-    if (estate.spec.vault.listen !== undefined && estate.spec.vault.runtime === 'podman') {
+    const { estate, steps, oneMachine } = await openEstate(ctx, { passphraseFile: ctx.flags.string('passphrase-file'), shares: ctx.flags.list('share'), keysOut: ctx.flags.string('keys-out') });
+    if (managedVault(estate.spec.vault) && estate.spec.vault.runtime === 'podman') {
       throw new OperatorError(
         'vault.runtime: podman with listen: is not run by this version: the Vault certwright runs itself is a host process (vault-server), and a container next to it would be a second Vault with empty storage.',
         'Drop vault.runtime (the process runtime), or run Vault yourself and name it with vault.address.',
@@ -73,7 +76,7 @@ function driftError(estate: Estate, step: PipelineStep, why: string): DriftError
 async function detectSide(ctx: CommandContext, estate: Estate): Promise<Exclude<Where, 'anywhere'>> {
   if (ctx.flags.bool('offline')) return 'offline';
   // The machine that runs the environment's own Vault is its online side.
-  if (estate.spec.vault.listen !== undefined) return 'online';
+  if (managedVault(estate.spec.vault)) return 'online';
   try {
     const conn = resolveConnection({ vaultAddr: estate.spec.vault.address, vaultCa: estate.spec.vault.ca, requireToken: false });
     await new VaultClient({ ...conn, timeoutMs: 3000 }).request('GET', 'sys/health', { anonymous: true, accept: [429, 472, 473, 501, 503] });
@@ -105,6 +108,13 @@ async function applySteps(ctx: CommandContext, estate: Estate, steps: PipelineSt
   const gaps = airGaps(steps);
   let side: Exclude<Where, 'anywhere'> | undefined;
   let applied = 0;
+  // A ceremony (a step that opened the root) ends with the transcript's head, for the witnesses.
+  const transcript = envPaths(estate.spec.environment, ctx.home).transcript;
+  const before = transcriptLength(transcript);
+  const closeCeremony = () => {
+    const line = ceremonyHeadLine(transcript, before);
+    if (line) process.stdout.write(`${line}\n`);
+  };
   for (const [i, step] of steps.entries()) {
     // Afresh before each step: the ones before it have just changed the world.
     const status = await evaluateStep(step, step.def, ctx.home, readState(estate.spec.environment, ctx.home), { earlierPending: false, offline: ctx.flags.bool('offline'), laterHandedOver: handedOverAfter(steps)[i] });
@@ -114,6 +124,7 @@ async function applySteps(ctx: CommandContext, estate: Estate, steps: PipelineSt
       side ??= await detectSide(ctx, estate);
       if (step.where !== side) {
         process.stdout.write(`${airGapStop(estate, step, side, gaps.find((g) => g.before === i)?.carry ?? [], applied, envPaths(estate.spec.environment, ctx.home).transcript)}\n`);
+        closeCeremony();
         return 0;
       }
     }
@@ -127,10 +138,12 @@ async function applySteps(ctx: CommandContext, estate: Estate, steps: PipelineSt
     const code = step.def.exitCode ? step.def.exitCode(outcome.result) : 0;
     if (code !== 0) {
       process.stderr.write(`${step.key} finished with exit code ${code}; apply stops here. Fix what it reported and run apply again.\n`);
+      closeCeremony();
       return code;
     }
   }
   process.stdout.write(`Applied ${applied} step(s); every step of ${estate.file} is done.\n`);
+  closeCeremony();
   return 0;
 }
 
@@ -144,6 +157,6 @@ function airGapStop(estate: Estate, step: PipelineStep, side: Exclude<Where, 'an
   ];
   if (side === 'offline' && applied > 0 && fs.existsSync(transcript)) lines.push(`For the record (public, hash-chained): the ceremony transcript ${transcript}; check it with \`certwright transcript verify --env ${estate.spec.environment} --file FILE\`.`);
   if (carry.some((f) => f.endsWith('root-ca.pem'))) lines.push('Never carry root-ca.key: the root key stays on the ceremony machine.');
-  lines.push(`There, run: certwright apply --file ${estate.file}${step.where === 'offline' ? ' --offline --passphrase-file FILE' : ''}`);
+  lines.push(`There, run: certwright apply --file ${estate.file}${step.where === 'offline' ? (estate.spec.root.custody ? ` --offline --share FILE (${estate.spec.root.custody.threshold} custodians)` : ' --offline --passphrase-file FILE') : ''}`);
   return lines.join('\n');
 }

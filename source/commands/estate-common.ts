@@ -9,7 +9,7 @@ export const OFFLINE_FLAG: FlagSpec = { name: 'offline', type: 'boolean', descri
 export const ONE_MACHINE_FLAG: FlagSpec = { name: 'one-machine', type: 'boolean', description: 'the whole file on this machine (rehearsal): the one-go intermediate, no stop at the air gap' };
 
 /** Reads and validates the file (nothing runs on a file that does not validate) and maps it to steps. */
-export async function openEstate(ctx: CommandContext, extra: { passphraseFile?: string | undefined; keysOut?: string | undefined } = {}): Promise<{ estate: Estate; steps: PipelineStep[]; oneMachine: boolean }> {
+export async function openEstate(ctx: CommandContext, extra: { passphraseFile?: string | undefined; shares?: string[] | undefined; keysOut?: string | undefined } = {}): Promise<{ estate: Estate; steps: PipelineStep[]; oneMachine: boolean }> {
   const file = ctx.flags.require('file', 'the estate file');
   const estate = loadEstate(file);
   const env = ctx.flags.string('env');
@@ -17,6 +17,6 @@ export async function openEstate(ctx: CommandContext, extra: { passphraseFile?: 
     throw new UsageError(`--env ${env} differs from the estate file's environment "${estate.spec.environment}".`, 'Drop --env (the file names the environment) or pass the file of that environment.');
   }
   const oneMachine = ctx.flags.bool('one-machine');
-  const steps = await pipeline(estate, { oneMachine, passphraseFile: extra.passphraseFile, keysOut: extra.keysOut });
+  const steps = await pipeline(estate, { oneMachine, passphraseFile: extra.passphraseFile, shares: extra.shares, keysOut: extra.keysOut });
   return { estate, steps, oneMachine };
 }

@@ -219,6 +219,10 @@ export function labSpec(spec: EstateFile, workspace: string, port: number): { sp
   if (out.vault.runtime === 'podman') notes.push('vault.runtime podman becomes a host process');
   out.vault = { listen, data_dir: './vault', ...(out.vault.key_shares ? { key_shares: out.vault.key_shares } : {}), ...(out.vault.key_threshold ? { key_threshold: out.vault.key_threshold } : {}) };
   out.root.dir = move(out.root.dir)!;
+  if (out.root.custody) {
+    out.root.custody.shares_out = move(out.root.custody.shares_out)!;
+    notes.push(`root.custody: the rehearsal opens the root with the first ${out.root.custody.threshold} custodians' shares from the workspace (throwaway, like the lab)`);
+  }
   if (out.vault_cert) {
     out.vault_cert.dir = move(out.vault_cert.dir)!;
     out.vault_cert.dns = [...new Set([...(out.vault_cert.dns ?? []), 'localhost'])];
@@ -252,6 +256,12 @@ export function labSpec(spec: EstateFile, workspace: string, port: number): { sp
   return { spec: out, notes };
 }
 
+/** The share files of the first M custodians, as root create names them in the lab's shares_out. */
+function labShareFiles(custody: NonNullable<EstateFile['root']['custody']>, dir: string): string[] {
+  const names = custody.names?.length ? custody.names : Array.from({ length: custody.custodians }, (_, i) => `custodian-${i + 1}`);
+  return names.slice(0, custody.threshold).map((n) => path.join(path.resolve(dir, custody.shares_out), `${n}.share`));
+}
+
 async function rehearse(ctx: CommandContext, record: LabRecord, workspace: string, source: string, spec: EstateFile): Promise<number> {
   const port = await freePortPair();
   // The spec as loaded has absolute paths resolved against F's directory: keep F's own words instead.
@@ -263,11 +273,14 @@ async function rehearse(ctx: CommandContext, record: LabRecord, workspace: strin
   const passFile = path.join(workspace, 'root-passphrase');
   if (!fs.existsSync(passFile)) await writeFileAtomic(passFile, `${crypto.randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
   process.stderr.write(
-    [`Rehearsing ${source} in ${workspace} (environment ${spec.environment}, state ${record.stateDir}).`, ...notes.map((n) => `  - ${n}`), `  The lab's root passphrase is ${passFile} (0600), its unseal keys ${record.keysFile} (0600): throwaway, like the lab.`, ''].join('\n'),
+    [`Rehearsing ${source} in ${workspace} (environment ${spec.environment}, state ${record.stateDir}).`, ...notes.map((n) => `  - ${n}`), `  The lab's ${lab.root.custody ? `root shares are in ${path.resolve(path.dirname(record.estateFile), lab.root.custody.shares_out)}` : `root passphrase is ${passFile}`} (0600), its unseal keys ${record.keysFile} (0600): throwaway, like the lab.`, ''].join('\n'),
   );
   const home: HomeOptions = { stateDir: record.stateDir };
   const { command: apply } = await import('./apply.js');
-  const code = await apply.run({ ...ctx, home, tty: false, flags: new Flags({ file: record.estateFile, 'one-machine': true, yes: true, 'passphrase-file': passFile, 'keys-out': record.keysFile }, apply.flags) });
+  // A root under custody is opened as at a ceremony: by M custodians' shares (the lab's own), no passphrase.
+  const custody = lab.root.custody;
+  const opens: FlagValues = custody ? { share: labShareFiles(custody, path.dirname(record.estateFile)) } : { 'passphrase-file': passFile };
+  const code = await apply.run({ ...ctx, home, tty: false, flags: new Flags({ file: record.estateFile, 'one-machine': true, yes: true, ...opens, 'keys-out': record.keysFile }, apply.flags) });
   if (code !== 0) return code;
   const agentsOk = await startAgents(loadEstate(record.estateFile).spec.agents ?? [], (line) => process.stderr.write(`${line}\n`));
   const { command: status } = await import('./status.js');

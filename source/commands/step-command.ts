@@ -37,6 +37,8 @@ export async function runStepCommand(step: StepDefinition, ctx: CommandContext):
     const v = ctx.flags.values[input.name];
     if (v === undefined || v === '' || (Array.isArray(v) && v.length === 0)) ctx.flags.require(input.name, input.required === true ? undefined : input.required);
   }
+  // Entries before the run, to tell whether this run added a ceremony action (offline steps, and the one-go forms that sign).
+  const transcriptBefore = await transcriptCount(step, ctx);
   const outcome = await runStep(step, {
     values: ctx.flags.values,
     positionals: ctx.positionals,
@@ -51,8 +53,25 @@ export async function runStepCommand(step: StepDefinition, ctx: CommandContext):
   else {
     const text = await step.present(outcome.result, outcome.input, outcome.run);
     if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    // A step that opened the root was a ceremony: close it with the transcript's head for the witnesses.
+    if (outcome.run.hasSession && transcriptBefore !== undefined) {
+      const line = (await import('../ceremony/head.js')).ceremonyHeadLine(outcome.run.session.paths.transcript, transcriptBefore);
+      if (line) process.stdout.write(`${line}\n`);
+    }
   }
   return step.exitCode ? step.exitCode(outcome.result) : 0;
+}
+
+async function transcriptCount(step: StepDefinition, ctx: CommandContext): Promise<number | undefined> {
+  if (!step.mutates || ctx.flags.bool('dry-run')) return undefined;
+  const env = ctx.flags.string('env');
+  if (!env) return step.where === 'offline' ? 0 : undefined;
+  try {
+    const [{ envPaths }, { transcriptLength }] = await Promise.all([import('../paths.js'), import('../ceremony/head.js')]);
+    return transcriptLength(envPaths(env, ctx.home).transcript);
+  } catch {
+    return undefined;
+  }
 }
 
 export const cliPlanView: PlanView = {
@@ -65,8 +84,14 @@ export const cliPlanView: PlanView = {
  * typed confirmations in a terminal even with --yes; unseal shares typed hidden.
  */
 export function cliInteraction(flags: Flags, tty: boolean): Interaction {
+  // --share files are given in order, then (in a terminal) custodians type theirs in turn.
+  const shareFiles = flags.list('share');
+  let nextShareFile = 0;
   return {
     async passphrase(purpose) {
+      if (purpose === 'open' && shareFiles.length > 0) {
+        throw new UsageError('This root opens with one passphrase, not with shares: --share is for a root created with --custodians.', 'Pass --passphrase-file FILE (or type the passphrase in a terminal) and leave out --share.');
+      }
       const file = flags.string('passphrase-file');
       const minLength = purpose === 'new' ? 12 : 1;
       if (file) return parsePassphrase(await readPrivateFile(file, '--passphrase-file'), file, { minLength });
@@ -93,6 +118,33 @@ export function cliInteraction(flags: Flags, tty: boolean): Interaction {
       });
       if (typed.trim() !== expected) throw new Cancelled(`The name typed does not match "${expected}". Nothing was changed.`);
     },
+    async rootShare(request) {
+      const { custody } = request;
+      if (flags.string('passphrase-file')) {
+        throw new UsageError(`This root is held by ${custody.threshold} of ${custody.custodians} custodians: it opens with their shares, not with --passphrase-file.`, `Pass --share FILE for ${custody.threshold} custodians (repeat --share), or run in a terminal and have them type their shares.`);
+      }
+      if (nextShareFile < shareFiles.length) {
+        const file = shareFiles[nextShareFile++]!;
+        const bytes = await readPrivateFile(file, '--share');
+        const text = bytes.toString('utf8');
+        bytes.fill(0);
+        return { text, source: file };
+      }
+      if (!tty || request.optional) return undefined;
+      const { password } = await import('@inquirer/prompts');
+      const source = `the share typed for custodian ${request.given.length + 1} of ${custody.threshold}`;
+      const typed = await password({
+        message: `Custodian ${request.given.length + 1} of ${custody.threshold}: type your share's groups (nothing is shown; Enter when done, empty to stop)${request.given.length ? ` [given: share ${request.given.join(', ')}]` : ''}:`,
+        validate: async (v) => (v.trim() === '' ? true : ((await request.check(v, 'the typed share')) ?? true)),
+      }).catch(() => {
+        throw new Cancelled();
+      });
+      return typed.trim() === '' ? undefined : { text: typed, source };
+    },
+    async showShare(share) {
+      if (!tty) throw new UsageError('--show-shares needs a terminal: each share is shown to its custodian alone, then cleared.', 'Run root create in a terminal, or leave out --show-shares and hand out the share files.');
+      await showShareInTerminal(share);
+    },
     async unsealShare(status) {
       if (!tty) return undefined;
       const { password } = await import('@inquirer/prompts');
@@ -107,4 +159,21 @@ export function cliInteraction(flags: Flags, tty: boolean): Interaction {
 /** --dry-run asked for: `apply --file` turns it into `plan --file` (the step runner stays the one place that enforces it per step). */
 export function dryRunRequested(flags: Flags): boolean {
   return flags.bool('dry-run');
+}
+
+/**
+ * One new share shown to its custodian on this terminal (stderr): Enter to show, Enter to clear the
+ * screen and its scrollback before the next custodian. The CLI and the --plain wizard use it.
+ */
+export async function showShareInTerminal(share: { custodian: string; index: number; custodians: number; threshold: number; groups: string }): Promise<void> {
+  const { input } = await import('@inquirer/prompts');
+  const wait = (message: string) =>
+    input({ message }).catch(() => {
+      throw new Cancelled();
+    });
+  await wait(`Custodian "${share.custodian}" (share ${share.index} of ${share.custodians}): everyone else look away, then press Enter to show the share.`);
+  process.stderr.write(`\nShare ${share.index} of ${share.custodians} for ${share.custodian} (any ${share.threshold} open the root). Write every group down; the last character of each is its check:\n\n${share.groups}\n\n`);
+  await wait('Written down? Press Enter to clear the screen.');
+  // Clear the screen and its scrollback so the next custodian does not see this share.
+  process.stderr.write('\x1b[2J\x1b[3J\x1b[H');
 }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { StatusContext } from '../status/context.js';
 import type { StatusSnapshot } from '../status/types.js';
@@ -34,11 +35,30 @@ export interface DoctorInputs {
 }
 
 function lines(file: string): string[] | undefined {
+  return readLines(file).text;
+}
+
+/** A file's lines, or why it could not be read (its error code). */
+function readLines(file: string): { text?: string[]; why?: string } {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n');
-  } catch {
-    return undefined;
+    return { text: fs.readFileSync(file, 'utf8').split('\n') };
+  } catch (error) {
+    return { why: `${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
   }
+}
+
+/**
+ * The one rule for every check: evidence that could not be read makes the check "not checked:
+ * why", never a tick. What was found is still reported (state "found"); `looked` says what was read.
+ */
+export function outcome(id: CheckId, findings: Finding[], looked: string, missing: string[]): CheckOutcome {
+  return missing.length ? { id, findings, unknown: missing.join('; '), looked } : { id, findings, looked };
+}
+
+/** The part of a mount's reason that says why one of its fields could not be read ("URLs: ..."). */
+function unread(m: { path: string; reason?: string }, field: 'keys' | 'roles' | 'URLs'): string {
+  const part = (m.reason ?? '').split('; ').find((r) => r.startsWith(`${field}: `));
+  return `${m.path}: ${field === 'URLs' ? 'AIA/CRL URLs' : field} could not be read${part ? ` (${part.slice(field.length + 2)})` : m.reason ? ` (${m.reason})` : ''}`;
 }
 
 // ---------------------------------------------------------------- compose files
@@ -52,10 +72,11 @@ export function composeFilesOf(ctx: StatusContext, extra: string[]): string[] {
 export function checkCompose(files: string[]): CheckOutcome[] {
   const keepId: Finding[] = [];
   const chown: Finding[] = [];
+  const missing: string[] = [];
   for (const file of files) {
-    const text = lines(file);
+    const { text, why } = readLines(file);
     if (!text) {
-      keepId.push({ check: 'compose-keep-id', level: 'warn', subject: file, message: `${file} cannot be read`, fix: `Check the path (--compose ${file}).`, file });
+      missing.push(why!);
       continue;
     }
     const all = text.join('\n');
@@ -96,12 +117,9 @@ export function checkCompose(files: string[]): CheckOutcome[] {
       }
     });
   }
-  const looked = files.length ? `${files.length} compose file(s)` : undefined;
-  const none = files.length === 0 ? 'no compose file is known (vault-https writes one; pass --compose FILE)' : undefined;
-  return [
-    { id: 'compose-keep-id', findings: keepId, ...(none ? { unknown: none } : { looked: looked! }) },
-    { id: 'compose-chown', findings: chown, ...(none ? { unknown: none } : { looked: looked! }) },
-  ];
+  if (files.length === 0) missing.push('no compose file is known (vault-https writes one; pass --compose FILE)');
+  const looked = `${files.length - missing.length} compose file(s)`;
+  return [outcome('compose-keep-id', keepId, looked, missing), outcome('compose-chown', chown, looked, missing)];
 }
 
 // ---------------------------------------------------------------- user units
@@ -133,9 +151,13 @@ const UNIT_DIRECTIVES: Array<[RegExp, string]> = [
 
 export function checkUnits(files: string[]): CheckOutcome {
   const findings: Finding[] = [];
+  const missing: string[] = [];
   for (const file of files) {
-    const text = lines(file);
-    if (!text) continue;
+    const { text, why } = readLines(file);
+    if (!text) {
+      missing.push(why!);
+      continue;
+    }
     const privateUsers = text.some((l) => /^\s*PrivateUsers\s*=\s*(yes|true|1|on)\s*$/i.test(l));
     const unit = path.basename(file);
     text.forEach((l, i) => {
@@ -154,7 +176,102 @@ export function checkUnits(files: string[]): CheckOutcome {
       }
     });
   }
-  return files.length ? { id: 'unit-capabilities', findings, looked: `${files.length} user unit file(s)` } : { id: 'unit-capabilities', findings, unknown: 'no user unit file is known (agents record theirs; pass --unit FILE)' };
+  if (files.length === 0) missing.push('no user unit file is known (agents record theirs; pass --unit FILE)');
+  return outcome('unit-capabilities', findings, `${files.length - missing.length} user unit file(s)`, missing);
+}
+
+/** Why a status code means the unit never got to run its program (systemd.exec(5)). */
+const EXEC_STATUS: Record<number, { name: string; directives: RegExp }> = {
+  213: { name: 'SECUREBITS', directives: /^\s*SecureBits\s*=/ },
+  216: { name: 'GROUP', directives: /^\s*Group\s*=/ },
+  217: { name: 'USER', directives: /^\s*User\s*=/ },
+  218: { name: 'CAPABILITIES', directives: /^\s*(CapabilityBoundingSet|AmbientCapabilities)\s*=/ },
+};
+
+/**
+ * Agent units that really failed, as their user's systemd reports them (status's agents section:
+ * ActiveState, ExecMainStatus, the journal). For the exec-setup statuses the directive to delete is
+ * named from the unit file systemd actually loaded (FragmentPath).
+ */
+export async function checkFailedUnits(ctx: StatusContext, snapshot: StatusSnapshot): Promise<CheckOutcome> {
+  const findings: Finding[] = [];
+  const agents = snapshot.sections.agents.agents.filter((a) => a.unit.name);
+  const reachable = agents.filter((a) => a.activeState !== null);
+  if (agents.length === 0) return { id: 'unit-failed', findings, unknown: 'no agent unit is recorded (certwright agent app|proxy records them)' };
+  if (reachable.length === 0) return { id: 'unit-failed', findings, unknown: `no agent's user systemd is reachable (${agents[0]!.unit.reason ?? 'unknown'})` };
+  const { userUnitState } = await import('../status/systemd.js');
+  for (const a of reachable) {
+    const unit = a.unit.name!;
+    const restarting = a.activeState === 'activating' && (a.execMainStatus ?? 0) !== 0;
+    if (a.activeState !== 'failed' && !restarting) continue;
+    const who = a.user ? `${a.user}@` : '';
+    const sys = (args: string) => `systemctl --user ${a.user ? `-M ${who} ` : ''}${args}`;
+    const status = a.execMainStatus ?? 0;
+    const known = EXEC_STATUS[status];
+    const state = await userUnitState(unit, a.user, ctx.signal);
+    const file = state.fragmentPath;
+    const text = file ? lines(file) : undefined;
+    const hits = known && text ? text.map((l, i) => ({ l: l.trim(), n: i + 1 })).filter((x) => known.directives.test(x.l)) : [];
+    const journal = (a.journal ?? []).slice(-3).join(' | ');
+    const wrapped = a.config ? (lines(a.config) ?? []).some((l) => /remove_secret_id_file_after_reading\s*=\s*true/.test(l)) : false;
+    const relogin = wrapped ? ` The agent's wrapped secret_id was spent at its first start, so also deliver a fresh one: re-run the same \`certwright agent ${a.kind} ...\` with --new-secret-id (with --install it also puts the generated unit back and restarts it).` : '';
+    if (known && hits.length && file) {
+      findings.push({
+        check: 'unit-failed',
+        level: 'fail',
+        subject: `${unit}${a.user ? ` (${a.user})` : ''}`,
+        message: `${a.activeState === 'failed' ? 'failed' : 'keeps failing'} with status=${status}/${known.name}: systemd could not apply ${hits.map((h) => `"${h.l}"`).join(', ')} (${file}:${hits.map((h) => h.n).join(',')}), which a user manager cannot do${journal ? `. Journal: ${journal}` : ''}`,
+        fix: `Delete ${hits.map((h) => `line ${h.n} ("${h.l}")`).join(' and ')} from ${file}, then run${a.user ? ' as root' : ''}: ${sys('daemon-reload')} && ${sys(`restart ${unit}`)}.${relogin}`,
+        file,
+        line: hits[0]!.n,
+      });
+    } else {
+      findings.push({
+        check: 'unit-failed',
+        level: 'fail',
+        subject: `${unit}${a.user ? ` (${a.user})` : ''}`,
+        message: `${a.activeState === 'failed' ? 'failed' : 'keeps failing'} with status=${status}${known ? `/${known.name}` : ''}${journal ? `. Journal: ${journal}` : ''}`,
+        fix: `Read ${a.user ? `\`journalctl _SYSTEMD_USER_UNIT=${unit} + USER_UNIT=${unit}\` (as root)` : `\`journalctl --user -u ${unit}\``}, fix the cause, then ${sys(`restart ${unit}`)}.${relogin}`,
+      });
+    }
+  }
+  return { id: 'unit-failed', findings, looked: `${reachable.length} agent unit(s) in their users' systemd` };
+}
+
+/**
+ * An agent that cannot verify Vault's certificate keeps running and retrying; only its journal
+ * says why ("x509: certificate signed by unknown authority"). Seen there, the fix depends on the
+ * config: no ca_cert at all, or one that is not the root that signed Vault's certificate.
+ */
+export async function checkUnknownAuthority(ctx: StatusContext, snapshot: StatusSnapshot): Promise<CheckOutcome> {
+  const findings: Finding[] = [];
+  const agents = snapshot.sections.agents.agents.filter((a) => a.unit.name && a.activeState !== null);
+  if (agents.length === 0) return { id: 'agent-unknown-authority', findings, unknown: 'no agent unit\'s journal is readable (no user systemd reachable, or no agent recorded)' };
+  const { unitLastLines } = await import('../status/systemd.js');
+  for (const a of agents) {
+    let owner: { name: string; uid: number } | null = null;
+    if (a.user && a.user !== os.userInfo().username) {
+      const home = await userHome(a.user, ctx.signal);
+      if (!home.ok) continue;
+      owner = { name: a.user, uid: home.uid };
+    }
+    const journal = (await unitLastLines(a.unit.name!, owner, 30, ctx.signal)) ?? [];
+    const hit = [...journal].reverse().find((l) => /x509: certificate signed by unknown authority|certificate is not trusted|unknown authority/i.test(l));
+    if (!hit) continue;
+    const cfg = readAgentConfig(a.config);
+    const caCert = cfg.ok ? cfg.config.vault.caCert : undefined;
+    const managed = ctx.agents.find((m) => m.name === a.name && m.kind === a.kind);
+    const rerun = managed ? `certwright agent ${a.kind} --name ${a.name} ... --ca-file ROOT${a.user ? ` --user ${a.user}` : ''}` : 'certwright agent app|proxy ... --ca-file ROOT';
+    findings.push({
+      check: 'agent-unknown-authority',
+      level: 'fail',
+      subject: `${a.unit.name}${a.user ? ` (${a.user})` : ''}`,
+      message: `the agent cannot verify Vault's certificate: "${hit.trim().slice(0, 200)}" (journal); ${caCert ? `its ca_cert ${caCert} is not the root that signed it` : `${a.config} has no vault { ca_cert }, so it trusts only the system store`}`,
+      fix: `${caCert ? `Point ca_cert in ${a.config} at the root that signed Vault's certificate` : `Add ca_cert = "<the root that signed Vault's certificate>" to the vault block of ${a.config}`} (distribute it with \`certwright distribute-ca --users ${a.user ?? 'USER'}\`), or re-run ${rerun}; then restart the unit.`,
+      file: a.config,
+    });
+  }
+  return { id: 'agent-unknown-authority', findings, looked: `the journals of ${agents.length} agent unit(s)` };
 }
 
 // ---------------------------------------------------------------- agent configs
@@ -208,14 +325,10 @@ export function checkAgentConfigs(configs: ReturnType<typeof agentConfigs>): Che
       }
     }
   }
-  const unreadable = configs.filter((c) => !c.config).map((c) => c.reason);
-  const none = configs.length === 0 ? 'no agent config is known (agents record theirs; pass --agent-config FILE)' : undefined;
-  const looked = `${configs.length - unreadable.length} agent config(s)${unreadable.length ? `; unreadable: ${unreadable.join('; ')}` : ''}`;
-  return [
-    { id: 'sink-dev-null', findings: devNull, ...(none ? { unknown: none } : { looked }) },
-    { id: 'sink-mode-quoted', findings: quoted, ...(none ? { unknown: none } : { looked }) },
-    { id: 'template-key-perms', findings: perms, ...(none ? { unknown: none } : { looked }) },
-  ];
+  const missing = configs.filter((c) => !c.config).map((c) => `agent ${c.name}: ${c.reason ?? `${c.file} cannot be read`}`);
+  if (configs.length === 0) missing.push('no agent config is known (agents record theirs; pass --agent-config FILE)');
+  const looked = `${configs.length - missing.length} agent config(s)`;
+  return [outcome('sink-dev-null', devNull, looked, missing), outcome('sink-mode-quoted', quoted, looked, missing), outcome('template-key-perms', perms, looked, missing)];
 }
 
 /** Does each agent's ca_cert verify the certificate Vault actually serves at the agent's address? */
@@ -223,8 +336,11 @@ export async function checkAgentCa(ctx: StatusContext, configs: ReturnType<typeo
   const findings: Finding[] = [];
   const unknown: string[] = [];
   let looked = 0;
-  for (const { name, config, file } of configs) {
-    if (!config) continue;
+  for (const { name, config, file, reason } of configs) {
+    if (!config) {
+      unknown.push(`agent ${name}: ${reason ?? `${file} cannot be read`}`);
+      continue;
+    }
     const addr = config.vault.address ?? ctx.vault?.addr;
     if (!addr || !/^https:/.test(addr)) continue;
     const ep = endpointOf(addr);
@@ -258,8 +374,8 @@ export async function checkAgentCa(ctx: StatusContext, configs: ReturnType<typeo
       unknown.push(`${name}: no handshake with ${addr} (${(error as Error).message})`);
     }
   }
-  if (looked === 0 && findings.length === 0) return { id: 'agent-ca-mismatch', findings, unknown: unknown.join('; ') || 'no agent talks to an HTTPS Vault address' };
-  return { id: 'agent-ca-mismatch', findings, looked: `${looked} agent(s) against their Vault${unknown.length ? `; ${unknown.join('; ')}` : ''}` };
+  if (looked === 0 && findings.length === 0 && unknown.length === 0) return { id: 'agent-ca-mismatch', findings, unknown: 'no agent talks to an HTTPS Vault address' };
+  return outcome('agent-ca-mismatch', findings, `${looked} agent(s) against their Vault`, unknown);
 }
 
 // ---------------------------------------------------------------- containers
@@ -320,6 +436,10 @@ export async function checkContainers(ctx: StatusContext): Promise<CheckOutcome[
   });
   const unreadable: Finding[] = [];
   const unlabelled: Finding[] = [];
+  const unreachable: Finding[] = [];
+  const me = os.userInfo().username;
+  // Agents whose hook runs as another user: that user's Podman cannot see this user's containers.
+  const foreignAgents = ctx.agents.filter((a) => a.user && a.user !== me).map((a) => ({ agent: a, target: realOr(a.tlsDir ?? (a.caOut ? path.dirname(a.caOut) : '')) })).filter((x) => x.target);
   let keyLooked = '';
   // Vault's container user from vault-https (issue 3), even when the container is not running.
   if (ctx.facts.user && ctx.facts.tlsDir && /^\d+:\d+$/.test(ctx.facts.user)) {
@@ -335,12 +455,15 @@ export async function checkContainers(ctx: StatusContext): Promise<CheckOutcome[
   }
   if (!all.ok) {
     return [
-      { id: 'key-unreadable', findings: unreadable, ...(keyLooked ? { looked: `${keyLooked}; containers: ${all.reason}` } : { unknown: all.reason }) },
+      // Vault's own key was looked at, but no container could be: that is not a tick.
+      outcome('key-unreadable', unreadable, keyLooked || 'no container', [`containers could not be listed: ${all.reason}`]),
       { id: 'container-tls-unlabelled', findings: [], unknown: all.reason },
+      { id: 'container-unreachable', findings: [], unknown: all.reason },
     ];
   }
   const details = await inspectContainers(all.items.map((c) => c.id), ctx.signal);
   const byId = new Map<string, ContainerDetail>(details.ok ? details.items.map((d) => [d.id, d]) : []);
+  const uninspected = all.items.filter((c) => !byId.has(c.id)).map((c) => `container ${c.name} could not be inspected${details.ok ? '' : ` (${details.reason})`}`);
   for (const c of all.items) {
     const d = byId.get(c.id);
     if (!d) continue;
@@ -358,6 +481,18 @@ export async function checkContainers(ctx: StatusContext): Promise<CheckOutcome[
           const target = within(k.real, root) ? k.real : k.path;
           const r = readable(target, within(k.real, root) ? root : m.source, ids);
           if (!r.ok) unreadable.push(keyFinding(`container ${c.name}`, k.path, ids, r.blocker!, m.destination));
+        }
+      }
+      if (c.labels.tls === 'true') {
+        for (const { agent, target } of foreignAgents) {
+          if (!(within(target, root) || within(root, target)) || unreachable.some((f) => f.subject === `container ${c.name}`)) continue;
+          unreachable.push({
+            check: 'container-unreachable',
+            level: 'fail',
+            subject: `container ${c.name}`,
+            message: `it is labelled tls=true and mounts ${m.source}, the ${agent.tlsDir ? 'TLS dir' : 'CA file\'s directory'} of ${agent.kind} agent ${agent.name}; that agent's hook runs as ${agent.user} and reloads only ${agent.user}'s own containers (its rootless Podman), so ${me}'s container ${c.name} is never reloaded and keeps serving the old certificate`,
+            fix: `Run the container in ${agent.user}'s rootless Podman instead (as ${agent.user}: podman run --label tls=true -v ${m.source}:${m.destination}:ro ... ${c.image}; with \`loginctl enable-linger ${agent.user}\`), then remove this one: podman rm -f ${c.name}.`,
+          });
         }
       }
       if (c.labels.tls !== 'true' && managedDirs.some((dir) => within(dir, root) || within(root, dir))) {
@@ -384,9 +519,19 @@ export async function checkContainers(ctx: StatusContext): Promise<CheckOutcome[
     }
   }
   return [
-    { id: 'key-unreadable', findings: unreadable, looked: `${keys.length} managed key(s) in ${all.items.length} running container(s)${keyLooked ? ` and ${keyLooked}` : ''}` },
-    { id: 'container-tls-unlabelled', findings: unlabelled, looked: `${all.items.filter((c) => c.labels.tls !== 'true').length} unlabelled running container(s)` },
+    outcome('key-unreadable', unreadable, `${keys.length} managed key(s) in ${all.items.length} running container(s)${keyLooked ? ` and ${keyLooked}` : ''}`, uninspected),
+    outcome('container-tls-unlabelled', unlabelled, `${all.items.filter((c) => c.labels.tls !== 'true').length} unlabelled running container(s)`, uninspected),
+    { id: 'container-unreachable', findings: unreachable, ...(foreignAgents.length ? { looked: `${all.items.filter((c) => c.labels.tls === 'true').length} tls=true container(s) of ${me} against ${foreignAgents.length} agent(s) of other users` } : { unknown: 'no agent runs as another user' }) },
   ];
+}
+
+function realOr(p: string): string {
+  if (!p) return p;
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
 }
 
 function userFromConfig(user: string): { uid: number; gid: number; groups: number[] } | undefined {
@@ -426,8 +571,14 @@ export function checkAia(snapshot: StatusSnapshot): CheckOutcome {
   const v = snapshot.sections.vault;
   if (!v.reachable || v.sealed) return { id: 'aia-crl-http', findings: [], unknown: 'Vault is not reachable or sealed' };
   const findings: Finding[] = [];
+  const missing: string[] = [];
+  if (snapshot.sections.pki.mounts.length === 0) missing.push(snapshot.sections.pki.reason ?? 'no PKI mount is known');
   for (const m of snapshot.sections.pki.mounts) {
-    if (!m.urls || !m.urls.http || !v.https) continue;
+    if (!m.urls) {
+      missing.push(unread(m, 'URLs'));
+      continue;
+    }
+    if (!m.urls.http || !v.https) continue;
     const http = [...m.urls.issuingCertificates, ...m.urls.crlDistributionPoints].filter((u) => /^http:/i.test(u));
     findings.push({
       check: 'aia-crl-http',
@@ -437,14 +588,19 @@ export function checkAia(snapshot: StatusSnapshot): CheckOutcome {
       fix: `certwright switch-urls --env ${snapshot.env ?? 'ENV'} --mount ${m.path} --base ${v.addr}`,
     });
   }
-  return v.https ? { id: 'aia-crl-http', findings, looked: `${snapshot.sections.pki.mounts.length} mount(s)` } : { id: 'aia-crl-http', findings, unknown: 'Vault is not on HTTPS yet' };
+  if (!v.https) return { id: 'aia-crl-http', findings, unknown: 'Vault is not on HTTPS yet' };
+  return outcome('aia-crl-http', findings, `${snapshot.sections.pki.mounts.length - missing.length} mount(s)`, missing);
 }
 
 export function checkOrphans(snapshot: StatusSnapshot): CheckOutcome {
   const findings: Finding[] = [];
   let looked = 0;
+  const missing: string[] = [];
   for (const m of snapshot.sections.pki.mounts) {
-    if (!m.keys) continue;
+    if (!m.keys) {
+      missing.push(unread(m, 'keys'));
+      continue;
+    }
     looked += 1;
     for (const k of m.keys.orphans) {
       findings.push({
@@ -456,7 +612,8 @@ export function checkOrphans(snapshot: StatusSnapshot): CheckOutcome {
       });
     }
   }
-  return looked ? { id: 'orphan-keys', findings, looked: `${looked} mount(s)` } : { id: 'orphan-keys', findings, unknown: snapshot.sections.pki.reason ?? 'no mount\'s keys could be listed (needs a token)' };
+  if (snapshot.sections.pki.mounts.length === 0) missing.push(snapshot.sections.pki.reason ?? 'no PKI mount is known');
+  return outcome('orphan-keys', findings, `${looked} mount(s)`, missing);
 }
 
 /**
@@ -470,8 +627,12 @@ export async function checkPkiUpkeep(ctx: StatusContext, snapshot: StatusSnapsho
   if (!ctx.vault || !v.reachable || v.sealed) return { id: 'pki-upkeep', findings: [], unknown: 'Vault is not reachable or sealed' };
   const findings: Finding[] = [];
   let looked = 0;
+  const missing: string[] = [];
   for (const m of snapshot.sections.pki.mounts) {
-    if (m.roles === null) continue; // no token: nothing to read
+    if (m.roles === null) {
+      missing.push(unread(m, 'roles'));
+      continue;
+    }
     looked += 1;
     const subject = `mount ${m.path}`;
     try {
@@ -494,27 +655,41 @@ export async function checkPkiUpkeep(ctx: StatusContext, snapshot: StatusSnapsho
       }
       for (const role of m.roles) {
         const r = await readRole(ctx.vault, m.path, role);
-        if (!r.ok) continue;
+        if (!r.ok) {
+          missing.push(`${m.path}: role ${role} could not be read (${r.reason})`);
+          continue;
+        }
         const domains = Array.isArray(r.value.allowed_domains) ? (r.value.allowed_domains as string[]) : [];
         if (r.value.allow_localhost === true && domains.length > 0) {
           findings.push({ check: 'pki-upkeep', level: 'warn', subject: `${subject}: role ${role}`, message: `role ${role} allows localhost through allow_localhost beside allowed_domains (${domains.join(', ')}), where it is easily overlooked`, fix: `bao patch ${m.path}/roles/${role} allow_localhost=false allowed_domains=${[...new Set([...domains, 'localhost'])].join(',')} allow_bare_domains=true   (or re-run the certwright step that wrote it)` });
         }
       }
     } catch (error) {
-      findings.push({ check: 'pki-upkeep', level: 'warn', subject, message: `${m.path}'s configuration could not be read: ${(error as Error).message}`, fix: 'Run doctor with a token that may read the mount\'s tune, config/crl, config/auto-tidy and tidy-status.' });
+      missing.push(`${m.path}: its tune, config/crl, config/auto-tidy or tidy-status could not be read (${(error as Error).message}; run doctor with a token that may read them)`);
     }
   }
-  return looked ? { id: 'pki-upkeep', findings, looked: `${looked} mount(s)` } : { id: 'pki-upkeep', findings, unknown: snapshot.sections.pki.reason ?? 'no mount\'s roles could be listed (needs a token)' };
+  if (snapshot.sections.pki.mounts.length === 0) missing.push(snapshot.sections.pki.reason ?? 'no PKI mount is known');
+  return outcome('pki-upkeep', findings, `${looked} mount(s)`, missing);
 }
 
 export function checkRootCrl(snapshot: StatusSnapshot): CheckOutcome {
   const findings: Finding[] = [];
   let looked = 0;
+  const missing: string[] = [];
   for (const m of snapshot.sections.pki.mounts) {
     const c = m.rootCrl;
-    if (!c) continue;
+    if (!c) {
+      // No root CRL entry: either the default issuer names no CRL point, or it could not be read.
+      const def = m.issuers.find((i) => i.isDefault);
+      if (m.issuers.length === 0 || (def && def.state === 'unknown')) missing.push(`${m.path}: its default issuer could not be read${m.reason ? ` (${m.reason})` : ''}`);
+      continue;
+    }
     looked += 1;
     if (c.state === 'ok') continue;
+    if (c.state === 'unknown') {
+      missing.push(`${m.path}: the root CRL at ${c.url} could not be read (${c.reason ?? 'no answer'})`);
+      continue;
+    }
     const lapsed = c.nextUpdate !== null && c.state === 'fail' && /lapsed/.test(c.reason ?? '');
     findings.push({
       check: 'root-crl',
@@ -526,14 +701,20 @@ export function checkRootCrl(snapshot: StatusSnapshot): CheckOutcome {
         : `Publish the root's CRL at ${c.url}: at the offline root, certwright root crl --root-dir DIR --passphrase-file FILE --out root.crl, then copy root.crl to that path on the web server.`,
     });
   }
-  return looked ? { id: 'root-crl', findings, looked: `${looked} intermediate(s) with a root CRL URL` } : { id: 'root-crl', findings, unknown: 'no default issuer names a CRL distribution point of its root (intermediate sign --crl-url)' };
+  if (looked === 0 && missing.length === 0) return { id: 'root-crl', findings, unknown: 'no default issuer names a CRL distribution point of its root (intermediate sign --crl-url)' };
+  return outcome('root-crl', findings, `${looked} intermediate(s) with a root CRL URL`, missing);
 }
 
 export function checkExpiring(snapshot: StatusSnapshot): CheckOutcome {
   const findings: Finding[] = [];
   const w = snapshot.warnDays;
   const env = snapshot.env ?? 'ENV';
+  const missing: string[] = [];
   for (const c of snapshot.sections.certificates.certificates) {
+    if (!c.notAfter) {
+      missing.push(`${c.path}: ${c.reason ?? 'cannot be read'}`);
+      continue;
+    }
     const at = c.warnAtDays ?? w ?? 0;
     if (c.role === 'root' || !c.notAfter || c.daysLeft >= at) continue;
     const agent = /^agent-/.test(c.source);
@@ -547,14 +728,20 @@ export function checkExpiring(snapshot: StatusSnapshot): CheckOutcome {
     findings.push({ check: 'expiring', level: c.daysLeft < 0 ? 'fail' : 'warn', subject: c.path, message: `${c.role} ${c.subject} ${c.daysLeft < 0 ? 'has expired' : `expires in ${c.daysLeft} days`} (${c.notAfter}), ${w === null ? `under a third of its lifetime left (warns at ${at} days)` : `inside the ${w}-day window`}`, fix, file: c.path });
   }
   for (const m of snapshot.sections.pki.mounts) {
+    if (m.state === 'unknown' && m.issuers.length === 0) missing.push(`mount ${m.path}: its issuers could not be read (${m.reason ?? 'unknown'})`);
     for (const i of m.issuers) {
+      if (!i.notAfter) {
+        missing.push(`mount ${m.path}: issuer ${i.name || i.id} could not be read (${i.reason ?? 'unknown'})`);
+        continue;
+      }
       if (i.isRoot || !i.notAfter || i.daysLeft >= (i.warnAtDays ?? w ?? 0) || (i.daysLeft < 0 && !i.isDefault)) continue;
       findings.push({ check: 'expiring', level: i.daysLeft < 0 ? 'fail' : 'warn', subject: `mount ${m.path}: issuer ${i.name || i.id}`, message: `intermediate ${i.subject} ${i.daysLeft < 0 ? 'has expired' : `expires in ${i.daysLeft} days`} (${i.notAfter})`, fix: `Rotate it: certwright intermediate request/sign/install --env ${env} --mount ${m.path}, then set the new issuer as the default (leaves cannot outlive their issuer).` });
     }
   }
   const v = snapshot.sections.vault.certificate;
   if (v && v.daysLeft < (v.warnAtDays ?? w ?? 0)) findings.push({ check: 'expiring', level: v.daysLeft < 0 ? 'fail' : 'warn', subject: `Vault ${snapshot.sections.vault.addr}`, message: `Vault's own certificate ${v.daysLeft < 0 ? 'has expired' : `expires in ${v.daysLeft} days`} (${v.notAfter})`, fix: `certwright vault-cert --env ${env} --renew ... then reload Vault (SIGHUP).` });
-  return { id: 'expiring', findings, looked: `${snapshot.sections.certificates.certificates.length} certificate file(s), ${snapshot.sections.pki.mounts.reduce((n, m) => n + m.issuers.length, 0)} issuer(s)` };
+  if (snapshot.sections.certificates.certificates.length === 0 && snapshot.sections.pki.mounts.length === 0) missing.push(snapshot.sections.certificates.reason ?? 'no certificate file or PKI mount is known');
+  return outcome('expiring', findings, `${snapshot.sections.certificates.certificates.length} certificate file(s), ${snapshot.sections.pki.mounts.reduce((n, m) => n + m.issuers.length, 0)} issuer(s)`, missing);
 }
 
 export async function checkMountTtl(ctx: StatusContext, snapshot: StatusSnapshot): Promise<CheckOutcome> {
@@ -563,16 +750,20 @@ export async function checkMountTtl(ctx: StatusContext, snapshot: StatusSnapshot
   let looked = 0;
   for (const m of snapshot.sections.pki.mounts) {
     if (m.maxLeaseTtlSeconds === null) {
-      unknown.push(`${m.path}: max TTL unknown`);
+      unknown.push(`${m.path}: its max lease TTL could not be read${m.reason ? ` (${m.reason})` : ''}`);
       continue;
     }
+    if (m.roles === null) unknown.push(unread(m, 'roles'));
     looked += 1;
     const max = m.maxLeaseTtlSeconds;
     const requests: Array<{ what: string; ttl: number; fix: string }> = [];
     if (ctx.vault && m.roles) {
       for (const role of m.roles) {
         const r = await readRole(ctx.vault, m.path, role);
-        if (!r.ok) continue;
+        if (!r.ok) {
+          unknown.push(`${m.path}: role ${role} could not be read (${r.reason})`);
+          continue;
+        }
         for (const field of ['ttl', 'max_ttl'] as const) {
           const ttl = Number(r.value[field] ?? 0);
           if (ttl > max) requests.push({ what: `role ${role} ${field} ${ttl}s`, ttl, fix: `bao secrets tune -max-lease-ttl=${ttl}s ${m.path}   (or lower the role: bao write ${m.path}/roles/${role} ${field}=${max}s ...)` });
@@ -586,6 +777,53 @@ export async function checkMountTtl(ctx: StatusContext, snapshot: StatusSnapshot
       findings.push({ check: 'mount-ttl-short', level: 'warn', subject: `mount ${m.path}`, message: `${r.what} is longer than the mount's max lease TTL ${max}s: Vault silently caps it to ${max}s (only a warning in the response)`, fix: r.fix });
     }
   }
-  if (looked === 0) return { id: 'mount-ttl-short', findings, unknown: unknown.join('; ') || snapshot.sections.pki.reason || 'no mount to check' };
-  return { id: 'mount-ttl-short', findings, looked: `${looked} mount(s)${unknown.length ? `; ${unknown.join('; ')}` : ''}` };
+  if (snapshot.sections.pki.mounts.length === 0) unknown.push(snapshot.sections.pki.reason || 'no mount to check');
+  return outcome('mount-ttl-short', findings, `${looked} mount(s)`, unknown);
+}
+
+// ---------------------------------------------------------------- raft cluster
+
+/**
+ * A raft cluster's nodes, as status read them: a node that is not in the raft configuration
+ * (it never joined, or was removed), and a node whose certificate (served, or its file when the
+ * node is down) does not name the host it is reached at: its peers' retry_join and every client
+ * would fail the name check.
+ */
+export function checkRaftCluster(snapshot: StatusSnapshot): CheckOutcome[] {
+  const nodes = snapshot.sections.vault.nodes;
+  const env = snapshot.env ?? 'ENV';
+  if (!nodes) {
+    const why = 'this environment\'s Vault is not a raft cluster certwright runs (vault-server --nodes)';
+    return [{ id: 'raft-membership', findings: [], looked: why }, { id: 'raft-node-cert', findings: [], looked: why }];
+  }
+  const membership: Finding[] = [];
+  const certs: Finding[] = [];
+  const unread = nodes.find((n) => n.inRaftConfig === null);
+  for (const n of nodes) {
+    if (n.inRaftConfig === false) {
+      membership.push({
+        check: 'raft-membership',
+        level: 'fail',
+        subject: n.id,
+        message: `${n.id} (${n.addr}, ${n.role}) is not in the raft configuration: it holds no copy of the data and does not vote`,
+        fix: n.role === 'down' ? `Start it and let it join: certwright vault-https --env ${env} --key-file FILE.` : `Stop it, move its data directory aside, then run certwright vault-https --env ${env} --key-file FILE: it starts empty and joins through retry_join.`,
+      });
+    }
+    if (n.certificate && !n.certificate.namesOwnAddress) {
+      const host = new URL(n.addr).hostname.replace(/^\[|\]$/g, '');
+      certs.push({
+        check: 'raft-node-cert',
+        level: 'fail',
+        subject: n.id,
+        message: `${n.id}'s certificate (${n.certificate.source === 'served' ? 'served' : n.certificate.file}) does not name ${host}, the address it is reached at`,
+        fix: `certwright vault-cert --env ${env} --out TLS-DIR --node ${n.id} --renew (it issues the node's names and SIGHUPs that node only).`,
+        ...(n.certificate.file ? { file: n.certificate.file } : {}),
+      });
+    }
+  }
+  const noCert = nodes.filter((n) => !n.certificate).map((n) => n.id);
+  return [
+    { id: 'raft-membership', findings: membership, ...(unread && membership.length === 0 ? { unknown: unread.membershipReason ?? 'the raft configuration could not be read' } : { looked: `${nodes.length} nodes in sys/storage/raft/configuration` }) },
+    { id: 'raft-node-cert', findings: certs, ...(noCert.length === nodes.length ? { unknown: 'no node\'s certificate could be read' } : { looked: `${nodes.length - noCert.length} node certificate(s)${noCert.length ? `; not read: ${noCert.join(', ')}` : ''}` }) },
+  ];
 }

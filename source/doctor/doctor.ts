@@ -2,7 +2,7 @@ import { StatusCollector } from '../status/collect.js';
 import { buildContext, type StatusOptions } from '../status/context.js';
 import { exitCodeFor } from '../status/types.js';
 import { CHECK_TITLES, DOCTOR_SCHEMA_ID, type CheckId, type CheckResult, type DoctorReport } from './types.js';
-import { agentConfigs, checkAgentCa, checkAgentConfigs, checkAia, checkCompose, checkContainers, checkExpiring, checkMountTtl, checkOrphans, checkPkiUpkeep, checkRootCrl, checkUnits, composeFilesOf, unitFilesOf, type CheckOutcome } from './checks.js';
+import { agentConfigs, checkAgentCa, checkAgentConfigs, checkAia, checkCompose, checkContainers, checkExpiring, checkMountTtl, checkOrphans, checkPkiUpkeep, checkRootCrl, checkRaftCluster, checkUnits, checkFailedUnits, checkUnknownAuthority, composeFilesOf, unitFilesOf, type CheckOutcome } from './checks.js';
 
 /**
  * doctor — every known failure mode, checked against the real files, processes, containers and
@@ -16,9 +16,10 @@ export async function runDoctor(options: StatusOptions, extra: { composeFiles: s
   const [containers, agentCa, mountTtl, units, upkeep] = await Promise.all([checkContainers(ctx), checkAgentCa(ctx, configs), checkMountTtl(ctx, snapshot), unitFilesOf(ctx, extra.unitFiles), checkPkiUpkeep(ctx, snapshot)]);
   outcomes.push(...containers);
   outcomes.push(...checkCompose(composeFilesOf(ctx, extra.composeFiles)));
-  outcomes.push(checkUnits(units));
+  outcomes.push(checkUnits(units), await checkFailedUnits(ctx, snapshot), await checkUnknownAuthority(ctx, snapshot));
   outcomes.push(...checkAgentConfigs(configs));
   outcomes.push(agentCa, checkAia(snapshot), mountTtl, checkExpiring(snapshot), checkOrphans(snapshot), upkeep, checkRootCrl(snapshot));
+  outcomes.push(...checkRaftCluster(snapshot));
   const order = Object.keys(CHECK_TITLES) as CheckId[];
   outcomes.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
   const findings = outcomes.flatMap((o) => o.findings);

@@ -42,6 +42,12 @@ const noQuestions: Interaction = {
   },
   confirmName: async () => undefined,
   unsealShare: async () => undefined,
+  rootShare: async () => {
+    throw new Error('evaluating a step never asks for a share');
+  },
+  showShare: async () => {
+    throw new Error('evaluating a step never shows a share');
+  },
 };
 
 function message(error: unknown): string {
@@ -78,15 +84,16 @@ export async function evaluateStep(step: EstateStep, def: StepDefinition, home: 
   if (recorded && def.verify) {
     try {
       const bad = failed(await verifyStep(def, options));
-      if (bad.length > 0) return { state: 'drifted', why: bad.map((c) => `${c.name}: ${c.detail}`).join('; ') };
+      const rerun = bad.length > 0 && bad.every((c) => def.rerunOn?.includes(c.name));
+      if (bad.length > 0 && !rerun) return { state: 'drifted', why: bad.map((c) => `${c.name}: ${c.detail}`).join('; ') };
+      // Recorded and re-verified is done; its plan is not asked (the root ceremony refuses an
+      // existing root, a pending CSR would be offered again for reuse).
+      if (!rerun) return { state: 'done', why: 'recorded and re-verified' };
     } catch (error) {
       if (error instanceof DriftError) return { state: 'drifted', why: message(error) };
       if (error instanceof ExternalError) return { state: 'waiting', why: `cannot be checked from here: ${message(error)}` };
       throw error;
     }
-    // Recorded and re-verified is done; its plan is not asked (the root ceremony refuses an
-    // existing root, a pending CSR would be offered again for reuse).
-    return { state: 'done', why: 'recorded and re-verified' };
   }
   try {
     const { plan } = await planStep(def, options);

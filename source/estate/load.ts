@@ -155,9 +155,19 @@ function semanticProblems(spec: EstateFile, pos: Positions): string[] {
   const out: string[] = [];
   const v = spec.vault;
   if (v.address !== undefined && v.listen !== undefined) out.push(`${pos.keyIn(['vault'], 'listen')}: vault has both address: (a Vault you run) and listen: (one certwright runs); keep one`);
-  if (v.address === undefined && v.listen === undefined) out.push(`${pos.keyOf(['vault'])}: vault needs address: (a Vault you run yourself) or listen: (one certwright runs)`);
+  if (v.address !== undefined && v.nodes !== undefined) out.push(`${pos.keyIn(['vault'], 'nodes')}: vault has both address: (a Vault you run) and nodes: (a cluster certwright runs); keep one`);
+  if (v.listen !== undefined && v.nodes !== undefined) out.push(`${pos.keyIn(['vault'], 'nodes')}: vault has both listen: (one server) and nodes: (a cluster); for a cluster use nodes: N with listen_base:, or a list of nodes`);
+  if (typeof v.nodes === 'number' && v.listen_base === undefined) out.push(`${pos.keyIn(['vault'], 'nodes')}: nodes: ${v.nodes} needs listen_base: HOST:PORT (node k listens on its port + 2(k-1))`);
+  if (v.listen_base !== undefined && typeof v.nodes !== 'number') out.push(`${pos.keyIn(['vault'], 'listen_base')}: listen_base: is for nodes: N; a list of nodes gives each its listen:`);
+  if (v.cluster_address !== undefined && v.nodes === undefined) out.push(`${pos.keyIn(['vault'], 'cluster_address')}: cluster_address: is for a raft cluster (nodes:)`);
+  if (v.nodes !== undefined && v.runtime === 'podman') out.push(`${pos.keyIn(['vault'], 'runtime')}: a raft cluster runs as host processes in this version; drop runtime: podman`);
+  if (v.address === undefined && v.listen === undefined && v.nodes === undefined) out.push(`${pos.keyOf(['vault'])}: vault needs address: (a Vault you run yourself), listen: (one certwright runs) or nodes: (a raft cluster certwright runs)`);
   if (v.address?.startsWith('http://') && !v.allow_http) out.push(`${pos.keyIn(['vault'], 'address')}: vault.address ${v.address} is plain http; use https, or set allow_http: true for a throwaway lab`);
   if (v.allow_http && !v.address?.startsWith('http://')) out.push(`${pos.keyIn(['vault'], 'allow_http')}: vault.allow_http is only for a plain http address:`);
+  const c = spec.root.custody;
+  if (c && c.threshold > c.custodians) out.push(`${pos.keyIn(['root', 'custody'], 'threshold')}: root.custody.threshold ${c.threshold} is more than its ${c.custodians} custodians; no ceremony could ever open the root`);
+  if (c?.names && c.names.length !== c.custodians) out.push(`${pos.keyIn(['root', 'custody'], 'names')}: root.custody.names lists ${c.names.length} custodian(s) for custodians: ${c.custodians}; name each one once`);
+  if (c && path.resolve(c.shares_out) === path.resolve(spec.root.dir)) out.push(`${pos.keyIn(['root', 'custody'], 'shares_out')}: root.custody.shares_out is root.dir: the shares would lie beside the key they open`);
   const seen = new Map<string, number>();
   (spec.agents ?? []).forEach((a, i) => {
     const id = `${a.kind}:${a.name}`;
@@ -174,6 +184,7 @@ function resolvePaths(spec: EstateFile, dir: string): EstateFile {
   const r = (p: string | undefined) => (p === undefined ? undefined : path.resolve(dir, p));
   const out: EstateFile = structuredClone(spec);
   out.root.dir = r(out.root.dir)!;
+  if (out.root.custody) out.root.custody.shares_out = r(out.root.custody.shares_out)!;
   if (out.vault.ca) out.vault.ca = r(out.vault.ca);
   if (out.vault.data_dir) out.vault.data_dir = r(out.vault.data_dir);
   if (out.vault.bao) out.vault.bao = r(out.vault.bao);

@@ -90,7 +90,10 @@ export class EstateRecorder {
     switch (stepId) {
       case 'root-create': {
         const pathLen = s('path-len');
-        spec.root = compact({ ...spec.root, dir: this.rel(s('out')), cn: s('cn'), key_type: s('key-type'), ttl: s('ttl'), path_len: pathLen === undefined ? null : Number(pathLen) }) as EstateFile['root'];
+        // M-of-N custody is a choice of the ceremony, not a secret: the shares never reach the file.
+        const names = s('custodian-names')?.split(',').map((n) => n.trim()).filter(Boolean);
+        const custody = s('custodians') ? compact({ custodians: num(s('custodians')), threshold: num(s('threshold')), names: names?.length ? names : undefined, shares_out: this.rel(s('shares-out')) }) : undefined;
+        spec.root = compact({ ...spec.root, dir: this.rel(s('out')), cn: s('cn'), key_type: s('key-type'), ttl: s('ttl'), path_len: pathLen === undefined ? null : Number(pathLen), custody }) as EstateFile['root'];
         break;
       }
       case 'vault-server':

@@ -31,17 +31,43 @@ export const ESTATE_SCHEMA = {
         key_type: { type: 'string', enum: ['ec-p384', 'ec-p256', 'rsa-4096', 'rsa-3072'], description: '--key-type' },
         ttl: duration('validity (--ttl)'),
         path_len: { type: ['integer', 'null'], minimum: 0, maximum: 10, description: 'pathlen constraint; null or absent for none (--path-len)' },
+        custody: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['custodians', 'threshold', 'shares_out'],
+          description: 'M-of-N custody of the root key instead of one passphrase: a random passphrase nobody sees, split into one share per custodian; apply then opens the root with --share',
+          properties: {
+            custodians: { type: 'integer', minimum: 2, maximum: 255, description: '--custodians' },
+            threshold: { type: 'integer', minimum: 2, maximum: 255, description: '--threshold (at most custodians)' },
+            names: strList('--custodian-names: one per custodian, each share file is NAME.share'),
+            shares_out: str('--shares-out: where the share files are written (not root.dir)'),
+          },
+        },
       },
     },
     vault: {
       type: 'object',
       additionalProperties: false,
-      description: 'the Vault server: address: for a Vault you run yourself, or listen: for one certwright runs',
+      description: 'the Vault server: address: for a Vault you run yourself, or listen: (one server) or nodes: (a raft cluster) for one certwright runs',
       properties: {
         address: str('the address of a Vault you run yourself (--vault-addr)', { pattern: '^https?://' }),
         ca: str('CA file trusted for that Vault\'s HTTPS (--vault-ca)'),
         allow_http: { type: 'boolean', description: 'address: is plain http (a throwaway lab only); agents are written with --allow-http' },
         listen: str('HOST:PORT of the Vault certwright runs (vault-https --listen)'),
+        nodes: {
+          description: 'a raft cluster certwright runs (vault-server --nodes / --node-listen): a node count with listen_base (node k listens on the base port + 2(k-1), its raft cluster port is the next one), or the nodes in order, each { listen: HOST:PORT } (cluster port PORT+1)',
+          oneOf: [
+            { type: 'integer', minimum: 1, maximum: 9 },
+            {
+              type: 'array',
+              minItems: 1,
+              maxItems: 9,
+              items: { type: 'object', additionalProperties: false, required: ['listen'], properties: { listen: str('HOST:PORT of this node\'s API; its raft cluster port is PORT+1') } },
+            },
+          ],
+        },
+        cluster_address: str('a raft cluster: the one address agents are written with (an OpenBao agent has a single vault address): a DNS name or load balancer that reaches whichever node is up; the node certificates must carry its name (vault_cert.dns). Default: node 1\'s address', { pattern: '^https://' }),
+        listen_base: str('with nodes: N, the first node\'s HOST:PORT (vault-server --listen)'),
         data_dir: str('where certwright keeps that server\'s config and raft storage (vault-https --out)'),
         runtime: { type: 'string', enum: ['process', 'podman'], description: 'vault-https --runtime' },
         image: str('container image for the podman runtime (vault-https --image)'),
@@ -103,7 +129,8 @@ export const ESTATE_SCHEMA = {
           tls_dir: str('app: --tls-dir'),
           ca_out: str('proxy: --ca-out'),
           out: str('--out'),
-          user: str('the service user (--user)'),
+          user: str('the service user (--user); apply installs and starts the agent in that user\'s systemd (--install)'),
+          install: { type: 'boolean', description: 'with user: install and start the unit in the user\'s systemd (--install; default true); false only writes the files and the install commands' },
         },
         allOf: [
           { if: { properties: { kind: { const: 'app' } } }, then: { required: ['common_name', 'tls_dir'] } },
@@ -150,13 +177,18 @@ export const ESTATE_SCHEMA = {
 
 export interface EstateFile {
   environment: string;
-  root: { dir: string; cn: string; key_type?: string; ttl?: string; path_len?: number | null };
-  vault: { address?: string; ca?: string; allow_http?: boolean; listen?: string; data_dir?: string; runtime?: 'process' | 'podman'; image?: string; bao?: string; key_shares?: number; key_threshold?: number };
+  root: { dir: string; cn: string; key_type?: string; ttl?: string; path_len?: number | null; custody?: { custodians: number; threshold: number; names?: string[]; shares_out: string } };
+  vault: { address?: string; ca?: string; allow_http?: boolean; listen?: string; nodes?: number | Array<{ listen: string }>; listen_base?: string; cluster_address?: string; data_dir?: string; runtime?: 'process' | 'podman'; image?: string; bao?: string; key_shares?: number; key_threshold?: number };
   intermediate: { mount?: string; cn: string; key_type?: string; max_ttl?: string; ttl?: string; path_len?: number; permitted_dns?: string[] };
   vault_cert?: { role?: string; dns?: string[]; ip?: string[]; dir: string; ttl?: string; key_type?: string; owner?: string };
   urls?: { base: string };
-  agents?: Array<{ kind: 'app' | 'proxy'; name: string; common_name?: string; alt_names?: string[]; ttl?: string; tls_dir?: string; ca_out?: string; out: string; user?: string }>;
+  agents?: Array<{ kind: 'app' | 'proxy'; name: string; common_name?: string; alt_names?: string[]; ttl?: string; tls_dir?: string; ca_out?: string; out: string; user?: string; install?: boolean }>;
   distribute_ca?: { users: string[]; ca?: string; path?: string };
   build_role?: { role?: string; allowed_apps?: string[]; ttl?: string; key_type?: string; approle?: string; token_ttl?: string; secret_id_ttl?: string; bound_cidrs?: string[]; role_id_out?: string; secret_id_out?: string };
   air_gap?: { carry_dir?: string };
+}
+
+/** The estate's Vault is one certwright runs (listen:, or a raft cluster with nodes:). */
+export function managedVault(vault: EstateFile['vault']): boolean {
+  return vault.listen !== undefined || vault.nodes !== undefined;
 }

@@ -4,6 +4,7 @@ import type { FlagValues } from '../flags.js';
 import { DEFAULT_MOUNT } from '../defaults.js';
 import { mountSlug } from '../steps/inputs.js';
 import type { Estate } from './load.js';
+import { managedVault } from './schema.js';
 
 /**
  * An estate file as registry steps, in pipeline order. Each field maps to the step input of the
@@ -28,6 +29,8 @@ export interface MapOptions {
   /** Run the whole file on one machine: the one-go intermediate instead of request / sign / install. */
   oneMachine: boolean;
   passphraseFile?: string | undefined;
+  /** --share files of the root's custodians, for the steps that open the root. */
+  shares?: string[] | undefined;
   keysOut?: string | undefined;
 }
 
@@ -54,7 +57,7 @@ export function estateSteps(estate: Estate, options: MapOptions): EstateStep[] {
     set(v, 'vault-addr', s.vault.address);
     // The Vault certwright runs is served from this environment's PKI: its root is the CA to trust,
     // also on an online machine whose state never saw the root ceremony (split at the air gap).
-    set(v, 'vault-ca', s.vault.ca ?? (s.vault.listen !== undefined ? rootCert : undefined));
+    set(v, 'vault-ca', s.vault.ca ?? (managedVault(s.vault) ? rootCert : undefined));
     return v;
   };
   const steps: EstateStep[] = [];
@@ -66,17 +69,25 @@ export function estateSteps(estate: Estate, options: MapOptions): EstateStep[] {
   set(root, 'ttl', s.root.ttl);
   // path_len: null (or absent) is "no constraint", the step's empty default.
   set(root, 'path-len', s.root.path_len === null ? '' : s.root.path_len);
-  set(root, 'passphrase-file', options.passphraseFile);
+  if (s.root.custody) {
+    set(root, 'custodians', s.root.custody.custodians);
+    set(root, 'threshold', s.root.custody.threshold);
+    set(root, 'custodian-names', s.root.custody.names?.join(','));
+    set(root, 'shares-out', s.root.custody.shares_out);
+  } else set(root, 'passphrase-file', options.passphraseFile);
   steps.push({ key: 'root-create', id: 'root-create', values: root, record: 'root-create', carries: [rootCert] });
 
   // A Vault certwright runs (listen:): vault-server starts it on loopback HTTP (initialised and
   // unsealed), the PKI goes into it, and vault-https later moves that same server to TLS.
-  const managed = s.vault.listen !== undefined;
+  const managed = managedVault(s.vault);
   const serverDir = s.vault.data_dir ?? path.join(estate.dir, 'vault');
   if (managed) {
     const v: FlagValues = { env };
     set(v, 'out', serverDir);
-    set(v, 'listen', s.vault.listen);
+    set(v, 'listen', s.vault.listen ?? s.vault.listen_base);
+    // A raft cluster: vault-server starts node 1; vault-cert and vault-https find the nodes in state.
+    if (typeof s.vault.nodes === 'number') set(v, 'nodes', s.vault.nodes);
+    else if (s.vault.nodes) v['node-listen'] = s.vault.nodes.map((n) => n.listen);
     set(v, 'keys-out', options.keysOut);
     set(v, 'key-shares', s.vault.key_shares);
     set(v, 'key-threshold', s.vault.key_threshold);
@@ -92,6 +103,7 @@ export function estateSteps(estate: Estate, options: MapOptions): EstateStep[] {
     set(v, 'ttl', i.ttl);
     set(v, 'permitted-dns', i.permitted_dns?.join(','));
     set(v, 'passphrase-file', options.passphraseFile);
+    if (options.shares?.length) v.share = options.shares;
   };
   if (options.oneMachine) {
     const v = online();
@@ -175,6 +187,8 @@ export function estateSteps(estate: Estate, options: MapOptions): EstateStep[] {
     set(v, 'name', a.name);
     set(v, 'out', a.out);
     set(v, 'user', a.user);
+    // An agent with a service user runs as that user's systemd unit: apply puts it there.
+    if (a.user && a.install !== false) v.install = true;
     if (a.kind === 'app') {
       set(v, 'common-name', a.common_name);
       set(v, 'alt-names', a.alt_names?.join(','));
@@ -182,6 +196,8 @@ export function estateSteps(estate: Estate, options: MapOptions): EstateStep[] {
       set(v, 'tls-dir', a.tls_dir);
     } else set(v, 'ca-out', a.ca_out);
     if (s.vault.allow_http) v['allow-http'] = true;
+    // A cluster: an agent has one Vault address; cluster_address names what reaches any node.
+    set(v, 'agent-vault-addr', s.vault.cluster_address);
     steps.push({ key: `agent-${a.kind} ${a.name}`, id: `agent-${a.kind}`, values: v, carries: [] });
   }
 

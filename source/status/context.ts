@@ -92,7 +92,7 @@ export async function buildContext(options: StatusOptions, signal?: AbortSignal)
     signal,
   };
   // The one connection rule (vault/connection.ts); status reports what is missing instead of throwing.
-  const picked = pickConnection({ vaultAddr: options.vaultAddr, vaultCa: options.vaultCa, stateAddr: facts.addr, stateCa: facts.caFile ?? root?.file, environ });
+  const picked = pickConnection({ vaultAddr: options.vaultAddr, vaultCa: options.vaultCa, stateAddr: facts.addr, stateCa: facts.caFile ?? root?.file, stateNodes: state?.vault?.nodes, environ });
   const addr = picked.addr;
   if (!addr) {
     ctx.vaultReason = 'no Vault address is known (pass --vault-addr or set VAULT_ADDR)';
@@ -109,7 +109,7 @@ export async function buildContext(options: StatusOptions, signal?: AbortSignal)
     }
   }
   const token = picked.token;
-  const connection: VaultConnection = { addr, ...(token ? { token } : {}), ...(ca ? { ca, caSource: caFile } : {}), timeoutMs: 5000 };
+  const connection: VaultConnection = { addr, ...(token ? { token } : {}), ...(ca ? { ca, caSource: caFile } : {}), timeoutMs: 5000, ...(picked.alternates ? { alternates: picked.alternates } : {}) };
   try {
     const { VaultClient } = await import('../vault/client.js');
     ctx.vault = new VaultClient(connection);

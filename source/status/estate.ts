@@ -194,8 +194,10 @@ export interface ManagedFile {
 export function certificateArtefacts(state: EnvState | undefined): ManagedFile[] {
   const out: ManagedFile[] = [];
   for (const s of steps(state)) {
-    const key = s.artefacts.find((a) => /(^|-)key$/.test(a.kind) && !/root-key/.test(a.kind));
+    const keys = s.artefacts.filter((a) => /(^|-)key$/.test(a.kind) && !/root-key/.test(a.kind));
     for (const a of s.artefacts) {
+      // One step may record several key + certificate pairs (a raft cluster's node directories).
+      const key = keys.find((k) => path.dirname(k.path) === path.dirname(a.path)) ?? keys[0];
       if (/key|csr|hcl|ctmpl|service|json|script/.test(a.kind)) continue;
       if (!/\.(pem|crt|cer)$/i.test(a.path)) continue;
       const leafish = /server-certificate|leaf|^certificate$/.test(a.kind);

@@ -47,6 +47,16 @@ export function toPrometheus(s: StatusSnapshot): string {
       metric('certwright_vault_certificate_verified', 'Vault\'s certificate verifies against the environment CA (1) or not (0).', { addr: v.addr }, v.certificate.verified ? 1 : 0);
     }
   }
+  // A raft cluster: one series per node (down nodes included, as up 0).
+  for (const n of v.nodes ?? []) {
+    const labels = { node: n.id, addr: n.addr };
+    metric('certwright_vault_node_up', 'The raft node answered sys/health (1) or not (0).', labels, n.role === 'down' ? 0 : 1);
+    metric('certwright_vault_node_leader', 'The raft node is the active node (1) or not (0).', labels, n.role === 'leader' ? 1 : 0);
+    if (n.sealed !== null) metric('certwright_vault_node_sealed', 'The raft node is sealed (1) or unsealed (0).', labels, n.sealed ? 1 : 0);
+    if (n.appliedIndex !== null) metric('certwright_vault_node_raft_applied_index', 'The raft node\'s applied index (sys/leader).', labels, n.appliedIndex);
+    if (n.inRaftConfig !== null) metric('certwright_vault_node_in_raft_configuration', 'The node is listed in sys/storage/raft/configuration (1) or not (0).', labels, n.inRaftConfig ? 1 : 0);
+    if (n.certificate) metric('certwright_vault_node_certificate_expiry_seconds', 'Seconds until the raft node\'s TLS certificate expires.', labels, Math.round(at(n.certificate.notAfter) - now));
+  }
   for (const m of s.sections.pki.mounts) {
     for (const i of m.issuers) {
       if (!i.notAfter) continue;

@@ -1,5 +1,4 @@
-import os from 'node:os';
-import { runProbe, lastLine } from '../system/run.js';
+import { showUserUnit, unitJournal } from '../system/systemd.js';
 
 /**
  * A user unit's state, asked of that user's own systemd: `systemctl --user -M USER@ show UNIT`
@@ -12,21 +11,35 @@ export interface UnitState {
   subState?: string;
   result?: string;
   reason?: string;
+  /** systemd's own words, when the manager answered. */
+  activeState?: string;
+  /** The exit status of the main process's last run (218 = CAPABILITIES); 0 while it runs. */
+  execMainStatus?: number;
+  nRestarts?: number;
+  fragmentPath?: string;
 }
 
+const PROPS = ['LoadState', 'ActiveState', 'SubState', 'Result', 'ExecMainStatus', 'NRestarts', 'FragmentPath'];
+
 export async function userUnitState(unit: string, user: string | null, signal?: AbortSignal): Promise<UnitState> {
-  const me = os.userInfo().username;
-  const target = user && user !== me ? ['--user', '-M', `${user}@`] : ['--user'];
-  const res = await runProbe('systemctl', [...target, 'show', unit, '--property=LoadState,ActiveState,SubState,Result', '--no-pager'], { timeoutMs: 5000, signal });
-  if (res.error === 'ENOENT') return { state: 'unknown', reason: 'systemctl is not installed on this machine' };
-  if (res.code !== 0) {
-    const why = lastLine(res.stderr) || lastLine(res.stdout) || res.error || `exit ${res.code}`;
-    return { state: 'unknown', reason: `${user && user !== me ? `${user}'s` : 'the'} user systemd is not reachable: ${why}` };
-  }
-  const props = Object.fromEntries(res.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-  if (props.LoadState === 'not-found') return { state: 'not-found', reason: `${unit} is not installed for ${user ?? me}` };
+  const shown = await showUserUnit(user, unit, PROPS, signal);
+  if (!shown.ok) return { state: 'unknown', reason: shown.reason };
+  const props = shown.props;
+  if (props.LoadState === 'not-found') return { state: 'not-found', reason: `${unit} is not installed for ${user ?? 'the current user'}`, ...(props.ActiveState ? { activeState: props.ActiveState } : {}) };
   const active = props.ActiveState as UnitState['state'] | undefined;
   const known = ['active', 'activating', 'deactivating', 'inactive', 'failed'];
-  if (!active || !known.includes(active)) return { state: 'unknown', reason: `systemctl reported ActiveState=${active ?? '(none)'}` };
-  return { state: active, ...(props.SubState ? { subState: props.SubState } : {}), ...(props.Result ? { result: props.Result } : {}) };
+  const facts = {
+    ...(props.ActiveState ? { activeState: props.ActiveState } : {}),
+    ...(props.ExecMainStatus !== undefined && props.ExecMainStatus !== '' ? { execMainStatus: Number(props.ExecMainStatus) } : {}),
+    ...(props.NRestarts ? { nRestarts: Number(props.NRestarts) } : {}),
+    ...(props.FragmentPath ? { fragmentPath: props.FragmentPath } : {}),
+  };
+  if (!active || !known.includes(active)) return { state: 'unknown', reason: `systemctl reported ActiveState=${active ?? '(none)'}`, ...facts };
+  return { state: active, ...(props.SubState ? { subState: props.SubState } : {}), ...(props.Result ? { result: props.Result } : {}), ...facts };
+}
+
+/** The unit's last journal lines (the agent's own output and systemd's words about it). */
+export async function unitLastLines(unit: string, owner: { name: string; uid: number } | null, lines: number, signal?: AbortSignal): Promise<string[] | null> {
+  const r = await unitJournal(owner, unit, lines, { signal });
+  return r.ok ? r.lines : null;
 }

@@ -56,6 +56,27 @@ export interface VaultSection extends SectionBase {
   standby: boolean | null;
   version: string | null;
   certificate: (CertSummary & { verified: boolean; error?: string }) | null;
+  /** A raft cluster (vault-server --nodes): each node as read on its own address. */
+  nodes?: VaultNodeStatus[];
+}
+
+export interface VaultNodeStatus {
+  id: string;
+  addr: string;
+  state: Level;
+  reason?: string;
+  /** leader (active), standby, sealed, or down (does not answer). */
+  role: 'leader' | 'standby' | 'sealed' | 'down';
+  sealed: boolean | null;
+  /** sys/leader raft_applied_index (autopilot's last_index when the node itself does not say). */
+  appliedIndex: number | null;
+  /** Listed in sys/storage/raft/configuration; null when it could not be read (membershipReason). */
+  inRaftConfig: boolean | null;
+  voter: boolean | null;
+  /** autopilot: "voter, alive, healthy". */
+  autopilot?: string;
+  membershipReason?: string;
+  certificate: { source: 'served' | 'file'; file?: string; notAfter: string; daysLeft: number; warnAtDays: number; fingerprint: string; verified: boolean | null; namesOwnAddress: boolean } | null;
 }
 
 export interface IssuerEntry {
@@ -108,6 +129,12 @@ export interface AgentEntry {
   state: Level;
   reason?: string;
   unit: { name: string | null; state: string; reason?: string };
+  /** systemd's ActiveState of the unit (active, failed, inactive, activating...); null when not reachable. */
+  activeState: string | null;
+  /** ExecMainStatus: the main process's last exit status (218 = CAPABILITIES); null when not reachable. */
+  execMainStatus: number | null;
+  /** The unit's last journal lines (its output and systemd's words about it); null when unreadable. */
+  journal: string[] | null;
   process: { alive: boolean; pids: number[]; uids: number[] };
   lastRender: { file: string; time: string; ageSeconds: number } | null;
   token: { state: Level; ttlSeconds?: number; expireTime?: string | null; renewable?: boolean; reason?: string } | null;

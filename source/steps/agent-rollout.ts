@@ -18,6 +18,8 @@ import { agentPaths, renderAgentHcl, renderTemplate, renderUnit, renderInstallSc
 import { emptyPlan, type EnvSession, type Plan, type Reporter } from './context.js';
 import type { Check } from '../pki/checks.js';
 import { DEFAULT_TRUST_PATH } from './distribute-ca.js';
+import { planInstall, applyInstall, planUninstall, applyUninstall, verifyUninstall, type InstallPlan, type UninstallPlan } from './agent-install.js';
+import { forgetStep } from '../../state/transitions.js';
 
 /**
  * agent-app / agent-proxy — everything one agent host needs for one workload.
@@ -57,6 +59,10 @@ export interface AgentRolloutInput {
   certwright: string[];
   select: string[];
   hookStateDir?: string | undefined;
+  /** Put the unit into the service user's systemd, start it and wait for its first render. */
+  install?: boolean | undefined;
+  /** The reverse: stop, disable and remove the unit; destroy the secret_ids; remove --out's files. */
+  uninstall?: boolean | undefined;
 }
 
 export function stepIdFor(kind: AgentKind, name: string): string {
@@ -197,6 +203,7 @@ interface Resolved {
   pkiRoleAction?: string | undefined;
   approleAction?: string | undefined;
   installScriptPath: string;
+  install?: InstallPlan | undefined;
 }
 
 export type AgentPlan = Plan & { resolved: Resolved };
@@ -265,6 +272,7 @@ async function decideSecret(vault: VaultClient, input: AgentRolloutInput, role: 
 }
 
 export async function planAgentRollout(session: EnvSession, vault: VaultClient, input: AgentRolloutInput): Promise<AgentPlan> {
+  if (input.uninstall) return planAgentUninstall(session, vault, input);
   const env = session.env;
   const name = validateWorkloadName(input.name);
   const plan = emptyPlan();
@@ -343,9 +351,7 @@ export async function planAgentRollout(session: EnvSession, vault: VaultClient, 
   if (approleAction) plan.actions.push(approleAction);
 
   const accessors = approleMountMissing || !currentAppRole ? [] : await auth.listSecretIdAccessors(vault, input.approleMount, policy);
-  const secret = await decideSecret(vault, input, policy, p.secretId, accessors);
-  if (secret.mint) plan.actions.push(`Write a new ${input.persistentSecretId ? 'secret_id' : 'response-wrapped secret_id'} to ${p.secretId} (0600) and destroy the ${accessors.length} older one(s): ${secret.why}`);
-  else plan.facts.push(['secret_id', `kept: ${secret.why}`]);
+  let secret = await decideSecret(vault, input, policy, p.secretId, accessors);
 
   const roleId = currentAppRole ? await auth.readRoleId(vault, input.approleMount, policy) : undefined;
   const desired: DesiredFile[] = [
@@ -364,6 +370,23 @@ export async function planAgentRollout(session: EnvSession, vault: VaultClient, 
   }
   for (const f of desired) files.push(await compareFile(f, owner));
   for (const f of files) if (f.action) plan.actions.push(f.action);
+  let install: InstallPlan | undefined;
+  if (input.install) {
+    const configChanged = files.some((f) => f.action && (f.file.path === p.hcl || f.file.path === p.template));
+    install = await planInstall(spec, renderUnit(spec), configChanged);
+    // A restarted agent has no secret_id left (the wrapped one was consumed at its first login):
+    // a restart that certwright itself does comes with a fresh one.
+    if (install.restart && !input.persistentSecretId && !secret.mint) secret = { mint: true, why: `${p.unitName} restarts to read its changed config, and a restarted agent needs a fresh wrapped secret_id` };
+  }
+  if (secret.mint) plan.actions.push(`Write a new ${input.persistentSecretId ? 'secret_id' : 'response-wrapped secret_id'} to ${p.secretId} (0600) and destroy the ${accessors.length} older one(s): ${secret.why}`);
+  else plan.facts.push(['secret_id', `kept: ${secret.why}`]);
+  if (install) {
+    plan.actions.push(...install.actions);
+    plan.facts.push(['Installed for', `${install.target.user.name}: ${install.target.unitPath}`]);
+    if (!input.persistentSecretId) {
+      plan.facts.push(['After a restart', `the wrapped secret_id is single use and the agent keeps the unwrapped one in memory only, so after ${p.unitName} restarts (crash, kill, reboot) it cannot log in until you run this command again with --new-secret-id (it keeps retrying and logs in by itself then). --persistent-secret-id trades a secret at rest (0600) for unattended restarts.`]);
+    }
+  }
   const installScriptPath = path.join(session.paths.artefacts, `install-${p.unitName.replace(/\.service$/, '')}.sh`);
   const installScript = renderInstallScript(spec);
   const scriptSame = fs.existsSync(installScriptPath) && sha256Hex(fs.readFileSync(installScriptPath, 'utf8')) === sha256Hex(installScript);
@@ -372,7 +395,7 @@ export async function planAgentRollout(session: EnvSession, vault: VaultClient, 
   for (const d of dirs) if (!fs.existsSync(d)) plan.actions.push(`Create ${d}${user ? ` owned by ${user.name}` : ''}`);
   return {
     ...plan,
-    resolved: { env, spec, user, owner, policy, policyText, pkiRole, approle, files, agentCaCopy: ca.copy, secret, accessors, approleMountMissing, policyAction, pkiRoleAction, approleAction, installScriptPath },
+    resolved: { env, spec, user, owner, policy, policyText, pkiRole, approle, files, agentCaCopy: ca.copy, secret, accessors, approleMountMissing, policyAction, pkiRoleAction, approleAction, installScriptPath, install },
   };
 }
 
@@ -392,6 +415,10 @@ export interface AgentRolloutResult {
   restartNeeded: boolean;
   changed: string[];
   checks: Check[];
+  /** --install: where the unit went and what the manager says now. */
+  installed?: { user: string; unitPath: string; checks: Check[] } | undefined;
+  /** --uninstall: what was removed. */
+  uninstalled?: { user: string; removed: string[]; checks: Check[] } | undefined;
 }
 
 async function ensureOwnedDir(dir: string, mode: number, owner: { uid: number; gid: number } | undefined): Promise<void> {
@@ -406,6 +433,7 @@ async function ensureOwnedDir(dir: string, mode: number, owner: { uid: number; g
 }
 
 export async function applyAgentRollout(session: EnvSession, vault: VaultClient, input: AgentRolloutInput, report: Reporter): Promise<AgentRolloutResult> {
+  if (input.uninstall) return applyAgentUninstall(session, vault, input, report);
   const plan = await planAgentRollout(session, vault, input);
   const r = plan.resolved;
   const p = agentPaths(r.spec.outDir, r.spec.kind, r.env, r.spec.name);
@@ -469,7 +497,13 @@ export async function applyAgentRollout(session: EnvSession, vault: VaultClient,
     await writeFileAtomic(r.installScriptPath, script, { mode: 0o700 });
     changed.push('install.sh');
   }
-  const checks = await verifyAgentRollout(session, vault, input);
+  let installed: AgentRolloutResult['installed'];
+  if (r.install) {
+    const installChecks = await applyInstall(r.spec, renderUnit(r.spec), r.install, report);
+    installed = { user: r.install.target.user.name, unitPath: r.install.target.unitPath, checks: installChecks };
+    if (r.install.actions.length) changed.push('unit-installed');
+  }
+  const checks = await verifyAgentRollout(session, vault, { ...input, install: false });
   const bad = checks.filter((c) => !c.ok);
   if (bad.length) throw new ExternalError(`The agent setup does not verify after writing: ${bad.map((c) => `${c.name} (${c.detail})`).join('; ')}.`);
   const previous = session.state.steps[stepKey(stepIdFor(r.spec.kind, r.spec.name), input.mount)];
@@ -505,9 +539,10 @@ export async function applyAgentRollout(session: EnvSession, vault: VaultClient,
     approleRole: r.policy,
     secretId: r.secret.mint ? 'written' : 'kept',
     secretIdNote: secretNote,
-    restartNeeded: previous !== undefined && changed.some((c) => c === path.basename(p.hcl) || c === path.basename(p.template)),
+    restartNeeded: !r.install && previous !== undefined && changed.some((c) => c === path.basename(p.hcl) || c === path.basename(p.template)),
     changed,
     checks,
+    ...(installed ? { installed } : {}),
   };
 }
 
@@ -523,4 +558,116 @@ export async function verifyAgentRollout(session: EnvSession, vault: VaultClient
   for (const f of r.files) c(`file ${path.basename(f.file.path)}`, !f.action, f.action ?? `${f.file.path} as written`);
   c('secret_id', !r.secret.mint || input.newSecretId, r.secret.why);
   return checks;
+}
+
+// --uninstall: the reverse of --install, and of what the rollout left on the agent host.
+
+interface UninstallResolved {
+  spec: AgentSpec;
+  unit: UninstallPlan;
+  policy: string;
+  accessors: string[];
+  files: string[];
+  installScriptPath: string;
+}
+
+function uninstallSpec(session: EnvSession, input: AgentRolloutInput, user: LocalUser | undefined): AgentSpec {
+  return {
+    kind: input.kind,
+    env: session.env,
+    name: input.name,
+    mount: input.mount,
+    outDir: path.resolve(input.outDir),
+    vaultAddr: input.agentVaultAddr ?? '',
+    approleMount: input.approleMount,
+    approleRole: policyName(session.env, input.kind, input.name),
+    secretIdMode: input.persistentSecretId ? 'persistent' : 'wrapped',
+    tokenSink: input.tokenSink,
+    dnsNames: [],
+    ipSans: [],
+    ttl: '',
+    tlsDir: input.tlsDir,
+    caOut: input.caOut,
+    certwright: input.certwright,
+    baoPath: input.baoPath,
+    select: input.select,
+    user,
+    pathEnv: '',
+  };
+}
+
+async function resolveUninstall(session: EnvSession, vault: VaultClient, input: AgentRolloutInput): Promise<UninstallResolved> {
+  const user = input.user ? lookupUser(input.user) : undefined;
+  const spec = uninstallSpec(session, input, user);
+  const unit = await planUninstall(spec);
+  const p = agentPaths(spec.outDir, spec.kind, spec.env, spec.name);
+  const policy = policyName(session.env, input.kind, input.name);
+  await vault.assertReady();
+  const mountType = await auth.authMountType(vault, input.approleMount);
+  const role = mountType === 'approle' ? await auth.readAppRole(vault, input.approleMount, policy) : undefined;
+  const accessors = role ? await auth.listSecretIdAccessors(vault, input.approleMount, policy) : [];
+  const candidates = [p.secretId, p.roleId, p.token, p.destination, p.payload, p.hcl, p.template, p.unit, p.trustRoot, p.vaultCa, p.install];
+  const files: string[] = [];
+  for (const f of [...new Set(candidates)]) {
+    const st = await fsp.lstat(f).catch(() => undefined);
+    if (st) files.push(f);
+  }
+  const installScriptPath = path.join(session.paths.artefacts, `install-${p.unitName.replace(/\.service$/, '')}.sh`);
+  return { spec, unit, policy, accessors, files, installScriptPath };
+}
+
+async function planAgentUninstall(session: EnvSession, vault: VaultClient, input: AgentRolloutInput): Promise<AgentPlan> {
+  const u = await resolveUninstall(session, vault, input);
+  const plan = emptyPlan();
+  plan.facts.push(['Unit', `${u.unit.target.unitName} of ${u.unit.target.user.name}`], ['Agent dir', u.spec.outDir]);
+  plan.actions.push(...u.unit.actions);
+  if (u.accessors.length) plan.actions.push(`Destroy the ${u.accessors.length} secret_id(s) of AppRole ${u.policy} (nothing can log in as this agent afterwards)`);
+  for (const f of u.files) plan.actions.push(`Remove ${f}`);
+  if (fs.existsSync(u.installScriptPath)) plan.actions.push(`Remove ${u.installScriptPath}`);
+  const key = stepKey(stepIdFor(input.kind, input.name), input.mount);
+  if (session.state.steps[key]) plan.actions.push(`Forget the agent in the environment's state (${key})`);
+  plan.facts.push(['Kept', `the TLS dir${u.spec.tlsDir ? ` ${u.spec.tlsDir}` : ''} or CA file the app still serves, and the policy, AppRole and PKI role in Vault (re-running without --uninstall sets the agent up again)`]);
+  // The plan carries what apply needs; the rollout's other fields do not apply here.
+  return { ...plan, resolved: { uninstall: u } as unknown as Resolved };
+}
+
+async function applyAgentUninstall(session: EnvSession, vault: VaultClient, input: AgentRolloutInput, report: Reporter): Promise<AgentRolloutResult> {
+  const u = await resolveUninstall(session, vault, input);
+  const removed: string[] = [];
+  await applyUninstall(u.unit, report);
+  if (u.unit.actions.length) removed.push(u.unit.target.unitPath);
+  for (const a of u.accessors) await auth.destroySecretIdAccessor(vault, input.approleMount, u.policy, a);
+  if (u.accessors.length) report.done(`${u.accessors.length} secret_id(s) of ${u.policy} destroyed`);
+  for (const f of [...u.files, u.installScriptPath]) {
+    if (!fs.existsSync(f)) continue;
+    await fsp.rm(f, { force: true });
+    removed.push(f);
+  }
+  await fsp.rmdir(u.spec.outDir).catch(() => undefined);
+  const key = stepKey(stepIdFor(input.kind, input.name), input.mount);
+  if (session.state.steps[key]) session.commit(forgetStep(session.state, key, new Date()));
+  const checks = await verifyUninstall(u.spec);
+  for (const f of u.files) checks.push({ name: `removed ${path.basename(f)}`, ok: !fs.existsSync(f), detail: f });
+  const left = u.accessors.length ? await auth.listSecretIdAccessors(vault, input.approleMount, u.policy) : [];
+  checks.push({ name: 'secret_ids destroyed', ok: left.length === 0, detail: `${left.length} left on AppRole ${u.policy}` });
+  const bad = checks.filter((c) => !c.ok);
+  if (bad.length) throw new ExternalError(`The agent was not removed completely: ${bad.map((c) => `${c.name} (${c.detail})`).join('; ')}.`, 'Run the same command with --uninstall again.');
+  const p = agentPaths(u.spec.outDir, u.spec.kind, u.spec.env, u.spec.name);
+  return {
+    kind: input.kind,
+    name: input.name,
+    outDir: u.spec.outDir,
+    unit: p.unitName,
+    unitFile: u.unit.target.unitPath,
+    installScript: u.installScriptPath,
+    installCommands: [],
+    policy: u.policy,
+    approleRole: u.policy,
+    secretId: 'kept',
+    secretIdNote: u.accessors.length ? 'destroyed' : 'none existed',
+    restartNeeded: false,
+    changed: removed,
+    checks,
+    uninstalled: { user: u.unit.target.user.name, removed, checks },
+  };
 }

@@ -182,10 +182,26 @@ async function situation(vault: VaultClient, input: BuildRoleInput): Promise<Sit
   };
 }
 
-async function secretIdFileValid(vault: VaultClient, input: BuildRoleInput, name: string): Promise<boolean> {
-  if (!input.secretIdOut || !(await exists(input.secretIdOut))) return false;
+/** The accessor of the secret_id in --secret-id-out when that file holds a valid one. */
+async function secretIdFileAccessor(vault: VaultClient, input: BuildRoleInput, name: string): Promise<string | undefined> {
+  if (!input.secretIdOut || !(await exists(input.secretIdOut))) return undefined;
   const secret = (await fsp.readFile(input.secretIdOut, 'utf8')).trim();
-  return secret !== '' && (await approle.secretIdValid(vault, input.approleMount, name, secret)).valid;
+  if (secret === '') return undefined;
+  const found = await approle.secretIdValid(vault, input.approleMount, name, secret);
+  return found.valid ? found.accessor : undefined;
+}
+
+/**
+ * Each secret_id build-role creates carries the absolute --secret-id-out path in its metadata,
+ * recorded by Vault in the same call that creates it. So a run killed after Vault answered and
+ * before the file was written leaves a secret_id that the next run finds and destroys: after a
+ * run, the only live secret_id made for that file is the one in it.
+ */
+const SECRET_ID_OUT_KEY = 'secret_id_out';
+
+async function strandedSecretIds(vault: VaultClient, input: BuildRoleInput, name: string, keep: string | undefined): Promise<string[]> {
+  if (!input.secretIdOut) return [];
+  return approle.secretIdsCreatedFor(vault, input.approleMount, name, SECRET_ID_OUT_KEY, path.resolve(input.secretIdOut), keep);
 }
 
 export async function planBuildRole(vault: VaultClient, input: BuildRoleInput): Promise<Plan> {
@@ -218,7 +234,10 @@ export async function planBuildRole(vault: VaultClient, input: BuildRoleInput): 
     const roleId = s.approle ? await approle.readRoleId(vault, input.approleMount, s.approleName) : undefined;
     if (current === undefined || current !== roleId) plan.actions.push(`Write the role_id to ${input.roleIdOut}`);
   }
-  if (input.secretIdOut && !(s.approle && (await secretIdFileValid(vault, input, s.approleName)))) plan.actions.push(`Create a secret_id and write it to ${input.secretIdOut} (0600)`);
+  const held = s.approle ? await secretIdFileAccessor(vault, input, s.approleName) : undefined;
+  if (input.secretIdOut && !held) plan.actions.push(`Create a secret_id and write it to ${input.secretIdOut} (0600)`);
+  const stranded = s.approle ? await strandedSecretIds(vault, input, s.approleName, held) : [];
+  if (stranded.length) plan.actions.push(`Destroy ${stranded.length} secret_id(s) made for ${input.secretIdOut} that it does not hold (left by an interrupted run, or replaced): accessor ${stranded.join(', ')}`);
   const mountInfo = await pki.readMount(vault, input.mount);
   if (mountInfo && mountInfo.maxLeaseTtlSeconds > 0 && mountInfo.maxLeaseTtlSeconds < input.ttlSeconds) {
     plan.warnings.push(`${input.mount}/ caps TTLs at ${humanDuration(mountInfo.maxLeaseTtlSeconds)}; Vault silently shortens longer build certificates.`);
@@ -275,13 +294,28 @@ export async function applyBuildRole(session: EnvSession, vault: VaultClient, in
     }
   }
   let secretIdCreated = false;
-  if (input.secretIdOut && !(await secretIdFileValid(vault, input, s.approleName))) {
-    await ensureOutputDir(path.dirname(path.resolve(input.secretIdOut)));
-    const { secretId, accessor } = await approle.createSecretId(vault, input.approleMount, s.approleName, { created_by: 'certwright build-role', env: session.env });
-    await writeFileAtomic(path.resolve(input.secretIdOut), `${secretId}\n`, { mode: 0o600 });
+  let held = input.secretIdOut ? await secretIdFileAccessor(vault, input, s.approleName) : undefined;
+  if (input.secretIdOut && !held) {
+    const file = path.resolve(input.secretIdOut);
+    await ensureOutputDir(path.dirname(file));
+    const { secretId, accessor } = await approle.createSecretId(vault, input.approleMount, s.approleName, { created_by: 'certwright build-role', env: session.env, [SECRET_ID_OUT_KEY]: file });
+    try {
+      await writeFileAtomic(file, `${secretId}\n`, { mode: 0o600 });
+    } catch (error) {
+      // Not written: the secret_id must not stay live on no disk (a kill here is caught by the next run).
+      await approle.destroySecretIdAccessor(vault, input.approleMount, s.approleName, accessor).catch(() => undefined);
+      throw error;
+    }
+    held = accessor;
     secretIdCreated = true;
     changed.push('secret-id-file');
     report.done(`secret_id (accessor ${accessor}) written to ${input.secretIdOut} (0600)`);
+  }
+  const stranded = await strandedSecretIds(vault, input, s.approleName, held);
+  for (const accessor of stranded) await approle.destroySecretIdAccessor(vault, input.approleMount, s.approleName, accessor);
+  if (stranded.length) {
+    changed.push('stranded-secret-ids');
+    report.done(`${stranded.length} secret_id(s) made for ${input.secretIdOut} that it does not hold destroyed (accessor ${stranded.join(', ')})`);
   }
   const checks = await verifyBuildRoleLive(vault, input.mount, input.role, s.apps, s.policyName, input.approleMount, s.approleName);
   const bad = checks.filter((c) => !c.ok);

@@ -13,6 +13,7 @@ import { appendTranscript } from '../../state/transcript.js';
 import { applyIntermediateSign, planIntermediateSign, readRoot } from './intermediate-sign.js';
 import { applyCrossSignRequest, readOriginal } from './cross-sign-request.js';
 import { applyCrossSignInstall, type CrossSignInstallResult } from './cross-sign-install.js';
+import { noUnlock, unlockFacts, type RootUnlock } from './root-unlock.js';
 import type { EnvSession, Reporter } from './context.js';
 
 /**
@@ -45,7 +46,7 @@ export function twinProfile(original: { cert: import('node:crypto').X509Certific
   return { ttlSeconds, pathLen, permittedDns: some(original.permittedDns), permittedIps: some(original.permittedIps), excludedDns: some(original.excludedDns) };
 }
 
-export async function runCrossSignPipeline(session: EnvSession, vault: VaultClient, input: CrossSignPipelineInput, getPassphrase: () => Promise<Buffer>, report: Reporter): Promise<CrossSignPipelineResult> {
+export async function runCrossSignPipeline(session: EnvSession, vault: VaultClient, input: CrossSignPipelineInput, getUnlock: () => Promise<RootUnlock>, report: Reporter): Promise<CrossSignPipelineResult> {
   const root = await readRoot(input.rootDir);
   const rootFile = rootPaths(input.rootDir).cert;
   await vault.assertReady();
@@ -72,11 +73,15 @@ export async function runCrossSignPipeline(session: EnvSession, vault: VaultClie
   if (original.pathLen === undefined) report.warn(`The intermediate has no path length limit; the twin gets pathlen ${profile.pathLen}.`);
   const signInput = { rootDir: input.rootDir, csrFile, outFile: certFile, ttlSeconds: profile.ttlSeconds, pathLen: profile.pathLen, permittedDns: profile.permittedDns, permittedIps: profile.permittedIps, excludedDns: profile.excludedDns };
   const signPlan = await planIntermediateSign(signInput);
-  const passphrase = signPlan.existing ? Buffer.alloc(0) : await getPassphrase();
+  const unlock = signPlan.existing ? noUnlock() : await getUnlock();
   // The foundation's offline signer, unchanged; without a session so that it does not overwrite
   // the intermediate's own sign record. The cross-signature gets its own record and transcript line.
-  const signed = await applyIntermediateSign(signInput, passphrase, report);
-  passphrase.fill(0);
+  let signed;
+  try {
+    signed = await applyIntermediateSign(signInput, unlock, report);
+  } finally {
+    unlock.passphrase.fill(0);
+  }
   if (!signed.alreadySigned) {
     const csrSha256 = sha256Hex(await fsp.readFile(csrFile));
     session.commit(
@@ -98,6 +103,7 @@ export async function runCrossSignPipeline(session: EnvSession, vault: VaultClie
       pathLen: profile.pathLen,
       twinSha256Fingerprint: signed.fingerprint,
       rootSha256Fingerprint: fingerprint(root.cert),
+      ...unlockFacts(unlock),
     });
   }
   const result = await applyCrossSignInstall(session, vault, { mount: input.mount, certPem: await fsp.readFile(certFile, 'utf8'), rootPem: root.pem, certFile, rootFile }, report);

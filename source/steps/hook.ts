@@ -1,11 +1,13 @@
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { ExternalError, OperatorError } from '../errors.js';
 import { parseCertificates } from '../pki/pem.js';
 import { checkPayload, parsePayloadJson, type Payload, type LeafPayload, type ChainPayload } from '../hook/payload.js';
 import { layout, publishVersion, readCurrentFiles, sameFiles, rollbackTo, pruneVersions, withLock, ensureStableLinks } from '../hook/tls-store.js';
-import { Podman, PodmanError, reloadActionFor, lastLine, RELOAD_LABEL, DEFAULT_RELOAD, type TlsContainer } from '../system/podman.js';
+import { Podman, PodmanError, mountCovers, reloadActionFor, lastLine, RELOAD_LABEL, DEFAULT_RELOAD, type TlsContainer } from '../system/podman.js';
 import { parseHostPort, waitForServed } from '../system/tls-probe.js';
 import { writeFileAtomic, sha256Hex } from '../system/files.js';
 import type { EventLog } from '../hook/events.js';
@@ -23,8 +25,9 @@ const check = (name: string, ok: boolean, detail: string): Check => ({ name, ok,
  * plan reads: the payload (JSON), the pinned root (--trust), the TLS dir's current version or the
  *   CA file; it says whether anything would change.
  * apply writes: a new version directory + the current/previous links (leaf), or the CA file and
- *   FILE.previous (chain); then reloads every running container labelled tls=true once, and rolls
- *   the files back when a reload fails. Each outcome goes to the environment's events.jsonl.
+ *   FILE.previous (chain); then reloads once each running container labelled tls=true that the
+ *   running user's Podman lists (as root: only those that mount what was swapped), and rolls the
+ *   files back when a reload fails. Each outcome goes to the environment's events.jsonl.
  * verify reads: the current version (key matches cert, chain verifies) or the CA file.
  */
 export const STEP_ID = 'hook';
@@ -108,7 +111,7 @@ export async function planHook(input: HookInput): Promise<Plan & { payload: Payl
     plan.facts.push(['CA chain', `${payload.certs.length} certificate(s), root ${payload.root.fingerprint256}`], ['CA file', path.resolve(input.caOut!)]);
     if ((await readOrUndefined(input.caOut!)) !== payload.pem) plan.actions.push(`Write the CA chain to ${path.resolve(input.caOut!)} (the old one is kept as .previous)`);
   }
-  if (plan.actions.length > 0) plan.actions.push(`Reload every running container labelled tls=true${input.select.length ? ` and ${input.select.join(', ')}` : ''}`);
+  if (plan.actions.length > 0) plan.actions.push(reloadScopeText(input));
   return plan;
 }
 
@@ -210,17 +213,54 @@ interface ReloadRun {
   skipped?: string;
 }
 
-async function listContainers(input: HookInput): Promise<{ containers: TlsContainer[]; skipped?: string }> {
+/** What the hook swaps: the TLS dir, or the proxy's CA file. */
+function swappedPath(input: Pick<HookInput, 'tlsDir' | 'caOut'>): string {
+  const target = path.resolve(input.tlsDir ?? input.caOut!);
+  try {
+    return fs.realpathSync(target);
+  } catch {
+    return target;
+  }
+}
+
+/**
+ * Which containers a swap reloads. A service user's hook uses that user's own (rootless) Podman,
+ * which lists only that user's containers. Root's Podman lists every rootful container on the
+ * machine, so as root only those that actually mount what was swapped are reloaded: a tls=true
+ * label alone never makes root reload someone else's container.
+ */
+function asRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+function reloadScopeText(input: HookInput): string {
+  const sel = input.select.length ? ` and ${input.select.join(', ')}` : '';
+  return asRoot()
+    ? `Reload the running containers labelled tls=true${sel} that mount ${swappedPath(input)} (root's Podman; other tls=true containers are left alone)`
+    : `Reload ${os.userInfo().username}'s own running containers labelled tls=true${sel} (its rootless Podman)`;
+}
+
+async function listContainers(input: HookInput, report?: Reporter): Promise<{ containers: TlsContainer[]; skipped?: string }> {
   let listed;
+  let containers: TlsContainer[];
   try {
     listed = await input.podman.listTlsContainers(input.select);
+    if (!listed.available) return { containers: [], skipped: `${listed.reason}; no container reloaded` };
+    containers = listed.containers;
+    if (asRoot() && containers.length > 0) {
+      const target = swappedPath(input);
+      const mounts = await input.podman.mountSources(containers.map((c) => c.id));
+      const others = containers.filter((c) => !(mounts.get(c.id) ?? []).some((m) => mountCovers(m, target)));
+      containers = containers.filter((c) => !others.includes(c));
+      if (others.length) report?.info(`Not reloaded (tls=true, but they do not mount ${target}): ${others.map((c) => c.name).sort().join(', ')}`);
+      if (containers.length === 0) return { containers: [], skipped: `No running container labelled tls=true${input.select.length ? ` with ${input.select.join(', ')}` : ''} mounts ${target}; reload skipped` };
+    }
   } catch (error) {
     if (error instanceof PodmanError) throw new ExternalError(`${error.message}`, 'Check that this user can run podman (rootless: `podman info` as the agent\'s user).');
     throw error;
   }
-  if (!listed.available) return { containers: [], skipped: `${listed.reason}; no container reloaded` };
-  if (listed.containers.length === 0) return { containers: [], skipped: `No running container is labelled tls=true${input.select.length ? ` with ${input.select.join(', ')}` : ''}; reload skipped` };
-  return { containers: listed.containers };
+  if (containers.length === 0) return { containers: [], skipped: `No running container is labelled tls=true${input.select.length ? ` with ${input.select.join(', ')}` : ''}; reload skipped` };
+  return { containers };
 }
 
 async function reloadOne(input: HookInput, c: TlsContainer, expect: { fingerprint: string; servername: string } | undefined, phase: ContainerOutcome['phase']): Promise<ContainerOutcome> {
@@ -242,7 +282,7 @@ async function reloadOne(input: HookInput, c: TlsContainer, expect: { fingerprin
 async function reloadAll(input: HookInput, report: Reporter, expect: { fingerprint: string; servername: string } | undefined, phase: ContainerOutcome['phase']): Promise<ReloadRun> {
   let listed: Awaited<ReturnType<typeof listContainers>>;
   try {
-    listed = await listContainers(input);
+    listed = await listContainers(input, report);
   } catch (error) {
     // Podman is there but cannot list (rootless setup broken, storage locked): the containers may
     // hold old files, so this counts as a failed reload and the files go back.

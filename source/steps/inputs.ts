@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { OperatorError, UsageError } from '../errors.js';
 import { GLOBAL_FLAGS, type FlagSpec, type FlagValues } from '../flags.js';
 
@@ -161,14 +163,40 @@ export function oneOf<T extends string>(value: string | undefined, allowed: read
 
 export function parseCidrs(values: string[], flag = '--bound-cidrs'): string[] {
   for (const v of values) {
-    if (!/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+)(\/\d{1,3})?$/.test(v)) throw new UsageError(`${flag} "${v}" is not an IP address or CIDR block.`, `Pass e.g. ${flag} 10.0.4.0/24,127.0.0.1/32.`);
+    const [address = '', prefix] = v.split('/');
+    const family = net.isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    if (!family || v.split('/').length > 2 || (prefix !== undefined && (!/^\d{1,3}$/.test(prefix) || Number(prefix) > bits))) {
+      throw new UsageError(`${flag} "${v}" is not an IP address or CIDR block.`, `Pass e.g. ${flag} 10.0.4.0/24,127.0.0.1/32 (each octet 0-255, a prefix of at most /32, or /128 for IPv6).`);
+    }
   }
   return values;
 }
 
+/**
+ * A file certwright will write: never a directory, and its parent, when it exists, a directory.
+ * Checked in parse, so a step never does its work (a key in Vault, a signature) and then finds
+ * it cannot write the result.
+ */
+export function parseOutputFile(value: string, flag: string): string {
+  const file = path.resolve(value);
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    st = undefined;
+  }
+  if (st?.isDirectory()) throw new UsageError(`${flag} ${file} is a directory.`, `Pass a file path for ${flag}, e.g. ${path.join(file, path.basename(file) || 'out')}.pem.`);
+  let parent = path.dirname(file);
+  while (!fs.existsSync(parent) && path.dirname(parent) !== parent) parent = path.dirname(parent);
+  if (!fs.statSync(parent).isDirectory()) throw new UsageError(`${flag} ${file} cannot be created: ${parent} is not a directory.`, `Pass a path for ${flag} inside a directory.`);
+  return file;
+}
+
 export function parseSelectors(values: string[]): string[] {
   return values.map((v) => {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_./-]*=[^\s,]*$/.test(v)) throw new UsageError(`--select "${v}" is not LABEL=VALUE.`, 'Pass --select app=web (ANDed with tls=true); repeat it for more labels.');
+    // Plain label characters only: the value goes into the agent config, the unit's hook command and podman filters.
+    if (!/^[A-Za-z0-9][A-Za-z0-9_./-]*=[A-Za-z0-9_.:/@+=-]*$/.test(v)) throw new UsageError(`--select "${v}" is not LABEL=VALUE.`, 'Pass --select app=web (letters, digits and . _ - : / @ + = in both; ANDed with tls=true); repeat it for more labels.');
     return v;
   });
 }

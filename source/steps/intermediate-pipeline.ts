@@ -7,6 +7,7 @@ import type { EnvSession, Reporter } from './context.js';
 import { applyIntermediateRequest, verifyIntermediateRequest, STEP_ID as REQUEST } from './intermediate-request.js';
 import { applyIntermediateSign } from './intermediate-sign.js';
 import { applyIntermediateInstall, verifyIntermediateInstall, STEP_ID as INSTALL } from './intermediate-install.js';
+import type { RootUnlock } from './root-unlock.js';
 import { verifyRootCreate, STEP_ID as ROOT } from './root-create.js';
 
 export interface PipelineInput {
@@ -39,7 +40,7 @@ export async function verifyCompleted(session: EnvSession, vault: VaultClient, m
 }
 
 /** request -> sign -> install, each skipped when already done, so a killed run resumes. */
-export async function runIntermediatePipeline(session: EnvSession, vault: VaultClient, input: PipelineInput, passphrase: Buffer, report: Reporter) {
+export async function runIntermediatePipeline(session: EnvSession, vault: VaultClient, input: PipelineInput, unlock: RootUnlock, report: Reporter) {
   const installed = session.state.steps[stepKey(INSTALL, input.mount)];
   if (installed?.status === 'done') {
     report.info(`The intermediate for ${input.mount}/ is already installed and verified.`);
@@ -51,7 +52,7 @@ export async function runIntermediatePipeline(session: EnvSession, vault: VaultC
   } else {
     report.info(`Using the pending CSR ${input.csrFile}`);
   }
-  await applyIntermediateSign({ rootDir: input.rootDir, csrFile: input.csrFile, outFile: input.certFile, ttlSeconds: input.ttlSeconds, pathLen: input.pathLen, permittedDns: input.permittedDns, permittedIps: input.permittedIps, excludedDns: input.excludedDns, crlUrl: input.crlUrl, caIssuersUrl: input.caIssuersUrl, mount: input.mount }, passphrase, report, session);
+  await applyIntermediateSign({ rootDir: input.rootDir, csrFile: input.csrFile, outFile: input.certFile, ttlSeconds: input.ttlSeconds, pathLen: input.pathLen, permittedDns: input.permittedDns, permittedIps: input.permittedIps, excludedDns: input.excludedDns, crlUrl: input.crlUrl, caIssuersUrl: input.caIssuersUrl, mount: input.mount }, unlock, report, session);
   const result = await applyIntermediateInstall(session, vault, { mount: input.mount, certFile: input.certFile, rootFile: input.rootFile, aiaBase: input.aiaBase, vaultTlsDir: input.vaultTlsDir }, report);
   return { issuerId: result.issuerId, fingerprint: result.fingerprint, alreadyInstalled: false };
 }

@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { readCsr, signIntermediate, caFacts, type CsrInfo } from '../pki/certs.js';
-import { decryptPrivateKey, keyTypeName, signableKeyType, SIGNABLE_CA_KEY_TYPES } from '../pki/keys.js';
+import { keyTypeName, signableKeyType, SIGNABLE_CA_KEY_TYPES } from '../pki/keys.js';
 import { parseCertificate, certPem, fingerprint, samePublicKey } from '../pki/pem.js';
 import { verifyChain, allOk, failed, cn } from '../pki/verify.js';
 import { rootPaths } from '../paths.js';
@@ -14,6 +14,7 @@ import { completeStep } from '../../state/transitions.js';
 import { appendTranscript } from '../../state/transcript.js';
 import type { EnvSession, Plan, Reporter } from './context.js';
 import { emptyPlan } from './context.js';
+import { openRootKey, unlockFacts, type RootUnlock } from './root-unlock.js';
 
 /**
  * intermediate-sign (offline, no Vault) — the root signs the intermediate's CSR.
@@ -154,7 +155,7 @@ export interface SignResult {
   alreadySigned: boolean;
 }
 
-export async function applyIntermediateSign(input: IntermediateSignInput, passphrase: Buffer, report: Reporter, session?: EnvSession): Promise<SignResult> {
+export async function applyIntermediateSign(input: IntermediateSignInput, unlock: RootUnlock, report: Reporter, session?: EnvSession): Promise<SignResult> {
   const plan = await planIntermediateSign(input);
   if (plan.existing) {
     report.info(`${input.outFile} already holds this CSR's certificate from this root; nothing to sign.`);
@@ -163,7 +164,7 @@ export async function applyIntermediateSign(input: IntermediateSignInput, passph
   const root = await readRoot(input.rootDir);
   await ensureOutputDir(path.dirname(path.resolve(input.outFile)));
   report.progress('Opening the root key');
-  const rootKey = decryptPrivateKey(await readTextFile(root.keyFile, '--root-dir'), passphrase, root.keyFile);
+  const rootKey = await openRootKey(await readTextFile(root.keyFile, '--root-dir'), unlock, root.keyFile);
   if (!root.cert.checkPrivateKey(rootKey)) {
     throw new OperatorError(`The key in ${root.keyFile} does not belong to ${rootPaths(input.rootDir).cert}.`, 'The root directory has been mixed up; restore both files from the ceremony backup.');
   }
@@ -208,6 +209,7 @@ export async function applyIntermediateSign(input: IntermediateSignInput, passph
       ...(input.crlUrl ? { crlUrl: input.crlUrl } : {}),
       intermediateSha256Fingerprint: result.fingerprint,
       rootSha256Fingerprint: fingerprint(root.cert),
+      ...unlockFacts(unlock),
     });
   }
   return result;

@@ -69,6 +69,9 @@ async function locate(vault: VaultClient, mount: string, serial: string): Promis
 export async function planRevoke(vault: VaultClient, mount: string, serialInput: string): Promise<Plan & { target: Target }> {
   const serial = normaliseSerial(serialInput);
   await vault.assertReady();
+  // A token that may not read the mount table still revokes; only a mount known to be absent is named.
+  const info = await pki.readMount(vault, mount).catch(() => 'unreadable' as const);
+  if (info !== 'unreadable' && (!info || info.type !== 'pki')) throw new OperatorError(`There is no PKI mount at ${mount}/ in ${vault.addr}.`, 'Pass --mount with the PKI mount that issued the certificate (certwright state show --env E lists the mounts).');
   const target = await locate(vault, mount, serial);
   const plan = { actions: [] as string[], facts: [] as Array<[string, string]>, warnings: [] as string[], target };
   plan.facts.push(['Vault', vault.addr], ['Mount', mount], ['Serial', serial], ['Subject', subjectLine(target.cert)], ['Issued by', target.cert.issuer.replace(/\n/g, ', ')], ['Kind', target.cert.ca ? `CA certificate (${target.kind === 'issuer' ? 'an issuer of this mount' : 'signed by this mount'})` : 'end-entity certificate']);

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { signRootCrl, readCrl, normaliseSerial, type RevokedEntry, type RevocationReason } from '../pki/crl.js';
-import { decryptPrivateKey } from '../pki/keys.js';
 import { fingerprint } from '../pki/pem.js';
 import { rootPaths } from '../paths.js';
 import { writeFileAtomic, readTextFile, planOutputDir, ensureOutputDir, sha256Hex, exists } from '../system/files.js';
@@ -11,6 +10,7 @@ import { appendTranscript } from '../../state/transcript.js';
 import { readRoot } from './intermediate-sign.js';
 import type { EnvSession, Plan, Reporter } from './context.js';
 import { emptyPlan } from './context.js';
+import { openRootKey, unlockFacts, type RootUnlock } from './root-unlock.js';
 
 /**
  * root-crl (offline, no Vault) — the offline root signs its CRL: every serial it ever revoked, a
@@ -93,11 +93,11 @@ export interface RootCrlResult {
   sha256: string;
 }
 
-export async function applyRootCrl(input: RootCrlInput, passphrase: Buffer, report: Reporter, session?: EnvSession): Promise<RootCrlResult> {
+export async function applyRootCrl(input: RootCrlInput, unlock: RootUnlock, report: Reporter, session?: EnvSession): Promise<RootCrlResult> {
   const plan = await planRootCrl(input);
   const root = await readRoot(input.rootDir);
   report.progress('Opening the root key');
-  const rootKey = decryptPrivateKey(await readTextFile(root.keyFile, '--root-dir'), passphrase, root.keyFile);
+  const rootKey = await openRootKey(await readTextFile(root.keyFile, '--root-dir'), unlock, root.keyFile);
   if (!root.cert.checkPrivateKey(rootKey)) throw new OperatorError(`The key in ${root.keyFile} does not belong to ${rootPaths(input.rootDir).cert}.`, 'Restore both files from the ceremony backup.');
   const revoked = [...plan.record.revoked, ...plan.added.map((serial) => ({ serial, revokedAt: plan.thisUpdate.toISOString(), reason: input.reason ?? 'cessationOfOperation' }))];
   const { pem } = await signRootCrl(root.cert, rootKey, { number: plan.number, thisUpdate: plan.thisUpdate, nextUpdate: plan.nextUpdate, revoked });
@@ -121,6 +121,7 @@ export async function applyRootCrl(input: RootCrlInput, passphrase: Buffer, repo
       nextUpdate: plan.nextUpdate.toISOString(),
       crlSha256: sha256,
       rootSha256Fingerprint: fingerprint(root.cert),
+      ...unlockFacts(unlock),
     });
   }
   return { crlFile: path.resolve(input.outFile), number: plan.number, revoked: revoked.map((r) => r.serial), nextUpdate: plan.nextUpdate.toISOString(), sha256 };

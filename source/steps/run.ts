@@ -89,6 +89,7 @@ class Run implements StepRun {
         vaultCa: this.flags.string('vault-ca'),
         stateAddr: state?.vault?.addr,
         stateCa: state?.vault?.caFile,
+        stateNodes: state?.vault?.nodes,
         ...(options.requireToken === undefined ? {} : { requireToken: options.requireToken }),
       }),
     );

@@ -5,6 +5,7 @@ import type { Check } from '../pki/checks.js';
 import type { VaultClient } from '../vault/client.js';
 import type { SealStatus } from '../vault/pki.js';
 import type { EnvSession, Plan, Reporter } from './context.js';
+import type { ShareRequest } from './root-unlock.js';
 
 /**
  * The step contract. A pipeline step is one value: its id, its inputs with their defaults, and
@@ -48,6 +49,13 @@ export interface Interaction {
   confirmName(expected: string, what: string, kind?: string): Promise<void>;
   /** The next unseal key share, or undefined when there are no more. */
   unsealShare(status: SealStatus): Promise<string | undefined>;
+  /**
+   * The next custodian's share of a root under M-of-N custody (a file's text or typed groups, and
+   * where it came from), or undefined when no more can be had. Typed shares are never echoed.
+   */
+  rootShare(request: ShareRequest): Promise<{ text: string; source: string } | undefined>;
+  /** Shows one new share once, as typeable groups, to its custodian alone (root create --show-shares). */
+  showShare(share: { custodian: string; index: number; custodians: number; threshold: number; groups: string }): Promise<void>;
 }
 
 /** What a step gets while it runs. */
@@ -99,6 +107,11 @@ export interface StepDefinition<I = any, P extends Plan = Plan, R = any> {
   apply(run: StepRun, input: I, plan: P): Promise<R>;
   /** Reads the world afresh after apply (and on resume) and returns named checks. */
   verify?(run: StepRun, input: I, result: R | undefined): Promise<Check[]>;
+  /**
+   * Checks of a recorded step that, failing, mean "run it again" rather than drift: the step's
+   * own plan restores them (a stopped server is started again). Names of checks.
+   */
+  rerunOn?: string[];
   /** The plan's title line ("intermediate request for pki_int"). */
   planTitle?(input: I): string;
   /** What the CLI prints on stdout after apply (without --json). */

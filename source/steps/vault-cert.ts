@@ -19,6 +19,9 @@ import { appendEvent } from '../status/events.js';
 import { completeStep } from '../../state/transitions.js';
 import type { EnvSession, Plan, Reporter } from './context.js';
 import { emptyPlan } from './context.js';
+import { nodeApiAddr, nodeDir, nodeNames, type ClusterNode } from '../vault/cluster.js';
+import { serverPaths } from '../vault/server-config.js';
+import { runningPid, configOf } from '../system/bao-process.js';
 
 /**
  * vault-cert (online) — Vault's own server certificate, issued from the environment's PKI.
@@ -47,6 +50,16 @@ export interface VaultCertInput {
   reload?: ReloadTarget | undefined;
   /** Where the server is reached, to see the new certificate on the wire after the reload. */
   checkAddr?: string | undefined;
+  /**
+   * The environment's Vault is a raft cluster (vault/cluster.ts): one certificate per node in
+   * OUT/ENV-k, naming the shared names plus the node's own host; `only` limits the run to one
+   * node (--node), whose server alone is sent SIGHUP after a re-issue.
+   */
+  cluster?: { dir: string; nodes: ClusterNode[]; only?: string | undefined } | undefined;
+  /** The names the role allows (the union over the cluster's nodes); default: names. */
+  roleNames?: ServerNames | undefined;
+  /** Set by the cluster loop: the node this one certificate is for. */
+  node?: ClusterNode | undefined;
 }
 
 export function tlsPaths(dir: string) {
@@ -54,10 +67,11 @@ export function tlsPaths(dir: string) {
   return { dir: d, key: path.join(d, TLS_FILES.key), cert: path.join(d, TLS_FILES.cert), fullchain: path.join(d, TLS_FILES.fullchain), caChain: path.join(d, TLS_FILES.caChain) };
 }
 
-export function desiredRole(input: Pick<VaultCertInput, 'names' | 'ttlSeconds' | 'keyType'>): pki.RoleData {
+export function desiredRole(input: Pick<VaultCertInput, 'names' | 'ttlSeconds' | 'keyType' | 'roleNames'>): pki.RoleData {
   const { key_type, key_bits } = vaultKeyParams(input.keyType);
+  const names = input.roleNames ?? input.names;
   return {
-    allowed_domains: input.names.dns,
+    allowed_domains: names.dns,
     allow_bare_domains: true,
     allow_subdomains: false,
     allow_glob_domains: false,
@@ -67,9 +81,9 @@ export function desiredRole(input: Pick<VaultCertInput, 'names' | 'ttlSeconds' |
     // health check's role_allows_localhost, and nobody overlooks it in the role.
     allow_localhost: false,
     enforce_hostnames: true,
-    allow_ip_sans: input.names.ips.length > 0,
+    allow_ip_sans: names.ips.length > 0,
     // OpenBao >= 2.5 enforces this; Vault ignores the unknown field.
-    allowed_ip_sans_cidr: input.names.ips.map((ip) => (ip.includes(':') ? `${ip}/128` : `${ip}/32`)),
+    allowed_ip_sans_cidr: names.ips.map((ip) => (ip.includes(':') ? `${ip}/128` : `${ip}/32`)),
     allowed_uri_sans: [],
     server_flag: true,
     client_flag: false,
@@ -158,9 +172,45 @@ export interface VaultCertPlan extends Plan {
   issue: boolean;
   roleChanges: string[];
   existing: ExistingFiles;
+  /** A cluster: each selected node's own plan. */
+  nodes?: Array<{ node: ClusterNode; plan: VaultCertPlan }> | undefined;
+}
+
+/** The per-node inputs of a cluster run: the node's TLS directory, names, reload target and address. */
+export function nodeInputs(input: VaultCertInput): Array<{ node: ClusterNode; input: VaultCertInput }> {
+  const c = input.cluster!;
+  const all = c.nodes.map((node) => ({ node, names: nodeNames(node, input.names) }));
+  const roleNames: ServerNames = { dns: [...new Set(all.flatMap((n) => n.names.dns))], ips: [...new Set(all.flatMap((n) => n.names.ips))] };
+  return all
+    .filter((n) => c.only === undefined || n.node.id === c.only)
+    .map(({ node, names }) => {
+      // The node's own server, when it already serves TLS from its directory: SIGHUP it, and it alone.
+      const sp = serverPaths(nodeDir(c.dir, node));
+      const pid = runningPid(sp.pidFile);
+      const servesTls = pid !== undefined && configOf(pid) === sp.hostConfig;
+      return {
+        node,
+        input: { ...input, cluster: undefined, node, names, roleNames, outDir: path.join(input.outDir, node.id), reload: servesTls ? { pid } : undefined, checkAddr: servesTls ? nodeApiAddr(node) : undefined },
+      };
+    });
 }
 
 export async function planVaultCert(session: EnvSession, vault: VaultClient, input: VaultCertInput): Promise<VaultCertPlan> {
+  if (!input.cluster) return planOneCert(session, vault, input);
+  const nodes: NonNullable<VaultCertPlan['nodes']> = [];
+  for (const n of nodeInputs(input)) nodes.push({ node: n.node, plan: await planOneCert(session, vault, n.input) });
+  const first = nodes[0]!.plan;
+  const plan: VaultCertPlan = { ...emptyPlan(), issue: nodes.some((n) => n.plan.issue), roleChanges: first.roleChanges, existing: first.existing, nodes };
+  plan.facts.push(['Cluster', `${input.cluster.nodes.length} nodes; ${input.cluster.only ? `this run: ${input.cluster.only} only` : 'one certificate per node'} in ${path.resolve(input.outDir)}/ENV-k`]);
+  for (const { node, plan: p } of nodes) {
+    plan.facts.push([node.id, p.facts.find(([k]) => k === 'Names')?.[1] ?? '']);
+    plan.actions.push(...p.actions.filter((a) => !plan.actions.includes(a)).map((a) => (a.startsWith('Create role') || a.startsWith('Update role') ? a : `${node.id}: ${a}`)));
+    plan.warnings.push(...p.warnings);
+  }
+  return plan;
+}
+
+async function planOneCert(session: EnvSession, vault: VaultClient, input: VaultCertInput): Promise<VaultCertPlan> {
   assertCanGive(input.owner);
   const owner = input.owner ?? currentOwner();
   const p = tlsPaths(input.outDir);
@@ -221,10 +271,22 @@ export interface VaultCertResult {
   reloaded: boolean;
   onWire?: string | undefined;
   checks: Check[];
+  node?: string | undefined;
+  nodes?: VaultCertResult[] | undefined;
 }
 
 export async function applyVaultCert(session: EnvSession, vault: VaultClient, input: VaultCertInput, report: Reporter): Promise<VaultCertResult> {
-  const plan = await planVaultCert(session, vault, input);
+  if (!input.cluster) return applyOneCert(session, vault, input, report);
+  // One node at a time: each reloaded node presents its new certificate before the next is touched,
+  // so at most one node is between certificates and the others keep serving.
+  const results: VaultCertResult[] = [];
+  for (const n of nodeInputs(input)) results.push(await applyOneCert(session, vault, n.input, report));
+  const first = results[0]!;
+  return { ...first, issued: results.some((r) => r.issued), reloaded: results.some((r) => r.reloaded), checks: results.flatMap((r) => r.checks), nodes: results };
+}
+
+async function applyOneCert(session: EnvSession, vault: VaultClient, input: VaultCertInput, report: Reporter): Promise<VaultCertResult> {
+  const plan = await planOneCert(session, vault, input);
   const owner = input.owner ?? currentOwner();
   const p = tlsPaths(input.outDir);
   if (plan.roleChanges.length > 0) {
@@ -256,6 +318,7 @@ export async function applyVaultCert(session: EnvSession, vault: VaultClient, in
   if (lifetime < input.ttlSeconds - 120) report.warn(`Vault capped the validity to ${humanDuration(Math.round(lifetime))} (asked ${humanDuration(input.ttlSeconds)}): the role, mount or issuer allows no more.`);
   const fp = fingerprint(leaf);
   report.done(`Certificate issued: serial ${issued.serialNumber}, ${describeNames(input.names)}, until ${new Date(leaf.validTo).toISOString()}`);
+  if (input.node && !fs.existsSync(path.dirname(p.dir))) await fsp.mkdir(path.dirname(p.dir), { mode: 0o755 });
   if (!fs.existsSync(p.dir)) {
     await fsp.mkdir(path.dirname(p.dir), { recursive: true, mode: 0o755 });
     await fsp.mkdir(p.dir, { mode: 0o755 });
@@ -279,29 +342,36 @@ export async function applyVaultCert(session: EnvSession, vault: VaultClient, in
     { kind: 'vault-fullchain', path: p.fullchain, sha256: sha256Hex(bundle.fullchain) },
     { kind: 'vault-ca-chain', path: p.caChain, sha256: sha256Hex(bundle.caChain), fingerprint: fingerprint(bundle.root) },
   ];
-  const previousSerial = session.state.steps[STEP_ID]?.facts.serial;
-  session.commit(
-    completeStep(session.state, STEP_ID, undefined, new Date(), artefacts, {
-      mount: input.mount,
-      role: input.role,
-      dns: input.names.dns,
-      ips: input.names.ips,
-      outDir: p.dir,
-      owner: formatOwner(owner),
-      serial: issued.serialNumber,
-      fingerprint: fp,
-      notAfter: new Date(leaf.validTo).toISOString(),
-      ttlSeconds: input.ttlSeconds,
-      rootFingerprint: fingerprint(bundle.root),
-    }),
-  );
+  const recorded = session.state.steps[STEP_ID];
+  const node = input.node;
+  const previousSerial = node ? (recorded?.facts[`node ${node.id}`] as string[] | undefined)?.[0] : recorded?.facts.serial;
+  const notAfter = new Date(leaf.validTo).toISOString();
+  const common = { mount: input.mount, role: input.role, owner: formatOwner(owner), ttlSeconds: input.ttlSeconds, rootFingerprint: fingerprint(bundle.root) };
+  if (node) {
+    // A cluster keeps one record: the shared names, the TLS directory above the nodes', and each
+    // node's certificate as "node ENV-k": [serial, fingerprint, notAfter]. The other nodes' entries
+    // and artefacts stay as they were.
+    const kept = (recorded?.artefacts ?? []).filter((a) => path.dirname(a.path) !== p.dir);
+    session.commit(
+      completeStep(session.state, STEP_ID, undefined, new Date(), [...kept, ...artefacts], {
+        ...common,
+        dns: input.roleNames?.dns ?? input.names.dns,
+        ips: input.roleNames?.ips ?? input.names.ips,
+        outDir: path.dirname(p.dir),
+        [`node ${node.id}`]: [issued.serialNumber, fp, notAfter],
+      }),
+    );
+  } else {
+    session.commit(completeStep(session.state, STEP_ID, undefined, new Date(), artefacts, { ...common, dns: input.names.dns, ips: input.names.ips, outDir: p.dir, serial: issued.serialNumber, fingerprint: fp, notAfter }));
+  }
+  const workload = node ? `vault/${node.id}` : 'vault/server';
   // The status screen's event log: the first certificate is "issued", a replacement "rotated".
-  appendEvent(session.paths.events, session.env, previousSerial ? 'rotated' : 'issued', { workload: 'vault/server', serial: issued.serialNumber, fingerprint: fp, notAfter: new Date(leaf.validTo).toISOString() });
+  appendEvent(session.paths.events, session.env, previousSerial ? 'rotated' : 'issued', { workload, serial: issued.serialNumber, fingerprint: fp, notAfter });
   let onWire: string | undefined;
   if (input.reload) {
     await sendReload(input.reload);
     report.done(`Sent SIGHUP to ${describeTarget(input.reload)}`);
-    appendEvent(session.paths.events, session.env, 'reloaded', { workload: 'vault/server', container: describeTarget(input.reload), serial: issued.serialNumber });
+    appendEvent(session.paths.events, session.env, 'reloaded', { workload, container: describeTarget(input.reload), serial: issued.serialNumber });
     const addr = input.checkAddr ?? recordedHttpsAddr(session);
     if (addr) {
       report.progress(`Waiting for ${addr} to present the new certificate`);
@@ -311,7 +381,7 @@ export async function applyVaultCert(session: EnvSession, vault: VaultClient, in
       report.warn('No HTTPS address is recorded for this Vault, so the new certificate was not checked on the wire (pass --check-addr).');
     }
   }
-  return { issued: true, fingerprint: fp, serial: issued.serialNumber, notAfter: new Date(leaf.validTo).toISOString(), names: input.names, files: p, reloaded: Boolean(input.reload), onWire, checks };
+  return { issued: true, fingerprint: fp, serial: issued.serialNumber, notAfter, names: input.names, files: p, reloaded: Boolean(input.reload), onWire, checks, ...(node ? { node: node.id } : {}) };
 }
 
 function recordedHttpsAddr(session: EnvSession): string | undefined {

@@ -10,6 +10,7 @@ import { verifyChain, allOk, failed, check, type Check } from '../pki/verify.js'
 import { keyMatchesCert, namesHost, certNames, hasServerAuth } from '../pki/server-cert.js';
 import { writeFileAtomic, sha256Hex } from '../system/files.js';
 import { currentOwner, describeStat, formatOwner, permitted, type Owner } from '../system/ownership.js';
+import { containerIdsFor, hostIdsFor, rootlessNamespace } from '../system/userns.js';
 import { assertPortFree, formatListen, isWildcard, type ListenAddress } from '../system/ports.js';
 import { startBaoServer, runningPid, hasExited, logTail, stopBaoServer, configOf, waitUntilActive } from '../system/bao-process.js';
 import { podmanAvailable, commandExists, inspectContainer, imageExists, containerLogs, removeContainer, runPodman, diagnoseVaultLog } from '../system/podman.js';
@@ -23,6 +24,7 @@ import type { EnvSession, Plan, Reporter } from './context.js';
 import { emptyPlan } from './context.js';
 import { sealStatus, type SealStatus } from '../vault/pki.js';
 import { submitShare } from './vault-unseal.js';
+import type { ClusterNode } from '../vault/cluster.js';
 
 /**
  * vault-https — Vault serving HTTPS with the certificate vault-cert wrote.
@@ -62,18 +64,22 @@ export interface VaultHttpsInput {
    * over HTTPS with these shares (or typed ones).
    */
   managed?: { keyShares: string[]; unsealShare: (status: SealStatus) => Promise<string | undefined> } | undefined;
+  /** The environment's Vault is a raft cluster (vault-server --nodes): see steps/vault-cluster.ts. */
+  cluster?: { dir: string; nodes: ClusterNode[] } | undefined;
+  /** A token, when one is known: the cluster's membership is read with it. */
+  token?: string | undefined;
 }
 
 export { DEFAULT_IMAGE } from '../defaults.js';
 
-interface TlsMaterial {
+export interface TlsMaterial {
   leaf: X509Certificate;
   root: X509Certificate;
   keyOwner: Owner;
 }
 
 /** The TLS directory as the server will use it; every problem is an error with its fix. */
-async function checkTlsDir(input: VaultHttpsInput, user: Owner): Promise<TlsMaterial> {
+export async function checkTlsDir(input: VaultHttpsInput, user: Owner): Promise<TlsMaterial> {
   const p = tlsPaths(input.tlsDir);
   for (const f of [p.key, p.fullchain, p.caChain]) {
     if (!fs.existsSync(f)) throw new OperatorError(`${f} does not exist.`, `Write the server certificate first: certwright vault-cert --env ENV ... --out ${p.dir}.`);
@@ -123,15 +129,45 @@ export interface VaultHttpsPlan extends Plan {
 }
 
 export async function planVaultHttps(session: EnvSession, input: VaultHttpsInput): Promise<VaultHttpsPlan> {
+  if (input.cluster) return (await import('./vault-cluster.js')).planVaultCluster(session, input);
   const p = serverPaths(input.outDir);
   if (!fs.existsSync(path.dirname(p.dir))) throw new OperatorError(`--out ${p.dir}: its parent directory does not exist.`, `mkdir -p ${p.dir}, or pass another --out.`);
   // The process runtime runs Vault as this user; a container as --user or the key's owner.
   const keyStat = fs.statSync(tlsPaths(input.tlsDir).key, { throwIfNoEntry: false });
-  const user = input.runtime === 'process' ? currentOwner() : (input.user ?? (keyStat ? { uid: keyStat.uid, gid: keyStat.gid } : currentOwner()));
+  // Rootless Podman (certwright not run as root): the container user is an id inside the user
+  // namespace; what it may read is decided by the host id it maps to.
+  const ns = input.runtime === 'podman' ? rootlessNamespace() : undefined;
+  let user: Owner;
+  let hostUser: Owner;
+  if (ns) {
+    const keyOwner = keyStat ? { uid: keyStat.uid, gid: keyStat.gid } : { uid: ns.uid, gid: ns.gid };
+    const mapped = input.user ?? containerIdsFor(ns, keyOwner);
+    if (!mapped) {
+      throw new OperatorError(
+        `${tlsPaths(input.tlsDir).key} is owned by ${formatOwner(keyOwner)}, an id ${ns.user}'s rootless Podman does not map: no container user can read it.`,
+        `Issue the files for ${ns.user}: certwright vault-cert ... --owner ${ns.uid}:${ns.gid} --renew (container root 0:0 is ${ns.user} on the host: no keep-id, no chown, no capabilities).`,
+      );
+    }
+    user = mapped;
+    const host = hostIdsFor(ns, user);
+    if (!host) throw new OperatorError(`--user ${formatOwner(user)} is outside ${ns.user}'s subordinate id ranges (/etc/subuid, /etc/subgid).`, `Drop --user (certwright runs the container as 0:0, which is ${ns.user} on the host).`);
+    hostUser = host;
+    if (keyStat && !(keyStat.mode & 0o077) && !permitted(keyStat, hostUser, 'r')) {
+      throw new OperatorError(
+        `In ${ns.user}'s rootless Podman, container user ${formatOwner(user)} is host ${formatOwner(hostUser)}, which cannot read ${tlsPaths(input.tlsDir).key} (${describeStat(keyStat)}): Vault would fail with "permission denied" on the key.`,
+        keyStat.uid === ns.uid
+          ? `Drop --user: container root (0:0) is ${ns.user} on the host, who owns the key; no keep-id, no chown and no capabilities are needed.`
+          : `Issue the files for ${ns.user}: certwright vault-cert ... --owner ${ns.uid}:${ns.gid} --renew, and drop --user.`,
+      );
+    }
+  } else {
+    user = input.runtime === 'process' ? currentOwner() : (input.user ?? (keyStat ? { uid: keyStat.uid, gid: keyStat.gid } : currentOwner()));
+    hostUser = user;
+  }
   if (input.runtime === 'process' && input.user && (input.user.uid !== user.uid || input.user.gid !== user.gid)) {
     throw new OperatorError(`--user ${formatOwner(input.user)} applies to the container; --runtime process runs Vault as this user (${formatOwner(user)}).`, 'Drop --user, or use --runtime podman.');
   }
-  const material = await checkTlsDir(input, user);
+  const material = await checkTlsDir(input, hostUser);
   const warnings: string[] = [];
   if (input.storage === 'file') {
     const binary = input.baoBinary ?? (input.runtime === 'process' ? findBao() : undefined);
@@ -151,8 +187,8 @@ export async function planVaultHttps(session: EnvSession, input: VaultHttpsInput
   }
   if (fs.existsSync(p.data)) {
     const stat = await fsp.stat(p.data);
-    if (!permitted(stat, user, 'wx')) {
-      throw new OperatorError(`Vault, running as ${formatOwner(user)}, cannot write its storage ${p.data} (${describeStat(stat)}).`, `chown -R ${formatOwner(user)} ${p.data} (certwright creates it so when it does not exist).`);
+    if (!permitted(stat, hostUser, 'wx')) {
+      throw new OperatorError(`Vault, running as ${formatOwner(hostUser)}${ns ? ` (container ${formatOwner(user)})` : ''}, cannot write its storage ${p.data} (${describeStat(stat)}).`, `chown -R ${formatOwner(hostUser)} ${p.data} (certwright creates it so when it does not exist).`);
     }
   }
   const model: ServerModel = {
@@ -167,8 +203,11 @@ export async function planVaultHttps(session: EnvSession, input: VaultHttpsInput
     image: input.image,
     containerName: input.containerName,
     user,
+    hostUser,
     network: input.network,
     baoBinary: input.baoBinary ? fs.realpathSync(input.baoBinary) : undefined,
+    // The Vault certwright runs keeps the audit device vault-server declared (a dropped stanza removes it).
+    ...(input.managed ? { auditLog: p.audit } : {}),
   };
   const files = [
     { path: p.config, content: renderHcl(model, 'container') },
@@ -177,10 +216,10 @@ export async function planVaultHttps(session: EnvSession, input: VaultHttpsInput
   ].map((f) => ({ ...f, changed: !fs.existsSync(f.path) || fs.readFileSync(f.path, 'utf8') !== f.content }));
   const plan: VaultHttpsPlan = { ...emptyPlan(), model, files, createData: !fs.existsSync(p.data), startAction: 'none', material };
   plan.warnings.push(...warnings);
-  plan.facts.push(['API address', apiAddr], ['Listener', `${formatListen(input.listen)} (TLS 1.2+, ${path.basename(tlsPaths(input.tlsDir).fullchain)})`], ['Certificate', `${fingerprint(material.leaf)} (${material.leaf.subjectAltName})`], ['Storage', `${input.storage} in ${p.data}`], ['Runs as', formatOwner(user)]);
+  plan.facts.push(['API address', apiAddr], ['Listener', `${formatListen(input.listen)} (TLS 1.2+, ${path.basename(tlsPaths(input.tlsDir).fullchain)})`], ['Certificate', `${fingerprint(material.leaf)} (${material.leaf.subjectAltName})`], ['Storage', `${input.storage} in ${p.data}`], ['Runs as', ns ? `${formatOwner(user)} in ${ns.user}'s rootless Podman = host ${formatOwner(hostUser)} (owner of the key; no keep-id, no chown, no added capabilities)` : formatOwner(user)]);
   if (input.runtime === 'podman') plan.facts.push(['Image', input.image + (input.baoBinary ? ` + ${model.baoBinary}` : '')], ['Container', input.containerName]);
   for (const f of files) if (f.changed) plan.actions.push(`Write ${f.path}`);
-  if (plan.createData) plan.actions.push(`Create ${p.data} (0700, owner ${formatOwner(user)})`);
+  if (plan.createData) plan.actions.push(`Create ${p.data} (0700, owner ${formatOwner(hostUser)})`);
   if (input.start) {
     const anyChange = files.some((f) => f.changed);
     plan.startAction = await startSituation(input, model, anyChange);
@@ -240,6 +279,7 @@ export interface VaultHttpsResult {
 }
 
 export async function applyVaultHttps(session: EnvSession, input: VaultHttpsInput, report: Reporter): Promise<VaultHttpsResult> {
+  if (input.cluster) return (await import('./vault-cluster.js')).applyVaultCluster(session, input, report);
   const plan = await planVaultHttps(session, input);
   const p = serverPaths(input.outDir);
   const { model } = plan;
@@ -257,9 +297,10 @@ export async function applyVaultHttps(session: EnvSession, input: VaultHttpsInpu
   }
   if (plan.createData) {
     await fsp.mkdir(p.data, { mode: 0o700 });
-    if (model.user.uid !== currentOwner().uid || model.user.gid !== currentOwner().gid) await fsp.chown(p.data, model.user.uid, model.user.gid);
+    const owner = model.hostUser ?? model.user;
+    if (owner.uid !== currentOwner().uid || owner.gid !== currentOwner().gid) await fsp.chown(p.data, owner.uid, owner.gid);
     await fsp.chmod(p.data, 0o700);
-    report.done(`Created ${p.data} (0700, owner ${formatOwner(model.user)}): nothing in the container needs to chown it`);
+    report.done(`Created ${p.data} (0700, owner ${formatOwner(owner)}): nothing in the container needs to chown it`);
   }
   let pid: number | undefined;
   let started = false;
@@ -373,7 +414,7 @@ async function startProcess(input: VaultHttpsInput, report: Reporter): Promise<n
   return pid;
 }
 
-async function waitForHttps(input: VaultHttpsInput, model: ServerModel, pid: number | undefined): Promise<void> {
+export async function waitForHttps(input: VaultHttpsInput, model: ServerModel, pid: number | undefined): Promise<void> {
   const p = serverPaths(input.outDir);
   const deadline = Date.now() + input.waitSeconds * 1000;
   const client = new VaultClient({ addr: model.apiAddr, ca: input.ca, caSource: input.caFile, timeoutMs: 2000 });

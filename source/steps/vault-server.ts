@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { VaultClient } from '../vault/client.js';
 import { sealStatus } from '../vault/pki.js';
-import { renderBootstrapHcl, serverPaths } from '../vault/server-config.js';
+import { AUDIT_DEVICE, renderBootstrapHcl, serverPaths } from '../vault/server-config.js';
 import { writeFileAtomic, ensureOutputDir, planOutputDir, sha256Hex } from '../system/files.js';
 import { assertPortFree, formatListen, type ListenAddress } from '../system/ports.js';
 import { startBaoServer, runningPid, hasExited, logTail, configOf, waitUntilActive } from '../system/bao-process.js';
@@ -15,6 +15,7 @@ import { keysFileContent, type InitSecrets } from './vault-init.js';
 import { submitShare } from './vault-unseal.js';
 import { emptyPlan, type EnvSession, type Plan, type Reporter } from './context.js';
 import type { Interaction } from './step.js';
+import { nodeDir, nodePorts, nodesToFacts, describeNode, type ClusterNode } from '../vault/cluster.js';
 
 /**
  * vault-server — the environment's own Vault, run by certwright: a real server (raft storage in a
@@ -27,6 +28,8 @@ import type { Interaction } from './step.js';
  *   runs from this directory, and its seal status.
  * apply writes: DIR/vault-bootstrap.hcl, DIR/data (0700), starts `bao server` (PID in DIR/vault.pid,
  *   log DIR/vault.log), sys/init and sys/unseal, the state's Vault address and the step's record.
+ *   The configuration declares a file audit device (DIR/audit.log, 0600), which Vault opens once
+ *   it is unsealed: Vault's own record of every request, held against certwright's by `audit verify`.
  */
 export const STEP_ID = 'vault-server';
 
@@ -40,6 +43,17 @@ export interface VaultServerInput {
   /** Shares to unseal a server that restarts on existing storage (from --key-file). */
   keyShares?: string[] | undefined;
   waitSeconds: number;
+  /**
+   * A raft cluster (vault/cluster.ts): this step starts, initialises and unseals its first node
+   * only, on loopback HTTP in DIR/ENV-1; the other nodes start in vault-https, where they join
+   * over TLS (retry_join trusting only the environment root) once their certificates exist.
+   */
+  cluster?: ClusterNode[] | undefined;
+}
+
+/** The directory of the server this step runs: DIR, or the first node's DIR/ENV-1. */
+function firstServerDir(input: Pick<VaultServerInput, 'outDir' | 'cluster'>): string {
+  return input.cluster ? nodeDir(input.outDir, input.cluster[0]!) : input.outDir;
 }
 
 export type ServerSituation = 'start' | 'running' | 'moved-to-https';
@@ -77,11 +91,15 @@ export async function planVaultServer(session: EnvSession, input: VaultServerInp
     );
   }
   if (!fs.existsSync(input.bao)) throw new OperatorError(`The bao binary ${input.bao} does not exist.`, 'Pass --bao PATH (or run `npm run tools`, which installs the pinned OpenBao into .tools/).');
-  const p = serverPaths(input.outDir);
+  const p = serverPaths(firstServerDir(input));
   const plan: VaultServerPlan = { ...emptyPlan(), situation: 'start' };
+  if (input.cluster) {
+    plan.facts.push(['Cluster', `${input.cluster.length} raft nodes in ${path.resolve(input.outDir)}: ${input.cluster.map(describeNode).join(', ')}`]);
+    if (input.cluster.length > 1) plan.facts.push(['Other nodes', `${input.cluster.slice(1).map((n) => n.id).join(', ')} start in vault-https, joining over TLS once vault-cert has issued their certificates`]);
+  }
   plan.facts.push(['Server directory', p.dir], ['Listener', `${httpAddr(input.listen)} (loopback, plain HTTP until vault-https)`], ['Storage', `raft in ${p.data} (kept)`], ['Binary', input.bao], ['Key shares', `${input.shares}, threshold ${input.threshold}`]);
   const https = session.state.steps['vault-https'];
-  if (https?.status === 'done' && https.facts.outDir === p.dir) {
+  if (https?.status === 'done' && https.facts.outDir === path.resolve(input.outDir)) {
     plan.situation = 'moved-to-https';
     plan.facts.push(['Now', `served over TLS at ${String(https.facts.apiAddr)} (vault-https)`]);
     return plan;
@@ -98,11 +116,13 @@ export async function planVaultServer(session: EnvSession, input: VaultServerInp
     const createDir = await planOutputDir(p.dir, '--out');
     if (createDir) plan.actions.push(createDir);
     await assertPortFree(input.listen);
-    // Raft listens for cluster traffic on PORT+1: that port must be free too.
+    // Raft listens for cluster traffic on PORT+1: that port must be free too (and every node's pair).
     await assertPortFree({ host: input.listen.host, port: input.listen.port + 1 }, '--listen');
-    const bootstrap = renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data });
+    for (const n of input.cluster?.slice(1) ?? []) for (const port of nodePorts(n)) await assertPortFree(port, '--listen');
+    const bootstrap = renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data, nodeId: input.cluster?.[0]?.id, auditLog: p.audit });
     if (!fs.existsSync(p.bootstrapConfig) || fs.readFileSync(p.bootstrapConfig, 'utf8') !== bootstrap) plan.actions.push(`Write ${p.bootstrapConfig}`);
     if (!fs.existsSync(p.data)) plan.actions.push(`Create ${p.data} (0700)`);
+    plan.facts.push(['Audit log', `${p.audit} (file audit device declared in the configuration, 0600; secrets in it are HMACed)`]);
     plan.actions.push(`Start bao server as a background process (PID in ${p.pidFile}, log ${p.log})`);
   }
   if (plan.initialized !== true) {
@@ -110,6 +130,9 @@ export async function planVaultServer(session: EnvSession, input: VaultServerInp
     plan.actions.push(input.keysOut ? `Write the unseal keys and root token to ${input.keysOut} (new file, 0600), and show them nowhere else` : 'Show the unseal keys and root token once, on standard output; they are stored nowhere');
   }
   if (plan.sealed !== false) plan.actions.push('Unseal it (with the new keys, or --key-file for storage initialised before)');
+  // Running, initialised and unsealed, but never recorded (a run killed just before it recorded
+  // the server): the later steps find the server's address in state, so recording it is work to do.
+  if (plan.actions.length === 0 && session.state.steps[STEP_ID]?.status !== 'done') plan.actions.push(`Record the server (${httpAddr(input.listen)}) in the environment's state`);
   if (input.keysOut && fs.existsSync(input.keysOut) && plan.initialized !== true && !fs.existsSync(p.data)) {
     throw new OperatorError(`--keys-out ${input.keysOut} already exists; certwright never overwrites unseal keys.`, 'Name a new file.');
   }
@@ -139,7 +162,7 @@ async function waitForHttp(addr: string, pid: number, log: string, seconds: numb
 
 export async function applyVaultServer(session: EnvSession, input: VaultServerInput, interact: Interaction, report: Reporter): Promise<VaultServerResult> {
   const plan = await planVaultServer(session, input);
-  const p = serverPaths(input.outDir);
+  const p = serverPaths(firstServerDir(input));
   const addr = httpAddr(input.listen);
   if (plan.situation === 'moved-to-https') {
     report.info(`The Vault in ${p.dir} already serves over TLS (vault-https); nothing to do here.`);
@@ -149,8 +172,9 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
   let pid = plan.pid;
   let started = false;
   if (pid === undefined) {
+    if (input.cluster) await ensureOutputDir(path.resolve(input.outDir));
     await ensureOutputDir(p.dir);
-    await writeFileAtomic(p.bootstrapConfig, renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data }), { mode: 0o644 });
+    await writeFileAtomic(p.bootstrapConfig, renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data, nodeId: input.cluster?.[0]?.id, auditLog: p.audit }), { mode: 0o644 });
     if (!fs.existsSync(p.data)) await fsp.mkdir(p.data, { mode: 0o700 });
     report.progress(`Starting bao server on ${addr}`);
     pid = await startBaoServer(input.bao, p.bootstrapConfig, p);
@@ -164,11 +188,14 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
   let secrets: InitSecrets | undefined;
   let keysFile: string | undefined;
   if (!status.initialized) {
+    if (input.keysOut) await ensureOutputDir(path.dirname(input.keysOut));
     const res = await vault.write<never>('sys/init', { secret_shares: input.shares, secret_threshold: input.threshold }, { anonymous: true });
     const body = res.json as unknown as { keys?: string[]; keys_base64?: string[]; root_token?: string };
     if (!body?.keys_base64 || !body.root_token) throw new ExternalError(`Vault at ${addr} answered sys/init without keys.`, `Read ${p.log}.`);
     secrets = { keysB64: body.keys_base64, keysHex: body.keys ?? [], rootToken: body.root_token, shares: input.shares, threshold: input.threshold };
-    report.done(`Vault initialised: ${input.shares} key share(s), threshold ${input.threshold}`);
+    // The keys go to disk before anything else is said or done: between Vault's answer and this
+    // write, a kill would lose them (no API can hand them out again), so that window is kept to
+    // one atomic write.
     if (input.keysOut) {
       try {
         await ensureOutputDir(path.dirname(input.keysOut));
@@ -180,6 +207,7 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
         report.warn(`Could not write ${input.keysOut} (${(error as Error).message}); the keys are shown below instead.`);
       }
     }
+    report.done(`Vault initialised: ${input.shares} key share(s), threshold ${input.threshold}`);
     appendTranscript(session.paths.transcript, 'vault-init', { addr, shares: input.shares, threshold: input.threshold, keysFile: keysFile ?? 'shown once on the terminal', managedBy: 'vault-server' });
     status = await sealStatus(vault);
   }
@@ -188,6 +216,14 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
     const seen = new Set<string>();
     while (status.sealed) {
       const share = queue.shift() ?? (await interact.unsealShare(status));
+      if (share === undefined && !session.state.steps[STEP_ID] && input.keysOut && !fs.existsSync(input.keysOut) && !input.keyShares?.length) {
+        // Initialised by a run that was killed between Vault's answer and the keys file: nobody
+        // holds its keys, and (never recorded as done) nothing was put in it.
+        throw new OperatorError(
+          `The Vault in ${p.dir} was initialised by an earlier run that did not finish, and its unseal keys were never written to ${input.keysOut}: nobody can unseal it.`,
+          `It holds nothing yet (vault-server never completed). Stop it (kill ${pid}), remove ${p.data}, and run again: it is initialised anew and the keys go to ${input.keysOut}.`,
+        );
+      }
       if (share === undefined) throw new ExternalError(`Vault at ${addr} is still sealed: ${status.progress} of ${status.t} key shares given.`, `Give the shares with --key-file FILE (the --keys-out file of the first run), or run in a terminal to type them.`);
       if (seen.has(share.trim())) continue;
       seen.add(share.trim());
@@ -196,15 +232,27 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
     report.done(`Vault at ${addr} is unsealed`);
   }
   if (!(await waitUntilActive(() => vault.health(), input.waitSeconds))) throw new ExternalError(`Vault at ${addr} is unsealed but its raft node did not become active within ${input.waitSeconds} s.`, `Read ${p.log}; run the same command again (nothing is lost).`);
+  // The declared audit device opens on the active node. With the new root token, ask Vault that it
+  // is enabled (the request is itself the log's first entry); then the log must exist.
+  if (secrets) {
+    const devices = await new VaultClient({ addr, token: secrets.rootToken, timeoutMs: input.waitSeconds * 1000 }).read<Record<string, unknown>>('sys/audit');
+    const listed = (devices.json?.data ?? devices.json ?? {}) as Record<string, unknown>;
+    if (!(`${AUDIT_DEVICE}/` in listed)) throw new ExternalError(`Vault at ${addr} did not enable the file audit device ${AUDIT_DEVICE}/ declared in ${p.bootstrapConfig}.`, `Read ${p.log} (a bao older than 2.4 has no declarative audit devices).`);
+  }
+  const deadline = Date.now() + input.waitSeconds * 1000;
+  while (!fs.existsSync(p.audit) && Date.now() < deadline && secrets) await new Promise((r) => setTimeout(r, 100));
+  if (!fs.existsSync(p.audit)) report.warn(`Vault's audit log ${p.audit} is not there yet; Vault writes it with the first audited request.`);
   session.commit(setVault(session.state, addr, undefined, new Date()));
   session.commit(
     completeStep(session.state, STEP_ID, undefined, new Date(), [{ kind: 'vault-bootstrap.hcl', path: p.bootstrapConfig, sha256: sha256Hex(fs.readFileSync(p.bootstrapConfig)) }], {
       addr,
-      outDir: p.dir,
+      outDir: input.cluster ? path.resolve(input.outDir) : p.dir,
+      ...(input.cluster ? { clusterNodes: nodesToFacts(input.cluster) } : {}),
       dataDir: p.data,
       listen: formatListen(input.listen),
       runtime: 'process',
       bao: input.bao,
+      auditLog: p.audit,
       pid,
       shares: status.n,
       threshold: status.t,
@@ -215,14 +263,29 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
 }
 
 /** The server runs from its directory (over HTTP, or over TLS after vault-https). */
-export async function verifyVaultServer(session: EnvSession, outDir: string): Promise<Check[]> {
-  const p = serverPaths(outDir);
+export async function verifyVaultServer(session: EnvSession, input: Pick<VaultServerInput, 'outDir' | 'cluster'>): Promise<Check[]> {
+  const p = serverPaths(firstServerDir(input));
+  const outDir = path.resolve(input.outDir);
+  const https = session.state.steps['vault-https'];
+  if (input.cluster && https?.status === 'done' && https.facts.outDir === outDir) {
+    // The cluster serves over TLS: a node that is down is vault-https's to start again (it rejoins),
+    // not a drift of this step; this step's server is gone only when no node runs at all.
+    const running = input.cluster.map((n) => ({ n, pid: runningPid(serverPaths(nodeDir(outDir, n)).pidFile) }));
+    const up = running.filter((r) => r.pid !== undefined);
+    return [check('Vault cluster nodes run', up.length > 0, running.map((r) => `${r.n.id} ${r.pid !== undefined ? `PID ${r.pid}` : 'down (vault-https starts it)'}`).join(', '))];
+  }
   const pid = runningPid(p.pidFile);
   const checks = [check('Vault server process runs', pid !== undefined, pid !== undefined ? `PID ${pid} (${configOf(pid) ?? '?'})` : `no live bao server for ${p.pidFile}`)];
-  const https = session.state.steps['vault-https'];
-  if (pid !== undefined && !(https?.status === 'done' && https.facts.outDir === p.dir)) {
+  if (pid !== undefined && !(https?.status === 'done' && https.facts.outDir === outDir)) {
     const status = await sealStatus(new VaultClient({ addr: String(session.state.steps[STEP_ID]?.facts.addr ?? ''), timeoutMs: 3000 })).catch(() => undefined);
     checks.push(check('Vault initialised and unsealed', status?.initialized === true && status.sealed === false, status ? `initialised ${status.initialized}, sealed ${status.sealed}` : 'did not answer'));
+  }
+  // Servers started before the audit device was declared have no such fact; theirs is not checked
+  // here, nor a log Vault has not written yet (it does so with the first audited request).
+  const auditLog = session.state.steps[STEP_ID]?.facts.auditLog;
+  if (pid !== undefined && typeof auditLog === 'string' && fs.existsSync(auditLog)) {
+    const stat = fs.statSync(auditLog, { throwIfNoEntry: false });
+    checks.push(check('Vault audit log written (file device, 0600)', stat !== undefined && (stat.mode & 0o777) === 0o600, `${auditLog} mode ${((stat?.mode ?? 0) & 0o777).toString(8).padStart(4, '0')}`));
   }
   return checks;
 }

@@ -92,6 +92,25 @@ export async function unsealWith(session: EnvSession, vault: VaultClient, caFile
     if (status.sealed) report.done(`Key share accepted (${status.progress} of ${status.t})`);
   }
   report.done(`Vault at ${vault.addr} is unsealed`);
+  // Raft elects a leader a moment after the unseal; until then every write answers 500 ("local
+  // node not active"). Wait, bounded, for an active node or a standby that knows its leader.
+  if (!(await untilServing(vault, 30))) report.warn(`Vault at ${vault.addr} is unsealed but no raft leader was elected within 30 s; the next command may see "local node not active". Read the server's log.`);
   session.commit(completeStep(session.state, STEP_ID, undefined, new Date(), [], { addr: vault.addr, threshold: status.t, shares: status.n }));
   return { alreadyUnsealed: false, submitted, status };
+}
+
+async function untilServing(vault: VaultClient, seconds: number): Promise<boolean> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    try {
+      const h = await vault.health();
+      if (!h.sealed && !h.standby) return true;
+      const leader = (await vault.request<{ leader_address?: string }>('GET', 'sys/leader', { anonymous: true })).json as { leader_address?: string } | undefined;
+      if (!h.sealed && leader?.leader_address) return true;
+    } catch {
+      /* not answering yet */
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return false;
 }

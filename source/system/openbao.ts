@@ -48,17 +48,27 @@ export async function freePort(): Promise<number> {
 
 /** A free loopback port whose neighbour is free too (raft listens on PORT+1). Bounded. */
 export async function freePortPair(): Promise<number> {
+  return freePortRun(2);
+}
+
+function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
+  });
+}
+
+/** A free loopback port followed by count-1 free ones (a raft cluster: two ports per node). Bounded. */
+export async function freePortRun(count: number): Promise<number> {
   for (let i = 0; i < 50; i += 1) {
     const port = await freePort();
-    if (port >= 65535) continue;
-    const nextFree = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port + 1, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (nextFree) return port;
+    if (port + count - 1 > 65535) continue;
+    let all = true;
+    for (let k = 1; k < count && all; k += 1) all = await portFree(port + k);
+    if (all) return port;
   }
-  throw new ExternalError('No two consecutive free ports were found on 127.0.0.1.', 'Free some ports, or pass --listen 127.0.0.1:PORT.');
+  throw new ExternalError(`No ${count} consecutive free ports were found on 127.0.0.1.`, 'Free some ports, or pass --listen 127.0.0.1:PORT.');
 }
 
 export interface DevServer {

@@ -146,6 +146,19 @@ export class Podman {
     };
   }
 
+  /** Each container's bind-mount sources (host paths), by id; empty for a container it cannot inspect. */
+  async mountSources(ids: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (ids.length === 0) return out;
+    const res = await runProbe(this.bin, ['container', 'inspect', '--format', '{{.Id}}{{range .Mounts}} {{.Source}}{{end}}', ...ids], { timeoutMs: this.timeoutMs });
+    if (res.code !== 0 && !res.stdout.trim()) throw new PodmanError(`\`${this.bin} container inspect\` failed (exit ${res.code}): ${lastLine(res.stderr) || 'no message'}`);
+    for (const line of res.stdout.split('\n').filter(Boolean)) {
+      const [id, ...sources] = line.trim().split(' ');
+      if (id) out.set(id, sources.filter(Boolean));
+    }
+    return out;
+  }
+
   async exec(container: string, argv: string[]): Promise<CommandOutcome> {
     // No -t: a TTY merges stdout and stderr and can hang a pipe.
     const res = await runProbe(this.bin, ['exec', container, ...argv], { timeoutMs: this.timeoutMs });
@@ -159,6 +172,16 @@ export class Podman {
 }
 
 export class PodmanError extends Error {}
+
+/**
+ * Does a container that bind-mounts `source` see `target`? Yes when the mount is the target, one
+ * of its parent directories, or something inside it (a mounted current/ or versions/X).
+ */
+export function mountCovers(source: string, target: string): boolean {
+  const s = source.replace(/\/+$/, '') || '/';
+  const t = target.replace(/\/+$/, '') || '/';
+  return s === t || s === '/' || t.startsWith(`${s}/`) || s.startsWith(`${t}/`);
+}
 
 export type ReloadAction = { kind: 'exec'; argv: string[]; display: string } | { kind: 'signal'; signal: string; display: string };
 

@@ -71,6 +71,28 @@ export async function destroySecretIdAccessor(vault: VaultClient, mount: string,
   await vault.write(`auth/${mount}/role/${encodeURIComponent(role)}/secret-id-accessor/destroy`, { secret_id_accessor: accessor });
 }
 
+/** The metadata a secret_id was created with, by its accessor (undefined when it is gone). */
+export async function secretIdMetadata(vault: VaultClient, mount: string, role: string, accessor: string): Promise<Record<string, string> | undefined> {
+  const res = await vault.write<{ metadata?: Record<string, string> }>(`auth/${mount}/role/${encodeURIComponent(role)}/secret-id-accessor/lookup`, { secret_id_accessor: accessor }, { accept: [400, 404] });
+  if (res.status !== 200) return undefined;
+  return res.json?.data?.metadata ?? {};
+}
+
+/**
+ * The accessors of the role's secret_ids that were created for `key` = `value` (their metadata
+ * says so), except `keep`. Vault records the metadata when it creates the secret_id, so a
+ * secret_id whose creator was killed before writing it anywhere is still found here.
+ */
+export async function secretIdsCreatedFor(vault: VaultClient, mount: string, role: string, key: string, value: string, keep?: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const accessor of await listSecretIdAccessors(vault, mount, role)) {
+    if (accessor === keep) continue;
+    const metadata = await secretIdMetadata(vault, mount, role, accessor);
+    if (metadata?.[key] === value) out.push(accessor);
+  }
+  return out;
+}
+
 /** True when the secret_id is still valid for the role (it is sent in the body, never in a URL). */
 export async function secretIdValid(vault: VaultClient, mount: string, role: string, secretId: string): Promise<{ valid: boolean; accessor?: string }> {
   const res = await vault.write<{ secret_id_accessor?: string }>(`auth/${mount}/role/${encodeURIComponent(role)}/secret-id/lookup`, { secret_id: secretId }, { accept: [400, 404] });

@@ -15,6 +15,12 @@ export interface VaultConnection {
   /** Where the CA came from, to name it in errors. */
   caSource?: string | undefined;
   timeoutMs?: number;
+  /**
+   * The other nodes of a raft cluster (same CA, same token): when the current node cannot be
+   * reached or is sealed, the request goes to the next one, and the client stays with the node
+   * that answered. A standby answers too (it forwards to the active node).
+   */
+  alternates?: string[] | undefined;
 }
 
 export interface VaultResponse<T = Record<string, unknown>> {
@@ -42,22 +48,42 @@ const UNKNOWN_AUTHORITY = new Set([
   'CERT_SIGNATURE_FAILURE',
 ]);
 
+function parseVaultUrl(addr: string): URL {
+  let url: URL;
+  try {
+    url = new URL(addr);
+  } catch {
+    throw new OperatorError(`The Vault address "${addr}" is not a URL.`, 'Pass --vault-addr https://HOST:PORT or set VAULT_ADDR.');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new OperatorError(`The Vault address "${addr}" is neither http nor https.`, 'Pass --vault-addr https://HOST:PORT or set VAULT_ADDR.');
+  }
+  return url;
+}
+
+/** Worth trying another node: this one is not there, or is sealed. */
+function nodeUnavailable(error: unknown): boolean {
+  if (!(error instanceof ExternalError)) return false;
+  return /^(Cannot reach Vault at|Vault at \S+ is sealed)/.test(error.message);
+}
+
 export class VaultClient {
-  readonly addr: string;
-  private readonly url: URL;
+  private url: URL;
+  private readonly nodes: URL[];
 
   constructor(readonly connection: VaultConnection) {
-    let url: URL;
-    try {
-      url = new URL(connection.addr);
-    } catch {
-      throw new OperatorError(`The Vault address "${connection.addr}" is not a URL.`, 'Pass --vault-addr https://HOST:PORT or set VAULT_ADDR.');
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw new OperatorError(`The Vault address "${connection.addr}" is neither http nor https.`, 'Pass --vault-addr https://HOST:PORT or set VAULT_ADDR.');
-    }
-    this.url = url;
-    this.addr = url.origin;
+    this.url = parseVaultUrl(connection.addr);
+    this.nodes = [this.url, ...(connection.alternates ?? []).map(parseVaultUrl).filter((u) => u.origin !== this.url.origin)];
+  }
+
+  /** The node this client talks to now (the first given, or the one that answered last). */
+  get addr(): string {
+    return this.url.origin;
+  }
+
+  /** Every node this client may use, the current one first. */
+  get addrs(): string[] {
+    return [this.url.origin, ...this.nodes.filter((u) => u !== this.url).map((u) => u.origin)];
   }
 
   get isHttps(): boolean {
@@ -65,6 +91,25 @@ export class VaultClient {
   }
 
   async request<T = Record<string, unknown>>(method: string, apiPath: string, options: RequestOptions = {}): Promise<VaultResponse<T>> {
+    const start = this.url;
+    try {
+      return await this.requestOnce<T>(method, apiPath, options);
+    } catch (error) {
+      if (this.nodes.length < 2 || !nodeUnavailable(error)) throw error;
+      for (const next of this.nodes.filter((u) => u !== start)) {
+        this.url = next;
+        try {
+          return await this.requestOnce<T>(method, apiPath, options);
+        } catch (again) {
+          if (!nodeUnavailable(again)) throw again;
+        }
+      }
+      this.url = start;
+      throw error;
+    }
+  }
+
+  private async requestOnce<T>(method: string, apiPath: string, options: RequestOptions): Promise<VaultResponse<T>> {
     const target = new URL(`/v1/${apiPath.replace(/^\/+/, '')}`, this.url);
     const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };

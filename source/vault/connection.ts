@@ -10,6 +10,8 @@ export interface ConnectionInputs {
   /** From the environment's state, used when nothing else names an address. */
   stateAddr?: string | undefined;
   stateCa?: string | undefined;
+  /** A raft cluster's node addresses from the state (vault-https): used only with stateAddr. */
+  stateNodes?: string[] | undefined;
   environ?: NodeJS.ProcessEnv;
   requireToken?: boolean;
 }
@@ -41,10 +43,15 @@ function readTokenFile(environ: NodeJS.ProcessEnv): string | undefined {
  * The connection rule itself, without reading or refusing anything: which address, token and CA
  * file apply. resolveConnection and status (which reports instead of throwing) both use it.
  */
-export function pickConnection(inputs: Omit<ConnectionInputs, 'requireToken'>): { addr?: string | undefined; token?: string | undefined; caFile?: string | undefined } {
+export function pickConnection(inputs: Omit<ConnectionInputs, 'requireToken'>): { addr?: string | undefined; alternates?: string[] | undefined; token?: string | undefined; caFile?: string | undefined } {
   const environ = inputs.environ ?? process.env;
+  const given = inputs.vaultAddr || twin(environ, 'ADDR');
+  // A cluster recorded in state: whichever node answers. An address given by flag or environment
+  // is that one server, as asked.
+  const alternates = !given && inputs.stateNodes && inputs.stateNodes.length > 1 ? inputs.stateNodes.filter((a) => a !== inputs.stateAddr) : undefined;
   return {
-    addr: inputs.vaultAddr || twin(environ, 'ADDR') || inputs.stateAddr,
+    addr: given || inputs.stateAddr,
+    ...(alternates ? { alternates } : {}),
     token: twin(environ, 'TOKEN') || readTokenFile(environ),
     caFile: inputs.vaultCa || twin(environ, 'CACERT') || inputs.stateCa,
   };
@@ -70,5 +77,5 @@ export function resolveConnection(inputs: ConnectionInputs): VaultConnection {
     }
     if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new OperatorError(`The Vault CA file ${caFile} holds no PEM certificate.`, 'Pass --vault-ca with the root CA PEM.');
   }
-  return { addr, token, ...(ca ? { ca, caSource: caFile } : {}) };
+  return { addr, token, ...(ca ? { ca, caSource: caFile } : {}), ...(picked.alternates ? { alternates: picked.alternates } : {}) };
 }

@@ -30,9 +30,55 @@ export interface ServerModel {
   image: string;
   containerName: string;
   user: Owner;
+  /** The host ids the container user maps to (rootless Podman); the same as user otherwise. */
+  hostUser?: Owner | undefined;
   network: 'host' | 'bridge';
   /** Bind-mount this host bao binary into an image that has none (a minimal busybox image). */
   baoBinary?: string | undefined;
+  /** Raft node id; default ENV-1 (the single server). */
+  nodeId?: string | undefined;
+  /** A cluster node's peers: retry_join over HTTPS, trusting only caFile (the environment root). */
+  retryJoin?: RetryJoin[] | undefined;
+  /** The file audit device of a Vault certwright runs (host path; see auditStanza). */
+  auditLog?: string | undefined;
+}
+
+export interface RetryJoin {
+  apiAddr: string;
+  /** A file holding only the environment's root: the intermediates are no trust anchors. */
+  caFile: string;
+}
+
+function raftStanza(dataDir: string, nodeId: string, retryJoin: RetryJoin[] = []): string[] {
+  const lines = ['storage "raft" {', `  path    = ${hclString(dataDir)}`, `  node_id = ${hclString(nodeId)}`];
+  for (const j of retryJoin) {
+    lines.push('  retry_join {', `    leader_api_addr     = ${hclString(j.apiAddr)}`, `    leader_ca_cert_file = ${hclString(j.caFile)}`, '  }');
+  }
+  lines.push('}');
+  return lines;
+}
+
+/** The path of the file audit device certwright declares on the Vault it runs. */
+export const AUDIT_DEVICE = 'certwright-file';
+
+/**
+ * The file audit device, declared in the server's configuration: OpenBao refuses to enable audit
+ * devices through the API (CVE-2025-54997), and creates declared ones on the active node at
+ * unseal, start and SIGHUP; a stanza that goes away removes its device, so every configuration of
+ * the same server declares it. The log is Vault's own record of every request, the witness
+ * `audit verify` holds certwright's records against (secrets in it are HMACed).
+ */
+function auditStanza(file: string): string[] {
+  return [
+    `audit "file" "${AUDIT_DEVICE}" {`,
+    '  description = "certwright: Vault\'s own record of every request (audit verify)"',
+    '  options {',
+    `    file_path = ${hclString(file)}`,
+    '    mode      = "0600"',
+    '  }',
+    '}',
+    '',
+  ];
 }
 
 export const CONTAINER = {
@@ -44,7 +90,7 @@ export const CONTAINER = {
 
 export function serverPaths(outDir: string) {
   const d = path.resolve(outDir);
-  return { dir: d, configDir: path.join(d, 'config'), config: path.join(d, 'config', 'vault.hcl'), hostConfig: path.join(d, 'vault-host.hcl'), bootstrapConfig: path.join(d, 'vault-bootstrap.hcl'), compose: path.join(d, 'compose.yaml'), data: path.join(d, 'data'), pidFile: path.join(d, 'vault.pid'), log: path.join(d, 'vault.log') };
+  return { dir: d, configDir: path.join(d, 'config'), config: path.join(d, 'config', 'vault.hcl'), hostConfig: path.join(d, 'vault-host.hcl'), bootstrapConfig: path.join(d, 'vault-bootstrap.hcl'), compose: path.join(d, 'compose.yaml'), data: path.join(d, 'data'), audit: path.join(d, 'audit.log'), pidFile: path.join(d, 'vault.pid'), log: path.join(d, 'vault.log') };
 }
 
 function hclString(value: string): string {
@@ -80,8 +126,9 @@ export function renderHcl(model: ServerModel, where: 'container' | 'host'): stri
     // Vault and OpenBao before 2.7 only: OpenBao 2.7 removed the file backend (openbao#2846).
     lines.push('storage "file" {', `  path = ${hclString(data)}`, '}');
   } else {
-    lines.push('storage "raft" {', `  path    = ${hclString(data)}`, `  node_id = ${hclString(`${model.env}-1`)}`, '}');
+    lines.push(...raftStanza(data, model.nodeId ?? `${model.env}-1`, model.retryJoin));
   }
+  if (where === 'host' && model.auditLog) lines.push('', ...auditStanza(model.auditLog).slice(0, -1));
   return `${lines.join('\n')}\n`;
 }
 
@@ -90,7 +137,7 @@ export function renderHcl(model: ServerModel, where: 'container' | 'host'): stri
  * exists: plain HTTP on a loopback address only, the same raft storage and node id that
  * vault-https later serves over TLS. Refused for any non-loopback address by the vault-server step.
  */
-export function renderBootstrapHcl(model: Pick<ServerModel, 'env' | 'listen' | 'dataDir'>): string {
+export function renderBootstrapHcl(model: Pick<ServerModel, 'env' | 'listen' | 'dataDir' | 'nodeId' | 'auditLog'>): string {
   const addr = formatListen(model.listen);
   return [
     `# Vault/OpenBao server for environment "${model.env}" before it has its own certificate,`,
@@ -105,11 +152,9 @@ export function renderBootstrapHcl(model: Pick<ServerModel, 'env' | 'listen' | '
     '  tls_disable = true',
     '}',
     '',
-    'storage "raft" {',
-    `  path    = ${hclString(model.dataDir)}`,
-    `  node_id = ${hclString(`${model.env}-1`)}`,
-    '}',
+    ...raftStanza(model.dataDir, model.nodeId ?? `${model.env}-1`),
     '',
+    ...(model.auditLog ? auditStanza(model.auditLog) : []),
   ].join('\n');
 }
 

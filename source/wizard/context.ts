@@ -1,4 +1,5 @@
 import type { HomeOptions } from '../paths.js';
+import { ceremonyHeadLines, transcriptLength } from '../ceremony/head.js';
 import type { FlagValues } from '../flags.js';
 import type { Plan, Reporter } from '../steps/context.js';
 import type { Interaction, StepDefinition } from '../steps/step.js';
@@ -39,6 +40,13 @@ export interface WizardDefaults {
   ttl?: string | undefined;
   pathLen?: string | undefined;
   passphraseFile?: string | undefined;
+  /** --share files of the root's custodians (a root under M-of-N custody). */
+  shareFiles?: string[] | undefined;
+  /** root create --custodians / --threshold / --custodian-names / --shares-out, pre-answering the custody questions. */
+  custodians?: string | undefined;
+  threshold?: string | undefined;
+  custodianNames?: string | undefined;
+  sharesOut?: string | undefined;
   mount?: string | undefined;
   intermediateCn?: string | undefined;
   rootDir?: string | undefined;
@@ -89,8 +97,16 @@ export class WizardHost {
   }
 
   async runStep<I, P extends Plan, R>(step: StepDefinition<I, P, R>, env: string, values: FlagValues, report: Reporter, interact: Interaction = noQuestions): Promise<R> {
+    const transcript = envPaths(env, this.home).transcript;
+    const before = transcriptLength(transcript);
     const outcome = await runStep(step, { values: this.values(env, values), home: this.home, report, interact, dryRun: false, tty: true, command: `wizard: ${step.command}` }, quietView);
     if (outcome.status !== 'applied') throw new Cancelled();
+    // The close of a ceremony: the transcript's head, for the witnesses to write down.
+    const [title, ...halves] = ceremonyHeadLines(transcript, before);
+    if (title) {
+      report.done(title);
+      for (const half of halves) report.info(half);
+    }
     await this.recordStep(step, env, values, report);
     return outcome.result;
   }
@@ -106,9 +122,26 @@ export const noQuestions: Interaction = {
   },
   confirmName: async () => undefined,
   unsealShare: async () => undefined,
+  rootShare: async () => undefined,
+  showShare: async () => {
+    throw new Cancelled('The wizard shows no shares; run `certwright root create --show-shares` in a terminal.');
+  },
 };
 
 /** The passphrase a screen collected (and the typed confirmation it already asked). */
 export function withPassphrase(passphrase: Buffer): Interaction {
   return { ...noQuestions, passphrase: async () => Buffer.from(passphrase) };
+}
+
+/** The custodians' shares a screen collected, one per screen, each already checked there. */
+export function withShares(shares: Array<{ text: string; source: string }>): Interaction {
+  const queue = [...shares];
+  return { ...noQuestions, rootShare: async () => queue.shift() };
+}
+
+/** What a screen asks to open the root: its passphrase, or its custodians' shares. */
+export type RootSecretAnswer = { passphrase: Buffer } | { shares: Array<{ text: string; source: string }> };
+
+export function withRootSecret(answer: RootSecretAnswer): Interaction {
+  return 'passphrase' in answer ? withPassphrase(answer.passphrase) : withShares(answer.shares);
 }

@@ -23,8 +23,11 @@ import type { Runtime } from '../steps/vault-https.js';
 import type { InitSecrets } from '../steps/vault-init.js';
 import type { SealStatus } from '../vault/pki.js';
 import { AgentRolloutController } from './agent-rollout.js';
-import { WizardHost, withPassphrase, type Drift, type PipelineStep, type WizardDefaults } from './context.js';
+import { WizardHost, noQuestions, withPassphrase, withRootSecret, type Drift, type PipelineStep, type RootSecretAnswer, type WizardDefaults } from './context.js';
 import { stateForget } from '../steps/defs/state-forget.js';
+import { readCustody, checkShareFor } from '../steps/root-unlock.js';
+import { custodianNames, validateCustody } from '../pki/shares.js';
+import type { Interaction } from '../steps/step.js';
 import { parseListen } from '../system/ports.js';
 
 export type { Drift, PipelineStep, StepState, WizardDefaults } from './context.js';
@@ -49,7 +52,22 @@ export interface RootForm {
   keyType: KeyType;
   ttl: string;
   pathLen: string;
+  /** M-of-N custody instead of one passphrase (root create --custodians ...). */
+  custody?: CustodyForm | undefined;
 }
+
+export interface CustodyForm {
+  custodians: string;
+  threshold: string;
+  /** Comma-separated; empty: custodian-1, custodian-2, ... */
+  names: string;
+  sharesOut: string;
+  /** Show each share once, on its own screen, for a paper copy. */
+  show: boolean;
+}
+
+/** One new share shown to its custodian (the screen resolves when they have written it down). */
+export type ShowShare = Interaction['showShare'];
 
 export interface IntermediateForm {
   mount: string;
@@ -295,11 +313,39 @@ export class WizardController extends WizardHost {
       keyType: (this.defaults.keyType ?? d['key-type']) as KeyType,
       ttl: this.defaults.ttl ?? d.ttl!,
       pathLen: this.defaults.pathLen ?? d['path-len'] ?? '',
+      custody: this.defaults.custodians !== undefined ? this.custodyDefaults(env) : undefined,
     };
   }
 
   private rootValues(form: RootForm) {
-    return { out: form.outDir, cn: form.commonName, 'key-type': form.keyType, ttl: form.ttl, 'path-len': form.pathLen };
+    const c = form.custody;
+    return {
+      out: form.outDir,
+      cn: form.commonName,
+      'key-type': form.keyType,
+      ttl: form.ttl,
+      'path-len': form.pathLen,
+      ...(c ? { custodians: c.custodians, threshold: c.threshold, 'custodian-names': c.names, 'shares-out': c.sharesOut, 'show-shares': c.show } : {}),
+    };
+  }
+
+  /** The custody questions' defaults: the flags given, else 3 custodians, 2 to open, shares beside the environment. */
+  custodyDefaults(env: string): CustodyForm {
+    const g = this.defaults;
+    return { custodians: g.custodians ?? '3', threshold: g.threshold ?? '2', names: g.custodianNames ?? '', sharesOut: g.sharesOut ?? path.join(envPaths(env, this.home).dir, 'root-shares'), show: false };
+  }
+
+  /** Why a custody answer cannot work (the step's own checks), or undefined. */
+  validateCustody(form: CustodyForm): string | undefined {
+    try {
+      const n = Number(form.custodians);
+      const m = Number(form.threshold);
+      validateCustody(n, m);
+      custodianNames(form.names.split(',').map((v) => v.trim()).filter(Boolean), n);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
   }
 
   async planRoot(env: string, form: RootForm): Promise<Plan> {
@@ -312,11 +358,13 @@ export class WizardController extends WizardHost {
     return parsePassphrase(await readPrivateFile(this.defaults.passphraseFile, '--passphrase-file'), this.defaults.passphraseFile, { minLength });
   }
 
-  async applyRoot(env: string, form: RootForm, passphrase: Buffer, report: Reporter): Promise<RootCreateResult> {
+  /** The root ceremony: with the passphrase the screen asked, or (custody) none, showing shares through `show`. */
+  async applyRoot(env: string, form: RootForm, passphrase: Buffer | undefined, report: Reporter, show?: ShowShare): Promise<RootCreateResult> {
     try {
-      return await this.runStep(rootCreate, env, this.rootValues(form), report, withPassphrase(passphrase));
+      const interact = passphrase ? withPassphrase(passphrase) : { ...noQuestions, ...(show ? { showShare: show } : {}) };
+      return await this.runStep(rootCreate, env, this.rootValues(form), report, interact);
     } finally {
-      passphrase.fill(0);
+      passphrase?.fill(0);
     }
   }
 
@@ -335,12 +383,44 @@ export class WizardController extends WizardHost {
     return this.planStep(intermediate, env, this.intermediateValues(form));
   }
 
-  async applyIntermediate(env: string, form: IntermediateForm, passphrase: Buffer, report: Reporter) {
+  async applyIntermediate(env: string, form: IntermediateForm, answer: RootSecretAnswer, report: Reporter) {
     try {
-      return await this.runStep(intermediate, env, this.intermediateValues(form), report, withPassphrase(passphrase));
+      return await this.runStep(intermediate, env, this.intermediateValues(form), report, withRootSecret(answer));
     } finally {
-      passphrase.fill(0);
+      if ('passphrase' in answer) answer.passphrase.fill(0);
     }
+  }
+
+  /** The custody of the root in rootDir (M, N, custodian names), or undefined for a passphrase root. */
+  rootCustody(rootDir: string): { threshold: number; custodians: number; names: string[] } | undefined {
+    const c = readCustody(path.resolve(rootDir));
+    return c ? { threshold: c.threshold, custodians: c.custodians, names: c.names } : undefined;
+  }
+
+  /** One custodian's typed share, checked before the next is asked: who it is, or why it is refused. */
+  async checkShare(rootDir: string, text: string, given: Array<{ text: string; source: string }>): Promise<{ index: number; custodian: string } | { error: string }> {
+    try {
+      return await checkShareFor(path.resolve(rootDir), text, `the share typed for custodian ${given.length + 1}`, given);
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  }
+
+  /** What opens the root from the start-up flags (--share files or --passphrase-file), else undefined: the screen asks. */
+  async rootSecretFromFlags(rootDir: string): Promise<RootSecretAnswer | undefined> {
+    if (this.rootCustody(rootDir)) {
+      const files = this.defaults.shareFiles ?? [];
+      if (files.length === 0) return undefined;
+      const shares: Array<{ text: string; source: string }> = [];
+      for (const file of files) {
+        const bytes = await readPrivateFile(file, '--share');
+        shares.push({ text: bytes.toString('utf8'), source: file });
+        bytes.fill(0);
+      }
+      return { shares };
+    }
+    const passphrase = await this.passphraseFromFile(1);
+    return passphrase ? { passphrase } : undefined;
   }
 
   caTreePresets(env: string): Array<{ id: string; title: string }> {

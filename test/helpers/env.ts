@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -114,4 +115,36 @@ export function listing(dir: string): string[] {
 
 export function modeOf(file: string): number {
   return fs.statSync(file).mode & 0o777;
+}
+
+/** Every file under dir with its mode and content hash (symlinks as targets), in a stable order. */
+export function contentHashes(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(d, e.name);
+      // Node's compile cache (under a test HOME) is written by every certwright run, not by a step.
+      if (e.name === '.cache') continue;
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out.push(`${path.relative(dir, p)} ${(fs.statSync(p).mode & 0o777).toString(8)} ${createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`);
+      else out.push(`${path.relative(dir, p)} -> ${fs.readlinkSync(p)}`);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** PIDs of servers a test file starts (vault-server, vault-https): SIGKILLed after its tests. */
+export function serverPids(): number[] {
+  const pids: number[] = [];
+  afterAll(() => {
+    for (const pid of pids.splice(0)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  });
+  return pids;
 }

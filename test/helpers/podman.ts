@@ -63,6 +63,33 @@ export async function ensureImage(): Promise<void> {
   }
 }
 
+/**
+ * nginx.conf for a container: TLS on 127.0.0.1:port from the TLS dir mounted at /tls, pid, logs
+ * and temp files under /ngx (a writable mount), `user root` (the container's root).
+ */
+export function nginxConf(port: number, certPath = '/tls/current/fullchain.pem', keyPath = '/tls/current/key.pem'): string {
+  return `user root;
+worker_processes 1;
+pid /ngx/nginx.pid;
+error_log /ngx/logs/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path /ngx/varlib/body;
+  proxy_temp_path /ngx/varlib/proxy;
+  fastcgi_temp_path /ngx/varlib/fastcgi;
+  uwsgi_temp_path /ngx/varlib/uwsgi;
+  scgi_temp_path /ngx/varlib/scgi;
+  server {
+    listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${certPath};
+    ssl_certificate_key ${keyPath};
+    location / { return 200 "ok\\n"; }
+  }
+}
+`;
+}
+
 export interface NginxContainer {
   name: string;
   port: number;
@@ -78,29 +105,7 @@ export interface NginxContainer {
 export async function startNginx(options: { name: string; tlsDir: string; port: number; labels: Record<string, string>; work: string; defaultConf?: boolean; certPath?: string; keyPath?: string }): Promise<NginxContainer> {
   const dir = path.join(options.work, `ngx-${options.name}`);
   for (const d of ['conf', 'logs', 'varlib']) fs.mkdirSync(path.join(dir, d), { recursive: true });
-  fs.writeFileSync(
-    path.join(dir, 'conf', 'nginx.conf'),
-    `user root;
-worker_processes 1;
-pid /ngx/nginx.pid;
-error_log /ngx/logs/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path /ngx/varlib/body;
-  proxy_temp_path /ngx/varlib/proxy;
-  fastcgi_temp_path /ngx/varlib/fastcgi;
-  uwsgi_temp_path /ngx/varlib/uwsgi;
-  scgi_temp_path /ngx/varlib/scgi;
-  server {
-    listen 127.0.0.1:${options.port} ssl;
-    ssl_certificate ${options.certPath ?? '/tls/current/fullchain.pem'};
-    ssl_certificate_key ${options.keyPath ?? '/tls/current/key.pem'};
-    location / { return 200 "ok\\n"; }
-  }
-}
-`,
-  );
+  fs.writeFileSync(path.join(dir, 'conf', 'nginx.conf'), nginxConf(options.port, options.certPath, options.keyPath));
   const confArgs = options.defaultConf ? ['-v', `${path.join(dir, 'conf')}:/etc/nginx:ro`] : [];
   const labels = Object.entries(options.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
   await run('podman', ['rm', '-f', options.name]).catch(() => undefined);

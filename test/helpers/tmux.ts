@@ -65,3 +65,8 @@ export class TmuxSession {
     await execa('tmux', ['-L', this.socket, 'kill-server'], { reject: false });
   }
 }
+
+/** The environment for the real binary in a tmux pane: a terminal, no colour, its own state home. */
+export function terminalEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', TERM: 'xterm-256color', NO_COLOR: '1', CERTWRIGHT_HOME: home, ...extra };
+}

@@ -1,4 +1,7 @@
 import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import type { UnitState } from '../systemd.js';
 import { worst, type AgentEntry, type AgentsSection, type Level } from '../types.js';
 import { clientWith, type StatusContext } from '../context.js';
 import type { ManagedAgent } from '../estate.js';
@@ -22,8 +25,8 @@ export async function agentsSection(ctx: StatusContext): Promise<AgentsSection> 
 }
 
 async function loadDeps() {
-  const [{ readAgentConfig }, { scanAgentProcesses, processesFor }, { userUnitState }, { lookupSelf }] = await Promise.all([import('../agent-config.js'), import('../processes.js'), import('../systemd.js'), import('../vault-reads.js')]);
-  return { readAgentConfig, scanAgentProcesses, processesFor, userUnitState, lookupSelf };
+  const [{ readAgentConfig }, { scanAgentProcesses, processesFor }, { userUnitState, unitLastLines }, { lookupSelf }, { userHome }] = await Promise.all([import('../agent-config.js'), import('../processes.js'), import('../systemd.js'), import('../vault-reads.js'), import('../users.js')]);
+  return { readAgentConfig, scanAgentProcesses, processesFor, userUnitState, unitLastLines, lookupSelf, userHome };
 }
 type Deps = Awaited<ReturnType<typeof loadDeps>>;
 
@@ -42,6 +45,9 @@ async function agentEntry(ctx: StatusContext, deps: Deps, agent: ManagedAgent, p
     config: agent.config,
     state: 'unknown',
     unit: { name: agent.unit, state: 'unknown' },
+    activeState: null,
+    execMainStatus: null,
+    journal: null,
     process: { alive: procs.length > 0, pids: procs.map((p) => p.pid), uids: [...new Set(procs.map((p) => p.uid))] },
     lastRender: null,
     token: null,
@@ -78,15 +84,62 @@ async function agentEntry(ctx: StatusContext, deps: Deps, agent: ManagedAgent, p
       reasons.push(`token: ${entry.token.reason}`);
     }
   }
-  const unit = await unitPromise;
+  const unit: UnitState = await unitPromise;
   entry.unit = { name: agent.unit, state: unit.state, ...(unit.reason ? { reason: unit.reason } : {}) };
+  entry.activeState = unit.activeState ?? null;
+  entry.execMainStatus = unit.execMainStatus ?? null;
+  if (agent.unit && unit.activeState) entry.journal = await journalOf(ctx, deps, agent);
   if (unit.state === 'failed') {
     levels.push('fail');
-    reasons.push(`unit ${agent.unit} failed${'result' in unit && unit.result ? ` (${unit.result})` : ''}`);
+    reasons.push(`unit ${agent.unit} failed${unit.result ? ` (${unit.result}${unit.execMainStatus ? `, status=${unit.execMainStatus}` : ''})` : ''}`);
+  } else if (unit.state === 'activating' && unit.subState === 'auto-restart') {
+    levels.push('fail');
+    reasons.push(`unit ${agent.unit} keeps failing and being restarted (status=${unit.execMainStatus ?? '?'}, ${unit.nRestarts ?? 0} restarts)`);
+  }
+  // An agent that runs but cannot log in renders nothing new: its own words say so (the unit's
+  // journal, or the log a lab agent writes beside its config).
+  const trouble = loginTrouble([...(entry.journal ?? []), ...logTail(path.join(path.dirname(agent.config), 'agent.log'))]);
+  if (procs.length > 0 && trouble) {
+    levels.push('fail');
+    reasons.push(`the agent cannot log in to Vault: ${trouble}`);
   }
   entry.state = worst(levels, 'unknown');
   if (reasons.length) entry.reason = reasons.join('; ');
   return entry;
+}
+
+/** The last auth handler line of an agent's log, when it is an error (a later success clears it). */
+export function loginTrouble(lines: string[]): string | undefined {
+  let last: string | undefined;
+  for (const l of lines) if (/agent\.auth\.handler/.test(l) && (/\[ERROR\]/.test(l) || /authentication successful/.test(l))) last = l;
+  return last && /\[ERROR\]/.test(last) ? last.replace(/^.*\[ERROR\]\s*agent\.auth\.handler:\s*/, '').slice(0, 200) : undefined;
+}
+
+function logTail(file: string): string[] {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const len = Math.min(size, 64 * 1024);
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, size - len);
+      return buf.toString('utf8').split('\n');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return [];
+  }
+}
+
+async function journalOf(ctx: StatusContext, deps: Deps, agent: ManagedAgent): Promise<string[] | null> {
+  let owner: { name: string; uid: number } | null = null;
+  if (agent.user && agent.user !== os.userInfo().username) {
+    const home = await deps.userHome(agent.user, ctx.signal);
+    if (!home.ok) return null;
+    owner = { name: agent.user, uid: home.uid };
+  }
+  return deps.unitLastLines(agent.unit!, owner, 5, ctx.signal);
 }
 
 async function sinkToken(ctx: StatusContext, deps: Deps, file: string, addr: string | undefined, caFile: string | undefined): Promise<NonNullable<AgentEntry['token']>> {

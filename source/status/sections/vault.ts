@@ -60,6 +60,23 @@ export async function vaultSection(ctx: StatusContext): Promise<VaultSection> {
     levels.push('warn');
     reasons.push(`Vault is served over plain HTTP (${vault.addr}); serve it over HTTPS (certwright vault-https)`);
   }
+  const { clusterNodes } = await import('./cluster.js');
+  const nodes = await clusterNodes(ctx);
+  if (nodes) {
+    out.nodes = nodes;
+    // A cluster that still has a leader is available: a node down or sealed is a warning for the
+    // whole, and the node itself says why.
+    const bad = nodes.filter((n) => n.state === 'fail');
+    const leader = nodes.find((n) => n.role === 'leader');
+    if (!leader) {
+      levels.push('fail');
+      reasons.push('no node of the cluster is the leader');
+    } else if (bad.length) {
+      levels.push('warn');
+      reasons.push(...bad.map((n) => n.reason ?? `${n.id}: ${n.role}`));
+    }
+    for (const n of nodes) if (n.state === 'warn' && n.reason) reasons.push(n.reason);
+  }
   out.state = worst(levels, 'unknown');
   if (reasons.length) out.reason = reasons.join('; ');
   return out;

@@ -2,7 +2,7 @@ import { DEFAULT_MOUNT } from '../../defaults.js';
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
 import { parseDuration } from '../../duration.js';
-import { validateMountPath } from '../../paths.js';
+import { certwrightHome, validateMountPath } from '../../paths.js';
 import { findBaoReal } from '../../system/openbao.js';
 import { parseSelectors } from '../inputs.js';
 import { defineStep, type StepInput, type StepDefinition, type StepRun } from '../step.js';
@@ -28,11 +28,15 @@ const agentInputs: StepInput[] = [
   { name: 'approle-mount', type: 'string', value: 'PATH', description: 'AppRole auth mount (enabled when missing)', default: 'approle' },
   { name: 'bao', type: 'string', value: 'PATH', description: 'the bao binary the unit runs', defaultText: 'the one certwright finds here' },
   { name: 'select', type: 'string', multiple: true, value: 'LABEL=VALUE', description: 'the hook reloads only tls=true containers that also carry this label (repeatable)' },
-  { name: 'hook-state-dir', type: 'string', value: 'DIR', description: 'certwright home for the hook\'s event log', defaultText: 'the service user\'s own' },
+  { name: 'hook-state-dir', type: 'string', value: 'DIR', description: 'certwright home for the hook\'s event log', defaultText: 'the state location this command runs with (--state-dir or CERTWRIGHT_HOME); with --user and neither, the service user\'s own' },
+  { name: 'install', type: 'boolean', description: 'install the unit into SVCUSER\'s systemd (as root: systemctl --user -M SVCUSER@), start it and wait until it is active and has rendered' },
+  { name: 'uninstall', type: 'boolean', description: 'stop, disable and remove the unit, destroy the agent\'s secret_ids and remove the files in --out (the TLS dir and the Vault roles stay)' },
 ];
 
 async function baseInput(run: StepRun, kind: AgentKind): Promise<AgentRolloutInput> {
   const f = run.flags;
+  if (f.bool('install') && f.bool('uninstall')) throw new UsageError('--install and --uninstall cannot be given together.', 'Pass one of them.');
+  if (f.bool('uninstall') && (f.bool('new-secret-id') || f.bool('persistent-secret-id'))) throw new UsageError('--uninstall removes the agent; --new-secret-id and --persistent-secret-id make no sense with it.', 'Drop them.');
   const approleMount = f.string('approle-mount')!.replace(/^\/+|\/+$/g, '').replace(/^auth\//, '');
   if (!/^[a-zA-Z0-9_/-]+$/.test(approleMount)) throw new UsageError(`--approle-mount "${approleMount}" is not a mount path.`, 'Pass e.g. --approle-mount approle.');
   const { validateWorkloadName, defaultCertwrightCommand } = await impl();
@@ -56,11 +60,41 @@ async function baseInput(run: StepRun, kind: AgentKind): Promise<AgentRolloutInp
     baoPath: path.resolve(f.string('bao') ?? findBaoReal() ?? '/usr/local/bin/bao'),
     certwright: defaultCertwrightCommand(),
     select: parseSelectors(f.list('select')),
-    hookStateDir: f.string('hook-state-dir'),
+    hookStateDir: hookStateDir(run, f.string('user')),
+    install: f.bool('install'),
+    uninstall: f.bool('uninstall'),
   };
 }
 
+/**
+ * The hook writes its events where the environment it was generated for keeps its state: the
+ * generated command carries --state-dir, so a lab's (or any --state-dir) agent never writes into
+ * the operator's real home and its status shows the events. Only when the state location is the
+ * implicit per-user one and the agent runs as another user is it left to that user's own home.
+ */
+function hookStateDir(run: StepRun, user: string | undefined): string | undefined {
+  const given = run.flags.string('hook-state-dir');
+  if (given) return path.resolve(given);
+  const environ = run.home.environ ?? process.env;
+  const explicit = Boolean(run.home.stateDir) || Boolean(environ.CERTWRIGHT_HOME);
+  if (!explicit && user) return undefined;
+  return certwrightHome(run.home);
+}
+
 function presentAgent(input: AgentRolloutInput, result: AgentRolloutResult): string {
+  if (result.uninstalled) {
+    return [`Agent for ${input.kind} ${input.name} removed${result.uninstalled.removed.length ? '' : ' (nothing was left)'}: ${result.unit} is gone from ${result.uninstalled.user}'s systemd, secret_id ${result.secretIdNote}.`, ...result.uninstalled.removed.map((f) => `  removed ${f}`)].join('\n');
+  }
+  if (result.installed) {
+    const state = result.installed.checks.find((c) => c.name === 'unit active')?.detail ?? '';
+    return [
+      `Agent for ${input.kind} ${input.name} ${result.changed.length ? 'installed' : 'already installed and running'} for ${result.installed.user}: ${result.installed.unitPath} (secret_id ${result.secretId}: ${result.secretIdNote}).`,
+      `  ${state}`,
+      ...result.installed.checks.filter((c) => c.name.startsWith('first render')).map((c) => `  ${c.name}: ${c.detail}`),
+      '',
+      `Logs: journalctl _SYSTEMD_USER_UNIT=${result.unit} (as root)${input.user ? `, or journalctl --user -u ${result.unit} as ${input.user}` : ''}`,
+    ].join('\n');
+  }
   const lines = [
     `Agent for ${input.kind} ${input.name} ${result.changed.length ? 'written' : 'already up to date'} in ${result.outDir} (secret_id ${result.secretId}: ${result.secretIdNote}).`,
     '',

@@ -3,6 +3,7 @@ import { parseDuration } from '../../duration.js';
 import { parseKeyType, INTERMEDIATE_KEY_TYPES } from '../../pki/keys.js';
 import { validateMountPath, validateRoleName } from '../../paths.js';
 import { parseCidrs } from '../inputs.js';
+import { UsageError } from '../../errors.js';
 import { defineStep } from '../step.js';
 import type { Plan } from '../context.js';
 import type { BuildRoleInput, BuildRoleResult } from '../build-role.js';
@@ -12,6 +13,20 @@ import type { VaultClient } from '../../vault/client.js';
 const roleImpl = () => import('../build-role.js');
 // A CI step: build-cert's implementation keeps its imports cheap (no React, no @peculiar/x509).
 const certImpl = () => import('../build-cert.js');
+
+/**
+ * The directory the env file's lines point into. docker --env-file and systemd EnvironmentFile=
+ * read a value literally, but env files also get sourced by shells (`. ./build-cert.env`), where
+ * `$(...)`, backquotes, quotes, spaces or `;` in a path would run or split: only plain path
+ * characters go in. `flag` undefined: the value is checked elsewhere (--out when --install-dir
+ * is given: the env file does not point there).
+ */
+function envFilePath(value: string, flag: string | undefined): string {
+  if (flag && !/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) {
+    throw new UsageError(`${flag} "${value}" has characters a shell would act on when the env file is sourced (only letters, digits and . _ - / @ % + = : , are written into it).`, `Pass ${flag} as a plain path, e.g. ${flag} /opt/app/tls${flag === '--out' ? ', or give --install-dir with the plain path the files will have on the target' : ''}.`);
+  }
+  return value;
+}
 
 export const buildRole = defineStep<BuildRoleInput, Plan, BuildRoleResult>({
   id: 'build-role',
@@ -112,12 +127,12 @@ export const buildCert = defineStep<BuildCertInput & { roleIdFile?: string | und
       role: validateRoleName(f.string('role')!),
       app: validateAppName(f.require('app')),
       gitSha: f.require('git-sha', 'the full commit hash of the build'),
-      outDir: f.require('out'),
+      outDir: envFilePath(f.require('out'), f.string('install-dir') === undefined ? '--out' : undefined),
       ttlSeconds: ttl ? parseDuration(ttl) : undefined,
       trustPaths: parseTrustPaths(f.list('trust-path')),
       envFile: f.string('env-out'),
       envPrefix: prefix === undefined ? undefined : validateEnvPrefix(prefix),
-      installDir: f.string('install-dir'),
+      installDir: f.string('install-dir') === undefined ? undefined : envFilePath(f.string('install-dir')!, '--install-dir'),
       auditLog: f.string('audit-log') ?? defaultAuditLog(mount, run.home),
       auth: 'token',
       roleIdFile: f.string('role-id-file'),

@@ -5,6 +5,8 @@ import { readTextFile } from '../../system/files.js';
 import { DriftError } from '../../errors.js';
 import { failed } from '../../pki/checks.js';
 import { defineStep } from '../step.js';
+import { parseOutputFile } from '../inputs.js';
+import { shareInput, unlockRoot } from '../root-unlock.js';
 import { emptyPlan, type Plan } from '../context.js';
 import type { CrossSignRequestInput, CrossSignRequestResult } from '../cross-sign-request.js';
 import type { CrossSignInstallInput, CrossSignInstallResult } from '../cross-sign-install.js';
@@ -32,7 +34,7 @@ export const crossSignRequest = defineStep<CrossSignRequestInput, Plan, CrossSig
     { name: 'csr-out', type: 'string', value: 'FILE', description: 'where to write the CSR', required: true },
     { name: 'issuer', type: 'string', value: 'REF', description: 'the issuer to twin', defaultText: 'the default issuer' },
   ],
-  parse: (run) => ({ mount: validateMountPath(run.flags.string('mount')!), csrOut: path.resolve(run.flags.require('csr-out')), issuerRef: run.flags.string('issuer') }),
+  parse: (run) => ({ mount: validateMountPath(run.flags.string('mount')!), csrOut: parseOutputFile(run.flags.require('csr-out'), '--csr-out'), issuerRef: run.flags.string('issuer') }),
   planTitle: (input) => `cross-sign request for ${input.mount}`,
   async plan(run, input) {
     return (await requestImpl()).planCrossSignRequest(run.vault(), input);
@@ -88,7 +90,7 @@ export const crossSign = defineStep<CrossSignPipelineInput, Plan, CrossSignPipel
   command: 'cross-sign',
   title: 'Cross-signed twin',
   summary: 'Request, sign with a second offline root, and install a cross-signed twin of the mount\'s intermediate on one machine (lab, rehearsal). Resumable and idempotent.',
-  usage: 'cross-sign --env E --mount PATH --root-dir DIR --passphrase-file FILE [--out FILE]',
+  usage: 'cross-sign --env E --mount PATH --root-dir DIR (--passphrase-file FILE | --share FILE ...) [--out FILE]',
   mutates: true,
   where: 'anywhere',
   session: 'required',
@@ -96,6 +98,7 @@ export const crossSign = defineStep<CrossSignPipelineInput, Plan, CrossSignPipel
     { name: 'mount', type: 'string', value: 'PATH', description: 'PKI mount of the intermediate', default: DEFAULT_MOUNT },
     { name: 'root-dir', type: 'string', value: 'DIR', description: 'the second root\'s offline directory (root-ca.key, root-ca.pem)', required: true },
     { name: 'passphrase-file', type: 'string', value: 'FILE', description: 'file holding that root key\'s passphrase (mode 0600)' },
+    shareInput,
     { name: 'out', type: 'string', value: 'FILE', description: 'where to write the cross-signed intermediate', defaultText: 'the environment\'s artefacts' },
   ],
   parse: (run) => {
@@ -116,7 +119,7 @@ export const crossSign = defineStep<CrossSignPipelineInput, Plan, CrossSignPipel
   },
   async apply(run, input) {
     const { runCrossSignPipeline } = await import('../cross-sign-pipeline.js');
-    return runCrossSignPipeline(run.session, run.vault(), input, () => run.interact.passphrase('open'), run.report);
+    return runCrossSignPipeline(run.session, run.vault(), input, () => unlockRoot(run.interact, input.rootDir), run.report);
   },
   present: (result, input) => `Cross-signed twin ${result.alreadyInstalled ? 'was already installed' : 'installed'} in ${input.mount}/: issuer ${result.issuerId} (${result.fingerprint}); default issuer ${result.defaultIssuerId} unchanged.\nCertificate: ${result.certFile}`,
 });

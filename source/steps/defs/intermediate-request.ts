@@ -4,7 +4,7 @@ import { parseDuration } from '../../duration.js';
 import { parseKeyType, INTERMEDIATE_KEY_TYPES } from '../../pki/keys.js';
 import { validateMountPath } from '../../paths.js';
 import { defineStep, type StepInput } from '../step.js';
-import { parseCommonName } from '../inputs.js';
+import { parseCommonName, parseOutputFile } from '../inputs.js';
 import type { Plan } from '../context.js';
 import type { IntermediateRequestInput, IntermediateRequestResult } from '../intermediate-request.js';
 
@@ -38,7 +38,7 @@ export const intermediateRequest = defineStep<IntermediateRequestInput, Plan, In
   where: 'online',
   session: 'required',
   inputs: [...requestInputs, { name: 'csr-out', type: 'string', value: 'FILE', description: 'where to write the CSR', required: true }],
-  parse: (run) => ({ ...parseRequestBase(run), csrOut: path.resolve(run.flags.require('csr-out')) }),
+  parse: (run) => ({ ...parseRequestBase(run), csrOut: parseOutputFile(run.flags.require('csr-out'), '--csr-out') }),
   planTitle: (input) => `intermediate request for ${input.mount}`,
   async plan(run, input) {
     return (await impl()).planIntermediateRequest(run.session, run.vault(), input);

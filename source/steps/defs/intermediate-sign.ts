@@ -4,6 +4,7 @@ import { validateEnvName } from '../../paths.js';
 import { parseDomains, parseConstraintCidrs, parseHttpUrl } from '../inputs.js';
 import { UsageError } from '../../errors.js';
 import { defineStep, type StepDefinition, type StepInput } from '../step.js';
+import { noUnlock, shareInput, unlockRoot } from '../root-unlock.js';
 import type { IntermediateSignInput, SignPlan, SignResult } from '../intermediate-sign.js';
 
 const impl = () => import('../intermediate-sign.js');
@@ -11,6 +12,7 @@ const impl = () => import('../intermediate-sign.js');
 export const signInputs: StepInput[] = [
   { name: 'root-dir', type: 'string', value: 'DIR', description: 'the offline root directory (root-ca.key, root-ca.pem)', required: true },
   { name: 'passphrase-file', type: 'string', value: 'FILE', description: 'file holding the root key passphrase (mode 0600); typed when absent in a terminal' },
+  shareInput,
   { name: 'path-len', type: 'string', value: 'N', description: 'pathlen of the intermediate', default: '0' },
   { name: 'permitted-dns', type: 'string', value: 'DOMAINS', description: 'comma-separated DNS names the intermediate may issue for, each with every name below it (critical name constraints)' },
   { name: 'permitted-ip', type: 'string', value: 'CIDRS', description: 'comma-separated IP blocks the intermediate may issue for (without it, any IP address)' },
@@ -52,7 +54,7 @@ function signer(id: string, command: string, title: string, summary: string): St
     command,
     title,
     summary,
-    usage: `${command} --root-dir DIR --passphrase-file FILE --csr FILE --out FILE [--ttl DURATION] [--path-len N] [--permitted-dns DOMAINS] [--permitted-ip CIDRS] [--excluded-dns DOMAINS] [--crl-url URL] [--ca-issuers-url URL] [--allow-key-type TYPE ...]`,
+    usage: `${command} --root-dir DIR (--passphrase-file FILE | --share FILE ...) --csr FILE --out FILE [--ttl DURATION] [--path-len N] [--permitted-dns DOMAINS] [--permitted-ip CIDRS] [--excluded-dns DOMAINS] [--crl-url URL] [--ca-issuers-url URL] [--allow-key-type TYPE ...]`,
     mutates: true,
     where: 'offline',
     session: 'optional',
@@ -87,13 +89,13 @@ function signer(id: string, command: string, title: string, summary: string): St
       return (await impl()).planIntermediateSign(input);
     },
     async apply(run, input, plan) {
-      const passphrase = plan.existing ? Buffer.alloc(0) : await run.interact.passphrase('open');
+      const unlock = plan.existing ? noUnlock() : await unlockRoot(run.interact, input.rootDir);
       try {
-        const result = await (await impl()).applyIntermediateSign(input, passphrase, run.report, run.hasSession ? run.session : undefined);
+        const result = await (await impl()).applyIntermediateSign(input, unlock, run.report, run.hasSession ? run.session : undefined);
         if (!run.hasSession) run.report.warn('no environment is known for this root, so no transcript entry was written (pass --env).');
         return result;
       } finally {
-        passphrase.fill(0);
+        unlock.passphrase.fill(0);
       }
     },
     present: (result) =>

@@ -3,13 +3,14 @@ import path from 'node:path';
 import { parseDuration } from '../../duration.js';
 import { rootPaths } from '../../paths.js';
 import { stepKey } from '../../../state/schema.js';
-import { DriftError } from '../../errors.js';
+import { DriftError, OperatorError } from '../../errors.js';
 import { failed } from '../../pki/checks.js';
 import { parseAiaBase, mountSlug } from '../inputs.js';
 import { defineStep } from '../step.js';
 import { emptyPlan, type EnvSession, type Plan } from '../context.js';
 import { requestInputs, parseRequestBase } from './intermediate-request.js';
 import { signInputs, parseNameConstraints, parsePublishedUrls } from './intermediate-sign.js';
+import { noUnlock, unlockRoot } from '../root-unlock.js';
 import type { PipelineInput } from '../intermediate-pipeline.js';
 
 const impl = () => import('../intermediate-pipeline.js');
@@ -44,7 +45,7 @@ export const intermediate = defineStep<Omit<PipelineInput, 'csrFile' | 'certFile
   command: 'intermediate',
   title: 'Intermediate in Vault',
   summary: 'Request, sign and install the intermediate on one machine (lab, rehearsal). Resumable: a killed run picks up where it stopped, reusing the pending key.',
-  usage: 'intermediate --env E --mount PATH --cn NAME --root-dir DIR --passphrase-file FILE [--aia-base URL]',
+  usage: 'intermediate --env E --mount PATH --cn NAME --root-dir DIR (--passphrase-file FILE | --share FILE ...) [--aia-base URL]',
   mutates: true,
   where: 'anywhere',
   session: 'required',
@@ -59,6 +60,10 @@ export const intermediate = defineStep<Omit<PipelineInput, 'csrFile' | 'certFile
     const f = run.flags;
     const ttl = f.string('ttl');
     const rootDir = path.resolve(f.require('root-dir'));
+    // The offline root must be there before the request makes a key in Vault.
+    for (const [file, what] of [[rootPaths(rootDir).cert, 'root certificate'], [rootPaths(rootDir).key, 'root key']] as const) {
+      if (!fs.existsSync(file)) throw new OperatorError(`No ${what} at ${file}.`, 'Point --root-dir at the directory `certwright root create` wrote (it holds root-ca.pem and root-ca.key).');
+    }
     const tlsDir = f.string('vault-tls-dir');
     return {
       ...parseRequestBase(run),
@@ -117,11 +122,11 @@ export const intermediate = defineStep<Omit<PipelineInput, 'csrFile' | 'certFile
         run.report.info(`Kept the old ${path.basename(f)} aside as ${path.basename(f)}.replaced-${stamp} (it belongs to a key that is no longer recorded)`);
       }
     }
-    const passphrase = installed || fs.existsSync(files.certFile) ? Buffer.alloc(0) : await run.interact.passphrase('open');
+    const unlock = installed || fs.existsSync(files.certFile) ? noUnlock() : await unlockRoot(run.interact, input.rootDir);
     try {
-      return await runIntermediatePipeline(session, run.vault(), { ...input, ...files }, passphrase, run.report);
+      return await runIntermediatePipeline(session, run.vault(), { ...input, ...files }, unlock, run.report);
     } finally {
-      passphrase.fill(0);
+      unlock.passphrase.fill(0);
     }
   },
   async verify(run, input) {

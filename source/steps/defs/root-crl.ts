@@ -3,6 +3,7 @@ import { parseDuration } from '../../duration.js';
 import { validateEnvName } from '../../paths.js';
 import { UsageError } from '../../errors.js';
 import { defineStep } from '../step.js';
+import { shareInput, unlockRoot } from '../root-unlock.js';
 import type { RootCrlInput, RootCrlPlan, RootCrlResult } from '../root-crl.js';
 
 const impl = () => import('../root-crl.js');
@@ -13,13 +14,14 @@ export const rootCrl = defineStep<RootCrlInput, RootCrlPlan, RootCrlResult>({
   command: 'root crl',
   title: 'Root CRL signed offline',
   summary: 'Offline, no Vault: the root signs its CRL, listing every serial it revoked (add more with --revoke); the CRL number goes up by one each time and is recorded beside the root and in the transcript.',
-  usage: 'root crl --root-dir DIR --passphrase-file FILE [--revoke SERIAL ... --reason REASON] --out FILE [--next-update DURATION]',
+  usage: 'root crl --root-dir DIR (--passphrase-file FILE | --share FILE ...) [--revoke SERIAL ... --reason REASON] --out FILE [--next-update DURATION]',
   mutates: true,
   where: 'offline',
   session: 'optional',
   inputs: [
     { name: 'root-dir', type: 'string', value: 'DIR', description: 'the offline root directory (root-ca.key, root-ca.pem)', required: true },
     { name: 'passphrase-file', type: 'string', value: 'FILE', description: 'file holding the root key passphrase (mode 0600); typed when absent in a terminal' },
+    shareInput,
     { name: 'revoke', type: 'string', multiple: true, value: 'SERIAL', description: 'serial (hex, colons allowed) of a certificate the root signed, to revoke; repeatable' },
     { name: 'reason', type: 'string', value: 'REASON', description: `why (required with --revoke): ${['keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation'].join(', ')}` },
     { name: 'out', type: 'string', value: 'FILE', description: 'where to write the CRL (PEM); publish it where --crl-url of the intermediates points', required: true },
@@ -51,13 +53,13 @@ export const rootCrl = defineStep<RootCrlInput, RootCrlPlan, RootCrlResult>({
     return (await impl()).planRootCrl(input);
   },
   async apply(run, input) {
-    const passphrase = await run.interact.passphrase('open');
+    const unlock = await unlockRoot(run.interact, input.rootDir);
     try {
-      const result = await (await impl()).applyRootCrl(input, passphrase, run.report, run.hasSession ? run.session : undefined);
+      const result = await (await impl()).applyRootCrl(input, unlock, run.report, run.hasSession ? run.session : undefined);
       if (!run.hasSession) run.report.warn('no environment is known for this root, so no transcript entry was written (pass --env).');
       return result;
     } finally {
-      passphrase.fill(0);
+      unlock.passphrase.fill(0);
     }
   },
   present: (result) =>

@@ -18,9 +18,13 @@ export const stateForget = defineStep<{ record: string }, Plan, { record: string
   where: 'anywhere',
   session: 'required',
   inputs: [{ name: 'record', type: 'string', value: 'STEP[@MOUNT]', description: 'the record, as `state show` names it (e.g. intermediate-install@pki_int)', required: true }],
-  parse(run) {
+  async parse(run) {
     const record = run.flags.require('record', 'the record to forget, as `state show` names it');
     if (!/^[a-z][a-z0-9-]*(@[A-Za-z0-9_/-]+)?$/.test(record)) throw new UsageError(`--record "${record}" is not a step record name.`, 'Pass it as `certwright state show --env E` lists it, e.g. --record intermediate-install@pki_int.');
+    // A step that does not exist is a typo: saying "nothing to forget" would hide it.
+    const { STEPS } = await import('../index.js');
+    const id = record.split('@')[0]!;
+    if (!STEPS.some((s) => s.id === id)) throw new UsageError(`--record "${record}" names no certwright step ("${id}").`, 'Pass the record as `certwright state show --env E` lists it, e.g. --record intermediate-install@pki_int.');
     return { record };
   },
   planTitle: (input) => `forget ${input.record}`,

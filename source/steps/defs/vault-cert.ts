@@ -7,6 +7,7 @@ import { parseOwner } from '../../system/ownership.js';
 import { validateMountPath, validateRoleName, envPaths } from '../../paths.js';
 import { UsageError } from '../../errors.js';
 import { defineStep } from '../step.js';
+import { recordedCluster } from '../../vault/cluster.js';
 import type { VaultCertInput, VaultCertPlan, VaultCertResult } from '../vault-cert.js';
 
 const impl = () => import('../vault-cert.js');
@@ -36,6 +37,7 @@ export const vaultCert = defineStep<VaultCertInput, VaultCertPlan, VaultCertResu
     { name: 'reload-pid', type: 'string', value: 'PID', description: 'after a re-issue, SIGHUP this bao/vault server process' },
     { name: 'reload-container', type: 'string', value: 'NAME', description: 'after a re-issue, SIGHUP this podman container (podman kill --signal HUP)' },
     { name: 'check-addr', type: 'string', value: 'URL', description: 'where to see the new certificate on the wire after the reload', defaultText: 'the address vault-https recorded' },
+    { name: 'node', type: 'string', value: 'ID', description: 'a raft cluster (vault-server --nodes): only this node (ENV-k); after a re-issue only its server is sent SIGHUP', defaultText: 'every node, one after the other' },
   ],
   parse(run) {
     const f = run.flags;
@@ -48,7 +50,14 @@ export const vaultCert = defineStep<VaultCertInput, VaultCertPlan, VaultCertResu
     const renewBefore = f.string('renew-before');
     const recorded = run.session.state.steps['vault-cert']?.facts.owner;
     const ownerText = f.string('owner') ?? (typeof recorded === 'string' ? recorded : undefined);
+    // The environment's Vault is a raft cluster: one certificate per node, each SIGHUPed alone.
+    const cluster = recordedCluster(run.session.state.steps);
+    const only = f.string('node');
+    if (only !== undefined && !cluster) throw new UsageError(`--node ${only}: this environment's Vault is not a cluster (vault-server --nodes).`, 'Drop --node.');
+    if (only !== undefined && !cluster!.nodes.some((n) => n.id === only)) throw new UsageError(`--node ${only} is not a node of this cluster (${cluster!.nodes.map((n) => n.id).join(', ')}).`, `Pass one of them, e.g. --node ${cluster!.nodes[0]!.id}.`);
+    if (cluster && (pidText !== undefined || container !== undefined || checkAddr !== undefined)) throw new UsageError('In a cluster, vault-cert reloads each node\'s own server and checks it on the wire itself; --reload-pid, --reload-container and --check-addr name one server.', 'Drop them (use --node ID to renew one node).');
     return {
+      ...(cluster ? { cluster: { dir: cluster.dir, nodes: cluster.nodes, only } } : {}),
       mount: validateMountPath(f.string('mount')!),
       role: validateRoleName(f.string('role')!),
       names: parseServerNames(f.csv('dns'), f.csv('ip')),
@@ -69,5 +78,8 @@ export const vaultCert = defineStep<VaultCertInput, VaultCertPlan, VaultCertResu
   async apply(run, input) {
     return (await impl()).applyVaultCert(run.session, run.vault(), input, run.report);
   },
-  present: (result) => `${result.issued ? 'Issued' : 'Kept'} Vault's server certificate ${result.fingerprint} (until ${result.notAfter}) in ${result.files.dir}${result.onWire ? '; the server presents it now' : ''}.`,
+  present: (result) =>
+    result.nodes
+      ? result.nodes.map((r) => `${r.node}: ${r.issued ? 'issued' : 'kept'} ${r.fingerprint} (until ${r.notAfter}) in ${r.files.dir}${r.onWire ? '; the node presents it now' : ''}`).join('\n')
+      : `${result.issued ? 'Issued' : 'Kept'} Vault's server certificate ${result.fingerprint} (until ${result.notAfter}) in ${result.files.dir}${result.onWire ? '; the server presents it now' : ''}.`,
 });

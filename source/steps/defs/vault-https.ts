@@ -7,6 +7,7 @@ import { envPaths } from '../../paths.js';
 import { resolveCaFile } from '../../vault/trust.js';
 import { oneOf } from '../inputs.js';
 import { defineStep } from '../step.js';
+import { recordedCluster, nodeApiAddr } from '../../vault/cluster.js';
 import type { Storage } from '../../vault/server-config.js';
 import type { EnvState } from '../../../state/schema.js';
 import type { Runtime, VaultHttpsInput, VaultHttpsPlan, VaultHttpsResult } from '../vault-https.js';
@@ -87,6 +88,16 @@ export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttps
     } catch {
       throw new OperatorError(`The CA file ${caFile ?? `${tlsDir}/ca-chain.pem`} cannot be read.`, 'Pass --vault-ca with the environment\'s root-ca.pem.');
     }
+    // A raft cluster (vault-server --nodes): every node moves to (or starts on) TLS and joins.
+    const cluster = managed ? recordedCluster(session.state.steps) : undefined;
+    let token: string | undefined;
+    if (cluster) {
+      try {
+        token = run.vault({ requireToken: false }).connection.token;
+      } catch {
+        token = undefined;
+      }
+    }
     const imageGiven = run.flags.values.image !== undefined && run.flags.values.image !== DEFAULT_IMAGE;
     return {
       tlsDir,
@@ -105,6 +116,7 @@ export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttps
       waitSeconds: f.int('wait', { min: 1, max: 600 })!,
       ca,
       caFile,
+      ...(cluster ? { cluster, token } : {}),
     };
   },
   planTitle: (input) => `Vault over HTTPS in ${input.outDir}`,
@@ -115,6 +127,9 @@ export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttps
     return (await impl()).applyVaultHttps(run.session, input, run.report);
   },
   present(result, input, run) {
+    if (input.cluster) {
+      return [`Vault raft cluster over HTTPS, ${input.cluster.nodes.length} nodes: ${input.cluster.nodes.map((n) => `${n.id} ${nodeApiAddr(n)}`).join(', ')}.`, `Clients and certwright use whichever node answers; the state records all ${input.cluster.nodes.length}. A node that is down: run this same command again (it starts and unseals it, and it rejoins).`].join('\n');
+    }
     const lines = [`Vault over HTTPS: ${result.apiAddr} (certificate ${result.fingerprint}).`];
     const files = result.files;
     if (!input.start) lines.push(`Start it: podman-compose -f ${files.find((f) => f.endsWith('compose.yaml')) ?? 'compose.yaml'} up -d   (or: bao server -config=${files.find((f) => f.endsWith('vault-host.hcl')) ?? 'vault-host.hcl'})`);

@@ -3,6 +3,7 @@ import { parseListen } from '../../system/ports.js';
 import { findBaoReal } from '../../system/openbao.js';
 import { envPaths } from '../../paths.js';
 import { defineStep } from '../step.js';
+import { UsageError } from '../../errors.js';
 import type { VaultServerInput, VaultServerPlan, VaultServerResult } from '../vault-server.js';
 
 const impl = () => import('../vault-server.js');
@@ -13,7 +14,7 @@ export const vaultServer = defineStep<VaultServerInput, VaultServerPlan, VaultSe
   command: 'vault-server',
   title: 'The environment\'s Vault',
   summary: 'Runs the environment\'s own Vault: a real OpenBao server (raft storage kept in DIR/data, not dev mode) as a host process, on a loopback address over plain HTTP until its certificate exists; initialises it (unseal keys and root token to --keys-out, a new 0600 file, or shown once) and unseals it. `vault-https` later moves this same server to TLS.',
-  usage: 'vault-server --env E --out DIR [--listen 127.0.0.1:PORT] [--keys-out FILE] [--key-shares N] [--key-threshold M] [--bao PATH]',
+  usage: 'vault-server --env E --out DIR [--listen 127.0.0.1:PORT] [--nodes N | --node-listen ADDR...] [--keys-out FILE] [--key-shares N] [--key-threshold M] [--bao PATH]',
   mutates: true,
   where: 'online',
   session: 'required',
@@ -26,6 +27,8 @@ export const vaultServer = defineStep<VaultServerInput, VaultServerPlan, VaultSe
     { name: 'key-file', type: 'string', multiple: true, value: 'FILE', description: 'unseal key shares for a server restarted on storage initialised before (repeatable)', env: '' },
     { name: 'bao', type: 'string', value: 'PATH', description: 'the bao binary', defaultText: 'CERTWRIGHT_BAO, the pinned .tools/bin/bao, else bao on PATH' },
     { name: 'wait', type: 'string', value: 'SECONDS', description: 'how long to wait for the server to answer', default: '60' },
+    { name: 'nodes', type: 'string', value: 'N', description: 'a raft cluster of N nodes: node k listens on the --listen port + 2(k-1), its cluster port is the next one; this step starts and initialises node 1 (DIR/ENV-1), vault-https starts the others, which join over TLS', default: '1' },
+    { name: 'node-listen', type: 'string', multiple: true, value: 'ADDR', description: 'a raft cluster with these nodes, in order (repeatable HOST:PORT; cluster port PORT+1 each), instead of --nodes', env: '' },
   ],
   async parse(run) {
     const f = run.flags;
@@ -34,9 +37,15 @@ export const vaultServer = defineStep<VaultServerInput, VaultServerPlan, VaultSe
     const keyShares: string[] = [];
     const { readShares } = await import('../vault-unseal.js');
     for (const file of f.list('key-file')) keyShares.push(...(await readShares(file)));
+    const { nodesFromBase, nodesFromList } = await import('../../vault/cluster.js');
+    const explicit = f.list('node-listen');
+    const count = f.int('nodes', { min: 1, max: 9 })!;
+    if (explicit.length > 0 && count > 1) throw new UsageError('--nodes and --node-listen are two ways to describe one cluster; pass one.', 'Use --nodes N with --listen BASE, or repeat --node-listen HOST:PORT per node.');
+    const cluster = explicit.length > 0 ? nodesFromList(run.session.env, explicit) : count > 1 ? nodesFromBase(run.session.env, parseListen(f.string('listen')!), count) : undefined;
     return {
+      ...(cluster ? { cluster } : {}),
       outDir: path.resolve(run.flags.require('out')),
-      listen: parseListen(f.string('listen')!),
+      listen: cluster ? cluster[0]!.listen : parseListen(f.string('listen')!),
       bao: path.resolve(f.string('bao') ?? findBaoReal() ?? 'bao'),
       shares,
       threshold: f.int('key-threshold', { min: 1, max: 10 }) ?? Math.min(3, shares),
@@ -52,12 +61,15 @@ export const vaultServer = defineStep<VaultServerInput, VaultServerPlan, VaultSe
   async apply(run, input) {
     return (await impl()).applyVaultServer(run.session, input, run.interact, run.report);
   },
+  // A stopped server (a reboot, a kill between stopping its HTTP form and starting its TLS form) is started again by the plan.
+  rerunOn: ['Vault server process runs', 'Vault cluster nodes run'],
   async verify(run, input) {
-    return (await impl()).verifyVaultServer(run.session, input.outDir);
+    return (await impl()).verifyVaultServer(run.session, input);
   },
   json: (r) => ({ addr: r.addr, pid: r.pid, dir: r.dir, started: r.started, ...(r.keysFile ? { keysFile: r.keysFile } : r.secrets ? { unseal_keys_b64: r.secrets.keysB64, root_token: r.secrets.rootToken } : {}) }),
-  async present(r, _input, run) {
+  async present(r, input, run) {
     const lines = [`The environment's Vault runs at ${r.addr} (PID ${r.pid}, ${r.dir}).`];
+    if (input.cluster && input.cluster.length > 1) lines.push(`It is node 1 of ${input.cluster.length} (${input.cluster.map((n) => n.id).join(', ')}): vault-cert issues each node its certificate, and vault-https starts the others, which join over TLS.`);
     if (r.secrets) lines.push('', (await import('../vault-init.js')).formatSecrets(r.secrets).trimEnd());
     if (r.keysFile) lines.push(`Unseal keys and root token: ${r.keysFile} (0600) and nowhere else.`);
     lines.push('', `Next: certwright intermediate --env ${run.session.env} ... (installs the PKI into this Vault), then vault-cert and vault-https, which moves it to TLS.`);
