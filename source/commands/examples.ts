@@ -53,5 +53,8 @@ export const EXAMPLES: Record<string, Array<[string, string]>> = {
   ],
   doctor: [['Find the known failure modes, each with its fix:', 'certwright doctor --env prod']],
   plan: [['The estate file as steps: done, to do, drifted:', 'certwright plan --file ./estate.yaml']],
+  'ceremony script': [['The numbered script of the root ceremony, to print and take into the room:', 'certwright ceremony script --file ./estate.yaml --step root']],
+  'ceremony verify': [['Check the transcript carried back from the ceremony against its script:', 'certwright ceremony verify --file ./estate.yaml --transcript ./transcript.jsonl']],
+  'audit verify': [['Every build certificate Vault issued is in the build audit log, and the other way round:', 'certwright audit verify --env prod --build-log ./build-audit.jsonl']],
   apply: [['Run the steps that are not done (stops at the air gap):', 'certwright apply --file ./estate.yaml --passphrase-file ./pass']],
 };
