@@ -51,8 +51,9 @@ describe('screens under CPU load (two burners)', { timeout: 240_000 }, () => {
     const controller = new WizardController({ stateDir: path.join(work, 'home') }, { outDir: out });
     const ui = driveInk(<App controller={controller} env="ld" />);
     await ui.waitFor(/Offline root CA.*not created yet/);
-    // Open the step, name, key type, validity, path length, plan, passphrase twice, typed name
-    await ui.type(['', 'Load Root CA', '', '', '', '', 'load passphrase 1', 'load passphrase 1', 'Load Root CA'].join(KEY.enter) + KEY.enter);
+    // Open the step, name, key type, validity, path length, one passphrase (not custodians), plan,
+    // passphrase twice, typed name
+    await ui.type(['', 'Load Root CA', '', '', '', '', '', 'load passphrase 1', 'load passphrase 1', 'Load Root CA'].join(KEY.enter) + KEY.enter);
     const done = await ui.waitFor('SHA-256 fingerprint');
     expect(done).toContain('Root CA created');
     const subject = await openssl(['x509', '-in', path.join(out, 'root-ca.pem'), '-noout', '-subject']);
@@ -88,7 +89,7 @@ describe('screens under CPU load (two burners)', { timeout: 240_000 }, () => {
     await session.waitFor(/Offline root CA/);
     await session.keys('Enter');
     await session.text('Burst Root CA');
-    await session.keys('Enter', 'Enter', 'Enter', 'Enter');
+    await session.keys('Enter', 'Enter', 'Enter', 'Enter', 'Enter'); // name, validity, path length, one passphrase, plan
     await session.text('burst passphrase 1');
     await session.keys('Enter');
     await session.text('burst passphrase 1');

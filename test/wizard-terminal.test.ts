@@ -59,11 +59,13 @@ describe.each([
     await session.keys('Enter');
     await see(session, 'Path length');
     await session.keys('Enter');
+    await see(session, 'Who opens the root key');
+    await session.keys('Enter'); // one passphrase
     const plan = await see(session, 'Enter: continue');
     expect(plan).toMatch(/Key\s+ec-p256/);
     // Esc on the plan goes back to the last question, Enter comes back to the plan
     await session.keys('Escape');
-    await see(session, 'Path length');
+    await see(session, /Who opens the root key[\s\S]*▸ One passphrase/);
     await session.keys('Enter');
     await see(session, 'Enter: continue');
     await session.keys('Enter');
