@@ -68,6 +68,6 @@ mmdebstrap --quiet --variant=minbase --include="$PACKAGES" \
   --customize-hook=': > "$1/etc/machine-id"' \
   bookworm "$WORK/rootfs.tar" "$MIRROR" >&2 || fail "mmdebstrap failed (see above)"
 podman import -q "$WORK/rootfs.tar" "$IMAGE" >/dev/null || fail "podman import failed"
-# Images of older recipes are dead weight (about 340 MB each); one still in use stays.
-podman images --format '{{.Repository}}:{{.Tag}}' | grep "^$PREFIX:" | grep -v ":$RECIPE_HASH\$" | xargs -r podman rmi >/dev/null 2>&1 || true
+# Images of older recipes (about 340 MB each) are left alone: another checkout may still use its
+# own recipe's tag. Remove them by hand: podman images "$PREFIX" ; podman rmi "$PREFIX:OLDTAG".
 echo "$IMAGE"

@@ -128,6 +128,21 @@ describe('ceremony script', () => {
     expect(bad.stderr).toContain('--step "rooot" is not a ceremony');
   });
 
+  it('under M-of-N custody (root create --custodians 3 --threshold 2) the script names the custodians and how many open the root', async () => {
+    const w = workspace();
+    const env = /environment: (\S+)/.exec(fs.readFileSync(w.file, 'utf8'))![1]!;
+    const root = await cli(['root', 'create', '--env', env, '--out', path.join(w.dir, 'root'), '--cn', 'Ceremony Test Root', '--key-type', 'ec-p256', '--custodians', '3', '--threshold', '2', '--custodian-names', 'alice,bob,carol', '--shares-out', path.join(w.dir, 'shares')], { env: w.env });
+    expect(root.exitCode, root.stderr).toBe(0);
+    const script = await cli(['ceremony', 'script', '--file', w.file, '--step', 'sign-intermediate'], { env: w.env });
+    expect(script.exitCode, script.stderr).toBe(0);
+    expect(script.stdout).toContain('the root key\'s custodians: any 2 of the 3 share holders (alice, bob, carol) give their shares');
+    expect(script.stdout).toContain('Custodians (3 custodians, 2 of them needed to open the root):');
+    expect(script.stdout).toMatch(/^1\. Name alice +Signature _+/m);
+    expect(script.stdout).toMatch(/^3\. Name carol +Signature _+/m);
+    const verified = await cli(['ceremony', 'verify', '--file', w.file, '--transcript', w.transcript, '--step', 'root'], { env: w.env });
+    expect(verified.exitCode, verified.stdout).toBe(0);
+  });
+
   it('ceremony script, ceremony verify and audit verify load no React (module log)', async () => {
     const w = workspace();
     fs.mkdirSync(path.dirname(w.transcript), { recursive: true });

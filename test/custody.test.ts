@@ -36,6 +36,16 @@ async function custodyRoot(name = 'r', extra: string[] = []): Promise<CustodyRoo
   return { work, home, rootDir, sharesDir, shares: ['alice', 'bob', 'carol'].map((n) => path.join(sharesDir, `${n}.share`)), env };
 }
 
+/**
+ * One root for the tests that only open it (or refuse to): each creation costs three PBKDF2 runs
+ * and a process, and these tests compare what they themselves changed, never the whole transcript.
+ */
+let shared: Promise<CustodyRoot> | undefined;
+function sharedRoot(): Promise<CustodyRoot> {
+  shared ??= custodyRoot('shared');
+  return shared;
+}
+
 async function csr(work: string, name: string): Promise<string> {
   const file = path.join(work, `${name}.csr`);
   const r = await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(work, `${name}.key`), '-subj', `/CN=${name}`, '-out', file]);
@@ -104,7 +114,7 @@ describe('M-of-N custody of the root key', () => {
   });
 
   it('one share of two does not open the root, and says how many more are needed', async () => {
-    const root = await custodyRoot();
+    const root = await sharedRoot();
     const out = path.join(root.work, 'one.pem');
     const r = await sign(root, await csr(root.work, 'one'), out, [root.shares[1]!]);
     expect(r.exitCode).toBe(1);
@@ -118,7 +128,7 @@ describe('M-of-N custody of the root key', () => {
   });
 
   it('refuses a share of another root, a corrupted share and a duplicate share, each by name', async () => {
-    const root = await custodyRoot('a');
+    const root = await sharedRoot();
     const other = await custodyRoot('b');
     const csrFile = await csr(root.work, 'refused');
     const out = path.join(root.work, 'refused.pem');
@@ -144,7 +154,7 @@ describe('M-of-N custody of the root key', () => {
   });
 
   it('openssl opens the root key with the passphrase the shares combine to (test-only path)', async () => {
-    const root = await custodyRoot();
+    const root = await sharedRoot();
     const key = path.join(root.rootDir, 'root-ca.key');
     const pass = path.join(root.work, 'combined-pass');
     const passphrase = await passphraseFromTestShares([root.shares[2]!, root.shares[0]!]);
@@ -194,7 +204,7 @@ describe('M-of-N custody of the root key', () => {
   });
 
   it('accepts a share typed back from paper (groups only, any case, dashes), and refuses a mistyped group', async () => {
-    const root = await custodyRoot();
+    const root = await sharedRoot();
     const groups = fs.readFileSync(root.shares[1]!, 'utf8').split('\n').filter((l) => /^\s*\d+\s+[0-9A-Z]{5}/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
     const typed = path.join(root.work, 'typed.txt');
     fs.writeFileSync(typed, `${groups.join('-').toLowerCase()}\n`, { mode: 0o600 });
@@ -231,7 +241,7 @@ describe('M-of-N custody of the root key', () => {
     expect(shared.exitCode).toBe(2);
     expect(shared.stderr).toContain('opens with one passphrase, not with shares');
     // --passphrase-file on a custody root is refused
-    const root = await custodyRoot();
+    const root = await sharedRoot();
     const passOnCustody = await cli(['intermediate', 'sign', '--root-dir', root.rootDir, '--passphrase-file', pass, '--csr', csrFile, '--out', path.join(work, 'y.pem')], { env: root.env });
     expect(passOnCustody.exitCode).toBe(2);
     expect(passOnCustody.stderr).toContain('held by 2 of 3 custodians');
@@ -269,7 +279,7 @@ describe('M-of-N custody of the root key', () => {
     expect(fs.existsSync(path.join(work, 'root'))).toBe(false);
     expect(fs.existsSync(path.join(work, 's'))).toBe(false);
     // And a dry-run signing with shares asks for none and writes nothing
-    const root = await custodyRoot();
+    const root = await sharedRoot();
     const before = [listing(root.work), transcriptOf(root)];
     const drySign = await sign(root, await csr(root.work, 'dry'), path.join(root.work, 'dry.pem'), [root.shares[0]!], ['--dry-run']);
     expect(drySign.exitCode, drySign.stderr).toBe(0);

@@ -35,7 +35,7 @@ async function tokenHash(host: SystemdHost, file: string): Promise<string> {
   return r.stdout.trim();
 }
 
-describe.skipIf(!HOST.ok)('agents installed into a service user\'s systemd (issue 11, point 2)', () => {
+describe.skipIf(!HOST.ok)('agents installed into a service user\'s systemd (issue 11, point 2)', { timeout: 300_000 }, () => {
   it('--install: the plan names files, owners, modes and systemctl calls; the unit runs and renders; a re-run changes nothing; --uninstall leaves nothing', async () => {
     const host = sh.host();
     await host.addUser('hosts-web');

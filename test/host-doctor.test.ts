@@ -35,7 +35,7 @@ async function statusAgent(host: SystemdHost, name: string): Promise<{ exit: num
 const UNIT = 'bao-agent-test-app-doc.service';
 const INSTALLED = `/home/hosts-doc/.config/systemd/user/${UNIT}`;
 
-describe.skipIf(!HOST.ok)('status and doctor on a real host (issue 11, point 5)', () => {
+describe.skipIf(!HOST.ok)('status and doctor on a real host (issue 11, point 5)', { timeout: 300_000 }, () => {
   it('status shows the unit\'s ActiveState, ExecMainStatus and journal; doctor finds a real 218/CAPABILITIES, names the directive, and after the fix the unit runs', async () => {
     const host = sh.host();
     await host.addUser('hosts-doc');

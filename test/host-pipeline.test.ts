@@ -92,7 +92,7 @@ describe.skipIf(!HOST.ok)('the seed pipeline on a real host (issue 11, point 6)'
     // 6. leave it running: two renewals by the agent, each served over TLS
     const seen = [await served()];
     const t0 = Date.now();
-    await waitUntil('two rotations served by nginx', 330_000, async () => {
+    await waitUntil('two rotations served by nginx', 420_000, async () => {
       const now = await served();
       if (now && now !== seen.at(-1) && now === (await current())) {
         seen.push(now);
@@ -108,5 +108,5 @@ describe.skipIf(!HOST.ok)('the seed pipeline on a real host (issue 11, point 6)'
     expect(events.filter((e) => e.event === 'reload-failed' || e.event === 'rolled-back')).toEqual([]);
     expect(await markerReloaded(host, 'hosts-root-tls')).toBe(false);
     expect(await host.journal('bao-agent-seed-app-web.service', 500)).toMatch(/Reloaded hosts-web-nginx/);
-  }, 480_000);
+  }, 720_000);
 });

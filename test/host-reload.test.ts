@@ -20,7 +20,7 @@ const sh = useSystemdHost({ mounts: () => [path.dirname(lab.vault().home)] });
 const served = (host: SystemdHost, port: number) => servedFingerprint(host, port, 'ngx.hosts.test', '/home/hosts-ngx/agent/trust-root.pem');
 const currentFingerprint = (host: SystemdHost) => fileFingerprint(host, '/home/hosts-ngx/tls/current/cert.pem');
 
-describe.skipIf(!HOST.ok)('reload scoping on a real host (issue 11, point 3)', () => {
+describe.skipIf(!HOST.ok)('reload scoping on a real host (issue 11, point 3)', { timeout: 300_000 }, () => {
   it('the service user\'s agent reloads only its own rootless nginx, which serves the renewed leaf; root\'s tls=true container is untouched; root\'s hook reloads only containers mounting the swapped dir', async () => {
     const host = sh.host();
     await host.addUser('hosts-ngx');
@@ -43,7 +43,7 @@ describe.skipIf(!HOST.ok)('reload scoping on a real host (issue 11, point 3)', (
 
     // the agent renews the 40 s leaf at about 90 % of its life; its hook reloads hosts-ngx-web
     const fingerprints = new Set([first]);
-    await waitUntil('a rotation served by nginx', 90_000, async () => {
+    await waitUntil('a rotation served by nginx', 150_000, async () => {
       const now = await served(host, port);
       if (now) fingerprints.add(now);
       return fingerprints.size >= 2 && now === (await currentFingerprint(host));

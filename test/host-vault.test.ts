@@ -20,7 +20,7 @@ async function asVault(host: SystemdHost, args: string[], env: Record<string, st
   return host.certwright(args, { user: 'hosts-vault', env });
 }
 
-describe.skipIf(!HOST.ok)('Vault in a rootless container of a vault user (issue 11, point 4)', () => {
+describe.skipIf(!HOST.ok)('Vault in a rootless container of a vault user (issue 11, point 4)', { timeout: 300_000 }, () => {
   it('runs as the key owner\'s namespace root without keep-id, capabilities or chown; a container user that cannot read the key is refused in the plan', async () => {
     const host = sh.host();
     const u = await host.addUser('hosts-vault');

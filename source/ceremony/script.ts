@@ -67,6 +67,8 @@ export interface CeremonyScript {
   ceremonies: CeremonyId[];
   custodians: number;
   threshold?: number | undefined;
+  /** The custodians' names, when the root's custody record names them. */
+  names?: string[] | undefined;
   actions: ScriptAction[];
 }
 
@@ -101,13 +103,14 @@ function fileItem(estate: Estate, what: string, file: string, cert = false): Scr
 }
 
 /** Custodian counts from the root's public ceremony record, when it holds them. */
-function custodyOf(rootDir: string): { custodians: number; threshold?: number } {
+function custodyOf(rootDir: string): { custodians: number; threshold?: number; names?: string[] } {
   try {
     const meta = JSON.parse(fs.readFileSync(rootPaths(rootDir).meta, 'utf8')) as Record<string, unknown>;
     const custody = (meta.custody ?? meta) as Record<string, unknown>;
     const n = Array.isArray(custody.custodians) ? custody.custodians.length : Number(custody.custodians ?? custody.shares);
     const m = Number(custody.threshold);
-    if (Number.isInteger(n) && n > 0) return { custodians: n, ...(Number.isInteger(m) && m > 0 ? { threshold: m } : {}) };
+    const names = Array.isArray(custody.names) && custody.names.every((x) => typeof x === 'string') ? (custody.names as string[]) : undefined;
+    if (Number.isInteger(n) && n > 0) return { custodians: n, ...(Number.isInteger(m) && m > 0 ? { threshold: m } : {}), ...(names && names.length === n ? { names } : {}) };
   } catch {
     /* no record yet (the root ceremony has not happened) */
   }
@@ -139,6 +142,10 @@ export async function buildCeremonyScript(estate: Estate, ceremonies: CeremonyId
   const estateItem: ScriptItem = { what: 'the estate file', file: shown(estate, estate.absFile), sha256: estateSha256 };
   const rootCert = () => fileItem(estate, 'the root certificate', root.cert, true);
   const apply = `certwright apply --file ${shown(estate, estate.absFile)} --offline --yes`;
+  const custody = custodyOf(s.root.dir);
+  const openKey: ScriptItem = custody.threshold
+    ? { what: 'the root key\'s custodians', note: `any ${custody.threshold} of the ${custody.custodians} share holders${custody.names ? ` (${custody.names.join(', ')})` : ''} give their shares (never written on the script)` }
+    : { what: 'the root key passphrase', note: 'typed by its custodians (never written on the script)' };
   const actions: Omit<ScriptAction, 'n'>[] = [];
   const open = (ceremony: CeremonyId, carried: ScriptItem[]) => {
     actions.push({
@@ -206,7 +213,7 @@ export async function buildCeremonyScript(estate: Estate, ceremonies: CeremonyId
         title: `Sign the intermediate "${s.intermediate.cn}" with the root`,
         recorded: 'intermediate-sign',
         command: `${apply}   # runs: ${cmdLine('intermediate sign', v, estate, ['env', 'root-dir', 'csr', 'out', 'path-len', 'ttl', 'permitted-dns'])}`,
-        inputs: [csr, { ...rc, what: 'the root certificate' }, { what: 'the root key passphrase', note: 'typed by its custodians' }],
+        inputs: [csr, { ...rc, what: 'the root certificate' }, openKey],
         outputs: [{ what: 'the signed intermediate certificate (public)', file: shown(estate, carry.cert) }],
         expect,
         fromFiles,
@@ -224,7 +231,7 @@ export async function buildCeremonyScript(estate: Estate, ceremonies: CeremonyId
         title: 'Sign the root CRL',
         recorded: 'root-crl',
         command: `certwright root crl --env ${s.environment} --root-dir ${shown(estate, root.dir)} --out ${shown(estate, out)}`,
-        inputs: [{ ...rc, what: 'the root certificate' }, { what: 'the root\'s CRL record', file: shown(estate, path.join(root.dir, 'root-crl.json')), note: last === undefined ? 'none yet: this is CRL number 1' : `last CRL number ${last}` }, { what: 'the root key passphrase', note: 'typed by its custodians' }],
+        inputs: [{ ...rc, what: 'the root certificate' }, { what: 'the root\'s CRL record', file: shown(estate, path.join(root.dir, 'root-crl.json')), note: last === undefined ? 'none yet: this is CRL number 1' : `last CRL number ${last}` }, openKey],
         outputs: [{ what: 'the root CRL (public): publish it where the intermediates\' --crl-url points', file: shown(estate, out) }],
         expect: { crlNumber: (last ?? 0) + 1, ...(rc.fingerprint ? { rootSha256Fingerprint: rc.fingerprint } : {}) },
         fromFiles: rc.fingerprint ? ['rootSha256Fingerprint'] : [],
@@ -235,7 +242,6 @@ export async function buildCeremonyScript(estate: Estate, ceremonies: CeremonyId
       close(c, [{ what: 'the root CRL', file: shown(estate, out) }]);
     }
   }
-  const custody = custodyOf(s.root.dir);
   return { environment: s.environment, estateFile: shown(estate, estate.absFile), estateSha256, ceremonies, ...custody, actions: actions.map((a, i) => ({ ...a, n: i + 1 })) };
 }
 
@@ -275,7 +281,7 @@ export function formatCeremonyScript(script: CeremonyScript): string {
   out.push('## Sign-off', '');
   const custodianText = script.threshold ? `${script.custodians} custodians, ${script.threshold} of them needed to open the root` : 'the custodians of the root passphrase';
   out.push(`Custodians (${custodianText}):`, '');
-  for (let i = 1; i <= Math.max(script.custodians, 1); i += 1) out.push(`${i}. Name ______________________  Signature ______________________  Date ________`);
+  for (let i = 1; i <= Math.max(script.custodians, 1); i += 1) out.push(`${i}. Name ${script.names?.[i - 1]?.padEnd(22, ' ') ?? '______________________'}  Signature ______________________  Date ________`);
   out.push('', 'Witnesses:', '');
   for (let i = 1; i <= 2; i += 1) out.push(`${i}. Name ______________________  Signature ______________________  Date ________`);
   out.push('', 'Transcript head at the close (64 hex digits): ________________________________________________________________', '');

@@ -132,6 +132,8 @@ export class EstateRecorder {
           ...(kind === 'app' ? { common_name: s('common-name'), alt_names: list(v['alt-names']), ttl: s('ttl'), tls_dir: this.rel(s('tls-dir')) } : { ca_out: this.rel(s('ca-out')) }),
           out: this.rel(s('out')),
           user: s('user'),
+          // apply installs an agent that has a user; one the wizard only wrote stays written only.
+          ...(s('user') && v.install !== true ? { install: false } : {}),
         }) as NonNullable<EstateFile['agents']>[number];
         const agents = (spec.agents ?? []).filter((a) => !(a.kind === agent.kind && a.name === agent.name));
         spec.agents = [...agents, agent];
