@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, tempDir, useOpenBao, uniqueMount, writePassphrase, openssl, listing, type CliResult } from './helpers/env.js';
+import { cli, tempDir, useOpenBao, uniqueMount, writePassphrase, openssl, listing, pool, type CliResult } from './helpers/env.js';
 
 /**
  * Issue 12's bad-input corpus: inputs an unlucky operator (or a script with a typo) gives each
@@ -282,19 +282,6 @@ async function runCase([name, args, env]: Case): Promise<Outcome> {
   return { name, problems, result, ms: Date.now() - started };
 }
 
-async function pool<T, R>(items: T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: size }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await work(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
 
 describe('the bad-input corpus', () => {
   it(`has at least 80 cases across the commands (${CASES.length})`, () => {

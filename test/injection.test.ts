@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bao, cli, tempDir, useOpenBao, uniqueMount, writePassphrase, BAO, ROOT, type CliResult } from './helpers/env.js';
-import { waitFor } from './helpers/agent.js';
+import { bao, cli, pool, tempDir, useOpenBao, uniqueMount, writePassphrase, BAO, ROOT, type CliResult } from './helpers/env.js';
+import { hasSystemdAnalyze, waitFor } from './helpers/agent.js';
 import { stopProcess } from '../source/system/openbao.js';
 
 /**
@@ -38,14 +38,7 @@ let home: string;
 let rootDir: string;
 let pass: string;
 let mount: string;
-const systemdAnalyze = (() => {
-  try {
-    execFileSync('systemd-analyze', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const systemdAnalyze = hasSystemdAnalyze();
 if (!systemdAnalyze) console.warn('[injection.test] systemd-analyze is not installed: units are checked by sh quoting only');
 const children: Array<ReturnType<typeof spawn>> = [];
 
@@ -131,17 +124,6 @@ async function runAgentOnce(hcl: string, cwd: string, done: () => boolean): Prom
   return { ok, log: fs.readFileSync(log, 'utf8') };
 }
 
-async function pool<T, R>(items: T[], size: number, job: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: size }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await job(items[i]!);
-    }
-  }));
-  return out;
-}
 
 describe('the injection corpus', () => {
   it('hostile values in every name flag are refused before anything is written', async () => {
