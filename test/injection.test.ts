@@ -127,8 +127,9 @@ async function runAgentOnce(hcl: string, cwd: string, done: () => boolean): Prom
 
 describe('the injection corpus', () => {
   it('hostile values in every name flag are refused before anything is written', async () => {
-    // Names are refused by their validators whatever the payload: five distinct attacks per flag suffice.
-    const values = [HOSTILE[0]!, HOSTILE[3]!, HOSTILE[4]!, HOSTILE[6]!, HOSTILE[8]!];
+    // Names are refused by their validators whatever the payload: three distinct attacks per flag
+    // (shell substitution, a shell quote breakout, an HCL breakout) suffice.
+    const values = [HOSTILE[0]!, HOSTILE[3]!, HOSTILE[4]!];
     const cases = NAME_FLAGS.flatMap(([flag, args]) => values.map((v) => ({ flag, v, args })));
     const verdicts = await pool(cases, 4, async ({ flag, v, args }): Promise<Verdict> => {
       const w = tempDir('cw-inject-name-');
@@ -148,7 +149,9 @@ describe('the injection corpus', () => {
   }, 170_000);
 
   it('hostile paths are refused or carried as data: bao agent runs the config, systemd-analyze and sh parse the rest, no canary', async () => {
-    const cases = PATH_FLAGS.flatMap((flag) => HOSTILE.map((v, n) => ({ flag, v, n })));
+    // Every hostile value but the near-duplicates (backquotes beside $(...), && beside ;, %{ beside ${).
+    const values = HOSTILE.filter((_, i) => ![1, 7, 11].includes(i));
+    const cases = PATH_FLAGS.flatMap((flag) => values.map((v, n) => ({ flag, v, n })));
     let agentRuns = 0;
     const verdicts = await pool(cases, 3, async ({ flag, v, n }): Promise<Verdict> => {
       const w = tempDir('cw-inject-path-');
