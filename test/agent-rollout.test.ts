@@ -5,7 +5,7 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, tempDir, writePassphrase, modeOf } from './helpers/env.js';
 import { useTlsOpenBao, tlsVaultEnv } from './helpers/https-bao.js';
-import { startAgent, waitFor, type RunningAgent } from './helpers/agent.js';
+import { hasSystemdAnalyze, startAgent, waitFor, type RunningAgent } from './helpers/agent.js';
 import { podmanStatus, ensureImage, startNginx, type NginxContainer } from './helpers/podman.js';
 import { VaultClient } from '../source/vault/client.js';
 import { freePort } from '../source/system/openbao.js';
@@ -21,14 +21,7 @@ const RUN = randomBytes(3).toString('hex');
 const MOUNT = `pki_ag${RUN}`;
 const podman = podmanStatus();
 if (!podman.ok) console.warn(`[agent-rollout.test] SKIPPED the container part (nginx reload + TLS handshake): ${podman.reason}`);
-const systemdAnalyze = (() => {
-  try {
-    execFileSync('systemd-analyze', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const systemdAnalyze = hasSystemdAnalyze();
 if (!systemdAnalyze) console.warn('[agent-rollout.test] SKIPPED unit validation: systemd-analyze is not installed');
 const canUseradd = process.getuid?.() === 0;
 if (!canUseradd) console.warn('[agent-rollout.test] service-user ownership checks use the current user: useradd needs root');

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, tempDir, useOpenBao, uniqueMount, writePassphrase, openssl, listing, type CliResult } from './helpers/env.js';
+import { cli, tempDir, useOpenBao, uniqueMount, writePassphrase, openssl, listing, pool, type CliResult } from './helpers/env.js';
 
 /**
  * Issue 12's bad-input corpus: inputs an unlucky operator (or a script with a typo) gives each
@@ -89,63 +89,41 @@ const CASES: Case[] = [
   ['root create: no --cn', (c) => rootCreate(c, []).filter((a, i, all) => a !== '--cn' && all[i - 1] !== '--cn')],
   ['root create: --key-type dsa', (c) => rootCreate(c, ['--key-type', 'dsa'])],
   ['root create: --ttl 0', (c) => rootCreate(c, ['--ttl', '0'])],
-  ['root create: --ttl soon', (c) => rootCreate(c, ['--ttl', 'soon'])],
-  ['root create: --ttl 200y', (c) => rootCreate(c, ['--ttl', '200y'])],
   ['root create: --path-len -1', (c) => rootCreate(c, ['--path-len', '-1'])],
-  ['root create: --path-len one', (c) => rootCreate(c, ['--path-len', 'one'])],
   ['root create: passphrase file readable by others', (c) => rootCreate(c, []).map((a) => (a === path.join(c.f, 'passphrase') ? fx(c, 'pass-open') : a))],
-  ['root create: passphrase file missing', (c) => rootCreate(c, []).map((a) => (a === path.join(c.f, 'passphrase') ? fx(c, 'no-such-pass') : a))],
   ['root create: passphrase too short', (c) => rootCreate(c, []).map((a) => (a === path.join(c.f, 'passphrase') ? fx(c, 'pass-short') : a))],
   ['root create: --out is a file', (c) => rootCreate(c, []).map((a) => (a === path.join(c.w, 'root') ? fx(c, 'garbage.pem') : a))],
   ['root create: --cn with a line break', (c) => rootCreate(c, ['--cn', 'Root\nEvil'])],
-  ['root create: --cn of 65 characters', (c) => rootCreate(c, ['--cn', 'R'.repeat(65)])],
   ['root create: --env with a space', (c) => rootCreate(c, ['--env', 'Bad Env'])],
-  ['root create: --env with a slash', (c) => rootCreate(c, ['--env', '../etc'])],
   ['root create: a second root over the first', (c) => ['root', 'create', ...E, '--out', c.r, '--cn', 'Again', ...P(c)]],
   // root crl
   ['root crl: --revoke without --reason', (c) => ['root', 'crl', ...E, '--root-dir', c.r, ...P(c), '--out', path.join(c.w, 'root.crl'), '--revoke', '0a:0b']],
   ['root crl: --reason bogus', (c) => ['root', 'crl', ...E, '--root-dir', c.r, ...P(c), '--out', path.join(c.w, 'root.crl'), '--revoke', '0a:0b', '--reason', 'bogus']],
-  ['root crl: --revoke zz', (c) => ['root', 'crl', ...E, '--root-dir', c.r, ...P(c), '--out', path.join(c.w, 'root.crl'), '--revoke', 'zz', '--reason', 'superseded']],
   ['root crl: --next-update 0', (c) => ['root', 'crl', ...E, '--root-dir', c.r, ...P(c), '--out', path.join(c.w, 'root.crl'), '--next-update', '0']],
-  ['root crl: --root-dir missing', (c) => ['root', 'crl', ...E, '--root-dir', path.join(c.w, 'nope'), ...P(c), '--out', path.join(c.w, 'root.crl')]],
   ['root crl: wrong passphrase', (c) => ['root', 'crl', ...E, '--root-dir', c.r, '--passphrase-file', fx(c, 'pass-wrong'), '--out', path.join(c.w, 'root.crl')]],
   // intermediate request (online)
   ['intermediate request: --mount sys', (c) => request(c, ['--mount', 'sys'])],
-  ['intermediate request: --mount a//b', (c) => request(c, ['--mount', 'a//b'])],
-  ['intermediate request: --mount with a space', (c) => request(c, ['--mount', 'pki int'])],
   ['intermediate request: --key-type ed25519', (c) => request(c, ['--key-type', 'ed25519'])],
   ['intermediate request: --max-ttl forever', (c) => request(c, ['--max-ttl', 'forever'])],
-  ['intermediate request: --cn with a tab', (c) => request(c, ['--cn', 'Int\tEvil'])],
   ['intermediate request: --csr-out is a directory', (c) => request(c, ['--csr-out', fx(c, 'dir')])],
   ['intermediate request: --vault-addr garbage', (c) => request(c, ['--vault-addr', 'not a url'])],
-  ['intermediate request: --vault-addr ftp://', (c) => request(c, ['--vault-addr', 'ftp://127.0.0.1:8200'])],
   ['intermediate request: no Vault token', (c) => request(c, []), noToken],
-  ['intermediate request: no --csr-out', (c) => request(c, []).slice(0, -2)],
   // intermediate sign (offline)
   ['intermediate sign: --csr missing', (c) => sign(c, [], fx(c, 'no-such.csr'))],
   ['intermediate sign: --csr not PEM', (c) => sign(c, [], fx(c, 'garbage.pem'))],
-  ['intermediate sign: --csr empty', (c) => sign(c, [], fx(c, 'empty'))],
   ['intermediate sign: --csr is a key', (c) => sign(c, [], fx(c, 'ec.key'))],
   ['intermediate sign: RSA-1024 CSR', (c) => sign(c, [], fx(c, 'rsa1024.csr'))],
   ['intermediate sign: --path-len above the root\'s', (c) => sign(c, ['--path-len', '5'])],
-  ['intermediate sign: --path-len -2', (c) => sign(c, ['--path-len', '-2'])],
-  ['intermediate sign: --ttl 0', (c) => sign(c, ['--ttl', '0'])],
   ['intermediate sign: --ttl 99999y', (c) => sign(c, ['--ttl', '99999y'])],
   ['intermediate sign: --permitted-dns .example.test', (c) => sign(c, ['--permitted-dns', '.example.test'])],
-  ['intermediate sign: --permitted-dns with a space', (c) => sign(c, ['--permitted-dns', 'bad name.test'])],
   ['intermediate sign: --permitted-ip /33', (c) => sign(c, ['--permitted-ip', '10.0.0.0/33'])],
-  ['intermediate sign: --permitted-ip not an address', (c) => sign(c, ['--permitted-ip', 'ten.0.0.0/8'])],
   ['intermediate sign: --excluded-dns with a star', (c) => sign(c, ['--excluded-dns', '*.example.test'])],
   ['intermediate sign: --crl-url ftp://', (c) => sign(c, ['--crl-url', 'ftp://pki.test/root.crl'])],
-  ['intermediate sign: --crl-url not a URL', (c) => sign(c, ['--crl-url', 'root.crl'])],
-  ['intermediate sign: --ca-issuers-url with a space', (c) => sign(c, ['--ca-issuers-url', 'http://pki.test/ro ot.crt'])],
   ['intermediate sign: --allow-key-type weak', (c) => sign(c, ['--allow-key-type', 'weak'])],
   ['intermediate sign: --out is a directory', (c) => sign(c, []).map((a) => (a === path.join(c.w, 'int.pem') ? fx(c, 'dir') : a))],
   ['intermediate sign: wrong passphrase', (c) => sign(c, []).map((a) => (a === path.join(c.f, 'passphrase') ? fx(c, 'pass-wrong') : a))],
-  ['intermediate sign: --root-dir without a root', (c) => sign(c, []).map((a) => (a === c.r ? fx(c, 'dir') : a))],
   // intermediate install
   ['intermediate install: --cert missing', (c) => ['intermediate', 'install', ...E, '--mount', c.m, '--cert', fx(c, 'nope.pem'), '--root', path.join(c.r, 'root-ca.pem')]],
-  ['intermediate install: --cert not PEM', (c) => ['intermediate', 'install', ...E, '--mount', c.m, '--cert', fx(c, 'garbage.pem'), '--root', path.join(c.r, 'root-ca.pem')]],
   ['intermediate install: --root is a CSR', (c) => ['intermediate', 'install', ...E, '--mount', c.m, '--cert', path.join(c.r, 'root-ca.pem'), '--root', fx(c, 'ec.csr')]],
   ['intermediate install: --aia-base ftp://', (c) => ['intermediate', 'install', ...E, '--mount', c.m, '--cert', path.join(c.r, 'root-ca.pem'), '--root', path.join(c.r, 'root-ca.pem'), '--aia-base', 'ftp://vault.test']],
   ['intermediate install: --mount with no CSR pending', (c) => ['intermediate', 'install', ...E, '--mount', 'pki_none', '--cert', path.join(c.r, 'root-ca.pem'), '--root', path.join(c.r, 'root-ca.pem')]],
@@ -155,40 +133,31 @@ const CASES: Case[] = [
   // build-role
   ['build-role: no such mount', (c) => buildRole(c, ['--mount', 'pki_absent'])],
   ['build-role: --role with a space', (c) => buildRole(c, ['--role', 'bad role'])],
-  ['build-role: --ttl -5', (c) => buildRole(c, ['--ttl', '-5'])],
   ['build-role: --key-type rsa-1024', (c) => buildRole(c, ['--key-type', 'rsa-1024'])],
   ['build-role: --bound-cidrs 300.0.0.0/8', (c) => buildRole(c, ['--bound-cidrs', '300.0.0.0/8'])],
   ['build-role: --approle-mount with a space', (c) => buildRole(c, ['--approle-mount', 'app role'])],
-  ['build-role: --token-ttl xyz', (c) => buildRole(c, ['--token-ttl', 'xyz'])],
-  ['build-role: --allowed-apps with a line break', (c) => buildRole(c, ['--allowed-apps', 'app1\nevil'])],
   // build-cert
   ['build-cert: --git-sha too short', (c) => buildCert(c, []).map((a) => (a.length === 40 && /^[0-9a-f]+$/.test(a) ? 'abc123' : a))],
-  ['build-cert: --git-sha not hex', (c) => buildCert(c, []).map((a) => (a.length === 40 && /^[0-9a-f]+$/.test(a) ? 'z'.repeat(40) : a))],
   ['build-cert: --app with a space', (c) => buildCert(c, ['--app', 'bad app'])],
   ['build-cert: --trust-path without =', (c) => buildCert(c, ['--trust-path', 'vault'])],
-  ['build-cert: --trust-path to a missing file', (c) => buildCert(c, ['--trust-path', `vault=${fx(c, 'nope.pem')}`])],
   ['build-cert: --env-prefix 1BAD', (c) => buildCert(c, ['--env-prefix', '1BAD'])],
   ['build-cert: --install-dir with a line break', (c) => buildCert(c, ['--install-dir', '/opt/x\nLD_PRELOAD=./evil.so'])],
   // An --env-file FILE that does not exist never reaches certwright: Node 20 exits 9 first (see test/safety.test.ts)
   ['build-cert: --env-file (renamed)', (c) => buildCert(c, ['--env-file', fx(c, 'empty')])],
   ['build-cert: --secret-id-file without --role-id-file', (c) => buildCert(c, ['--secret-id-file', fx(c, 'passphrase')])],
-  ['build-cert: --ttl abc', (c) => buildCert(c, ['--ttl', 'abc'])],
   // cross-sign
   ['cross-sign request: no such mount', (c) => ['cross-sign', 'request', ...E, '--mount', 'pki_absent', '--csr-out', path.join(c.w, 'x.csr')]],
   ['cross-sign sign: --csr not PEM', (c) => ['cross-sign', 'sign', '--root-dir', c.r, ...P(c), '--csr', fx(c, 'garbage.pem'), '--out', path.join(c.w, 'twin.pem')]],
   ['cross-sign sign: RSA-1024 CSR', (c) => ['cross-sign', 'sign', '--root-dir', c.r, ...P(c), '--csr', fx(c, 'rsa1024.csr'), '--out', path.join(c.w, 'twin.pem')]],
   ['cross-sign install: --cert missing', (c) => ['cross-sign', 'install', ...E, '--mount', c.m, '--cert', fx(c, 'nope.pem'), '--root', path.join(c.r, 'root-ca.pem')]],
-  ['cross-sign install: --root not PEM', (c) => ['cross-sign', 'install', ...E, '--mount', c.m, '--cert', path.join(c.r, 'root-ca.pem'), '--root', fx(c, 'garbage.pem')]],
   // verify-tls
   ['verify-tls: --connect without a port', (c) => verifyTls(c, ['--connect', '127.0.0.1'])],
-  ['verify-tls: --connect port 99999', (c) => verifyTls(c, ['--connect', '127.0.0.1:99999'])],
   ['verify-tls: --ca missing', (c) => ['verify-tls', '--connect', '127.0.0.1:8200', '--ca', fx(c, 'nope.pem')]],
   ['verify-tls: --tls-version 1.1', (c) => verifyTls(c, ['--connect', '127.0.0.1:8200', '--tls-version', '1.1'])],
   ['verify-tls: --key without --cert', (c) => verifyTls(c, ['--connect', '127.0.0.1:8200', '--key', fx(c, 'ec.key')])],
   // hashdir
   ['hashdir: a missing file', (c) => ['hashdir', '--out', path.join(c.w, 'hash'), fx(c, 'nope.pem')]],
   ['hashdir: a file that is not PEM', (c) => ['hashdir', '--out', path.join(c.w, 'hash'), fx(c, 'garbage.pem')]],
-  ['hashdir: no files', (c) => ['hashdir', '--out', path.join(c.w, 'hash')]],
   // revoke
   ['revoke: --serial zz', (c) => ['revoke', ...E, '--mount', c.m, '--serial', 'zz:yy']],
   ['revoke: no such mount', () => ['revoke', ...E, '--mount', 'pki_absent', '--serial', '0a:0b']],
@@ -197,16 +166,11 @@ const CASES: Case[] = [
   ['vault-cert: --ip 999.1.1.1', (c) => vaultCert(c, ['--ip', '999.1.1.1'])],
   ['vault-cert: --owner abc', (c) => vaultCert(c, ['--owner', 'abc'])],
   ['vault-cert: --ttl 99999y', (c) => vaultCert(c, ['--ttl', '99999y'])],
-  ['vault-cert: --key-type ed25519', (c) => vaultCert(c, ['--key-type', 'ed25519'])],
-  ['vault-cert: --renew-before xyz', (c) => vaultCert(c, ['--renew-before', 'xyz'])],
-  ['vault-cert: --reload-pid abc', (c) => vaultCert(c, ['--reload-pid', 'abc'])],
   // vault-https
   ['vault-https: --listen .0.0.1:8240', (c) => vaultHttps(c, ['--listen', '.0.0.1:8240'])],
   ['vault-https: --storage mysql', (c) => vaultHttps(c, ['--storage', 'mysql'])],
   ['vault-https: --runtime docker', (c) => vaultHttps(c, ['--runtime', 'docker'])],
-  ['vault-https: --network weird', (c) => vaultHttps(c, ['--network', 'weird'])],
   ['vault-https: --tls-dir missing', (c) => vaultHttps(c, []).map((a) => (a === fx(c, 'dir') ? path.join(c.w, 'nope') : a))],
-  ['vault-https: --user abc', (c) => vaultHttps(c, ['--user', 'abc'])],
   ['vault-https: --api-addr not a URL', (c) => vaultHttps(c, ['--api-addr', 'vault'])],
   // vault-init / vault-unseal / switch-urls
   ['vault-init: --key-shares 0', () => ['vault-init', ...E, '--key-shares', '0']],
@@ -217,19 +181,15 @@ const CASES: Case[] = [
   // agent app / proxy
   ['agent app: --name with a space', (c) => agentApp(c, ['--name', 'bad name'])],
   ['agent app: --common-name with a space', (c) => agentApp(c, ['--common-name', 'bad name.test'])],
-  ['agent app: --ttl abc', (c) => agentApp(c, ['--ttl', 'abc'])],
   ['agent app: --user nobody-here', (c) => agentApp(c, ['--user', 'cw-no-such-user'])],
   ['agent app: --select without =', (c) => agentApp(c, ['--select', 'tls'])],
   ['agent app: --ca-file missing', (c) => agentApp(c, ['--ca-file', fx(c, 'nope.pem')])],
-  ['agent app: --approle-mount with a space', (c) => agentApp(c, ['--approle-mount', 'app role'])],
-  ['agent app: --token-period 0x', (c) => agentApp(c, ['--token-period', '0x'])],
   ['agent proxy: no --ca-out', (c) => ['agent', 'proxy', ...E, '--mount', c.m, '--name', 'edge', '--out', path.join(c.w, 'agent'), '--allow-http']],
   // hook
   ['hook: neither --tls-dir nor --ca-out', (c) => ['hook', ...E, '--payload', fx(c, 'payload-broken.json')]],
   ['hook: --payload missing', (c) => hook(c, ['--payload', fx(c, 'nope.json')])],
   ['hook: --payload not JSON', (c) => hook(c, ['--payload', fx(c, 'payload-broken.json')])],
   ['hook: --keep 1', (c) => hook(c, ['--payload', fx(c, 'payload-broken.json'), '--keep', '1'])],
-  ['hook: --check-timeout abc', (c) => hook(c, ['--payload', fx(c, 'payload-broken.json'), '--check-timeout', 'abc'])],
   // distribute-ca
   ['distribute-ca: no such user', (c) => ['distribute-ca', '--ca', path.join(c.r, 'root-ca.pem'), '--users', 'cw-no-such-user']],
   ['distribute-ca: --ca missing', (c) => ['distribute-ca', '--ca', fx(c, 'nope.pem'), '--users', 'root']],
@@ -237,11 +197,9 @@ const CASES: Case[] = [
   // status / doctor / tree / state / plan / apply
   ['status: --format xml', () => ['status', ...E, '--format', 'xml']],
   ['status: --interval 1', () => ['status', ...E, '--interval', '1']],
-  ['status: --warn-days x', () => ['status', ...E, '--warn-days', 'x']],
   ['doctor: --warn-days -3', () => ['doctor', ...E, '--warn-days', '-3']],
   ['tree: --preset nosuch', () => ['tree', ...E, '--preset', 'nosuch']],
   ['state forget: no such record', () => ['state', 'forget', ...E, '--record', 'nosuch@pki_x']],
-  ['plan: --file missing', (c) => ['plan', '--file', fx(c, 'nope.yaml')]],
   ['plan: --file broken YAML', (c) => ['plan', '--file', fx(c, 'estate-broken.yaml')]],
   ['plan: --file with an unknown field', (c) => ['plan', '--file', fx(c, 'estate-unknown.yaml')]],
   ['apply: --file with an unknown field', (c) => ['apply', '--file', fx(c, 'estate-unknown.yaml'), '--yes']],
@@ -282,19 +240,6 @@ async function runCase([name, args, env]: Case): Promise<Outcome> {
   return { name, problems, result, ms: Date.now() - started };
 }
 
-async function pool<T, R>(items: T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: size }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await work(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
 
 describe('the bad-input corpus', () => {
   it(`has at least 80 cases across the commands (${CASES.length})`, () => {

@@ -347,7 +347,8 @@ describe('estate file: a Vault you run yourself, over HTTPS', () => {
       for (const a of agents) await a.stop();
     }
     // A hook the agent started may still be finishing its swap.
-    await waitFor('the hook to finish', 20_000, () => !fs.existsSync(path.join(dir, 'web-tls', '.certwright-hook.lock')) && !fs.existsSync(path.join(dir, 'edge', '.certwright-hook.lock')));
+    // (An app hook locks TLSDIR/.certwright-hook.lock; a proxy hook locks .FILE.lock beside its --ca-out.)
+    await waitFor('the hook to finish', 20_000, () => !fs.existsSync(path.join(dir, 'web-tls', '.certwright-hook.lock')) && !fs.existsSync(path.join(dir, 'edge', '.ca.pem.lock')));
     const files = hashes(dir);
     const second = await cli(['apply', '--file', file, '--one-machine', '--yes', '--passphrase-file', pass], { env });
     expect(second.exitCode, second.stderr).toBe(0);

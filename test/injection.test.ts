@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bao, cli, tempDir, useOpenBao, uniqueMount, writePassphrase, BAO, ROOT, type CliResult } from './helpers/env.js';
-import { waitFor } from './helpers/agent.js';
+import { bao, cli, pool, tempDir, useOpenBao, uniqueMount, writePassphrase, BAO, ROOT, type CliResult } from './helpers/env.js';
+import { hasSystemdAnalyze, waitFor } from './helpers/agent.js';
 import { stopProcess } from '../source/system/openbao.js';
 
 /**
@@ -38,14 +38,7 @@ let home: string;
 let rootDir: string;
 let pass: string;
 let mount: string;
-const systemdAnalyze = (() => {
-  try {
-    execFileSync('systemd-analyze', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const systemdAnalyze = hasSystemdAnalyze();
 if (!systemdAnalyze) console.warn('[injection.test] systemd-analyze is not installed: units are checked by sh quoting only');
 const children: Array<ReturnType<typeof spawn>> = [];
 
@@ -131,22 +124,12 @@ async function runAgentOnce(hcl: string, cwd: string, done: () => boolean): Prom
   return { ok, log: fs.readFileSync(log, 'utf8') };
 }
 
-async function pool<T, R>(items: T[], size: number, job: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: size }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await job(items[i]!);
-    }
-  }));
-  return out;
-}
 
 describe('the injection corpus', () => {
   it('hostile values in every name flag are refused before anything is written', async () => {
-    // Names are refused by their validators whatever the payload: five distinct attacks per flag suffice.
-    const values = [HOSTILE[0]!, HOSTILE[3]!, HOSTILE[4]!, HOSTILE[6]!, HOSTILE[8]!];
+    // Names are refused by their validators whatever the payload: three distinct attacks per flag
+    // (shell substitution, a shell quote breakout, an HCL breakout) suffice.
+    const values = [HOSTILE[0]!, HOSTILE[3]!, HOSTILE[4]!];
     const cases = NAME_FLAGS.flatMap(([flag, args]) => values.map((v) => ({ flag, v, args })));
     const verdicts = await pool(cases, 4, async ({ flag, v, args }): Promise<Verdict> => {
       const w = tempDir('cw-inject-name-');
@@ -166,7 +149,9 @@ describe('the injection corpus', () => {
   }, 170_000);
 
   it('hostile paths are refused or carried as data: bao agent runs the config, systemd-analyze and sh parse the rest, no canary', async () => {
-    const cases = PATH_FLAGS.flatMap((flag) => HOSTILE.map((v, n) => ({ flag, v, n })));
+    // Every hostile value but the near-duplicates (backquotes beside $(...), && beside ;, %{ beside ${).
+    const values = HOSTILE.filter((_, i) => ![1, 7, 11].includes(i));
+    const cases = PATH_FLAGS.flatMap((flag) => values.map((v, n) => ({ flag, v, n })));
     let agentRuns = 0;
     const verdicts = await pool(cases, 3, async ({ flag, v, n }): Promise<Verdict> => {
       const w = tempDir('cw-inject-path-');

@@ -235,7 +235,9 @@ export async function checkFailedUnits(ctx: StatusContext, snapshot: StatusSnaps
       });
     }
   }
-  return { id: 'unit-failed', findings, looked: `${reachable.length} agent unit(s) in their users' systemd` };
+  // An agent whose user systemd could not be asked is not checked, whatever the others say.
+  const missing = agents.filter((a) => a.activeState === null).map((a) => `${a.unit.name}${a.user ? ` (${a.user})` : ''}: its user systemd is not reachable (${a.unit.reason ?? 'unknown'})`);
+  return outcome('unit-failed', findings, `${reachable.length} agent unit(s) in their users' systemd`, missing);
 }
 
 /**
@@ -248,14 +250,23 @@ export async function checkUnknownAuthority(ctx: StatusContext, snapshot: Status
   const agents = snapshot.sections.agents.agents.filter((a) => a.unit.name && a.activeState !== null);
   if (agents.length === 0) return { id: 'agent-unknown-authority', findings, unknown: 'no agent unit\'s journal is readable (no user systemd reachable, or no agent recorded)' };
   const { unitLastLines } = await import('../status/systemd.js');
+  const missing: string[] = [];
   for (const a of agents) {
     let owner: { name: string; uid: number } | null = null;
     if (a.user && a.user !== os.userInfo().username) {
       const home = await userHome(a.user, ctx.signal);
-      if (!home.ok) continue;
+      if (!home.ok) {
+        missing.push(`${a.unit.name} (${a.user}): the user cannot be looked up`);
+        continue;
+      }
       owner = { name: a.user, uid: home.uid };
     }
-    const journal = (await unitLastLines(a.unit.name!, owner, 30, ctx.signal)) ?? [];
+    const read = await unitLastLines(a.unit.name!, owner, 30, ctx.signal);
+    if (read === null || read === undefined) {
+      missing.push(`${a.unit.name}${a.user ? ` (${a.user})` : ''}: its journal could not be read`);
+      continue;
+    }
+    const journal = read;
     const hit = [...journal].reverse().find((l) => /x509: certificate signed by unknown authority|certificate is not trusted|unknown authority/i.test(l));
     if (!hit) continue;
     const cfg = readAgentConfig(a.config);
@@ -271,7 +282,7 @@ export async function checkUnknownAuthority(ctx: StatusContext, snapshot: Status
       file: a.config,
     });
   }
-  return { id: 'agent-unknown-authority', findings, looked: `the journals of ${agents.length} agent unit(s)` };
+  return outcome('agent-unknown-authority', findings, `the journals of ${agents.length - missing.length} agent unit(s)`, missing);
 }
 
 // ---------------------------------------------------------------- agent configs
@@ -521,7 +532,7 @@ export async function checkContainers(ctx: StatusContext): Promise<CheckOutcome[
   return [
     outcome('key-unreadable', unreadable, `${keys.length} managed key(s) in ${all.items.length} running container(s)${keyLooked ? ` and ${keyLooked}` : ''}`, uninspected),
     outcome('container-tls-unlabelled', unlabelled, `${all.items.filter((c) => c.labels.tls !== 'true').length} unlabelled running container(s)`, uninspected),
-    { id: 'container-unreachable', findings: unreachable, ...(foreignAgents.length ? { looked: `${all.items.filter((c) => c.labels.tls === 'true').length} tls=true container(s) of ${me} against ${foreignAgents.length} agent(s) of other users` } : { unknown: 'no agent runs as another user' }) },
+    foreignAgents.length ? outcome('container-unreachable', unreachable, `${all.items.filter((c) => c.labels.tls === 'true').length} tls=true container(s) of ${me} against ${foreignAgents.length} agent(s) of other users`, uninspected) : { id: 'container-unreachable', findings: unreachable, unknown: 'no agent runs as another user' },
   ];
 }
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { stopProcess } from '../../source/system/openbao.js';
 import { BAO } from './env.js';
@@ -29,5 +29,15 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => T
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Whether systemd-analyze is installed (unit files are verified with it where it is). */
+export function hasSystemdAnalyze(): boolean {
+  try {
+    execFileSync('systemd-analyze', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
 }
