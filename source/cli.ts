@@ -120,7 +120,8 @@ export function helpText(columns = helpWidth()): string {
   lines.push(...rows(SUMMARIES, columns, 22));
   lines.push('', 'Global flags:');
   lines.push(...rows(GLOBAL_FLAGS.map((f) => [flagLabel(f), f.description]), columns, 28));
-  lines.push('', ...wrapText('Run `certwright COMMAND --help` for a command\'s flags and examples, `certwright --version --verbose` for the version and the Node it runs on.', columns));
+  // One command to a line, so that a narrow terminal never splits one.
+  lines.push('', ...wrapText('Run `certwright COMMAND --help` for a command\'s flags and examples.', columns), ...wrapText('Run `certwright --version --verbose` for the version and the Node it runs on.', columns));
   return lines.join('\n');
 }
 

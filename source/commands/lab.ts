@@ -122,7 +122,8 @@ export async function runLab(ctx: CommandContext, options: { rehearse?: string |
       const { runPlainWizard } = await import('../wizard/plain.js');
       code = await runPlainWizard(controller, record.env);
     } else await runWizard(controller, record.env);
-    process.stderr.write(`Lab stopped. Its files stay in ${workspace}: reopen it with \`certwright lab --resume ${workspace}\`; what the wizard ran is in ${record.estateFile} (rehearse it with \`certwright lab --file ${record.estateFile}\`).\n`);
+    // One fact per line, each command whole on its own line: an 80-column terminal cuts nothing.
+    process.stderr.write(['Lab stopped. Its files stay in', `  ${workspace}`, 'Reopen it with:', `  certwright lab --resume ${workspace}`, 'What the wizard ran is in its estate file; rehearse it with:', `  certwright lab --file ${record.estateFile}`, ''].join('\n'));
     return code;
   } finally {
     await stop();

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { DEFAULT_MOUNT } from '../../defaults.js';
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
@@ -28,7 +29,7 @@ const agentInputs: StepInput[] = [
   { name: 'approle-mount', type: 'string', value: 'PATH', description: 'AppRole auth mount (enabled when missing)', default: 'approle' },
   { name: 'bao', type: 'string', value: 'PATH', description: 'the bao binary the unit runs', defaultText: 'the one certwright finds here' },
   { name: 'select', type: 'string', multiple: true, value: 'LABEL=VALUE', description: 'the hook reloads only tls=true containers that also carry this label (repeatable)' },
-  { name: 'hook-state-dir', type: 'string', value: 'DIR', description: 'certwright home for the hook\'s event log', defaultText: 'the state location this command runs with (--state-dir or CERTWRIGHT_HOME); with --user and neither, the service user\'s own' },
+  { name: 'hook-state-dir', type: 'string', value: 'DIR', description: 'certwright home for the hook\'s event log', defaultText: 'the state location this command runs with (--state-dir or CERTWRIGHT_HOME); with --user, the service user\'s own' },
   { name: 'install', type: 'boolean', description: 'install the unit into SVCUSER\'s systemd (as root: systemctl --user -M SVCUSER@), start it and wait until it is active and has rendered' },
   { name: 'uninstall', type: 'boolean', description: 'stop, disable and remove the unit, destroy the agent\'s secret_ids and remove the files in --out (the TLS dir and the Vault roles stay)' },
 ];
@@ -75,9 +76,9 @@ async function baseInput(run: StepRun, kind: AgentKind): Promise<AgentRolloutInp
 function hookStateDir(run: StepRun, user: string | undefined): string | undefined {
   const given = run.flags.string('hook-state-dir');
   if (given) return path.resolve(given);
-  const environ = run.home.environ ?? process.env;
-  const explicit = Boolean(run.home.stateDir) || Boolean(environ.CERTWRIGHT_HOME);
-  if (!explicit && user) return undefined;
+  // An agent of another user runs its hook as that user, who cannot write this state (0700):
+  // its events go to the service user's own home unless --hook-state-dir names a place.
+  if (user && user !== os.userInfo().username) return undefined;
   return certwrightHome(run.home);
 }
 
