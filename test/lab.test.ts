@@ -3,17 +3,8 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { BIN, BAO, ROOT, tempDir } from './helpers/env.js';
+import { BIN, BAO, ROOT, tempDir, alive } from './helpers/env.js';
 import { loadEstate } from '../source/estate/load.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The lab without a terminal: it runs until signalled, and its OpenBao never outlives it. */
 async function labEndedBy(signal: NodeJS.Signals): Promise<{ baoPid: number; exitCode: number | null }> {

@@ -9,19 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { cli, serverPids, tempDir, writePassphrase } from './helpers/env.js';
+import { cli, serverPids, tempDir, writePassphrase, alive } from './helpers/env.js';
 import { freePortPair } from '../source/system/openbao.js';
 import { VaultClient } from '../source/vault/client.js';
 import { WizardController } from '../source/wizard/controller.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const pids = serverPids();
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, tempDir, listing, modeOf, useOpenBao, vaultEnv, writePassphrase } from './helpers/env.js';
+import { cli, tempDir, listing, modeOf, useOpenBao, vaultEnv, writePassphrase, alive } from './helpers/env.js';
 import { freePort } from '../source/system/openbao.js';
 
 // The environment's PKI on a dev server; each test writes into its own directories.
@@ -36,14 +36,6 @@ afterAll(async () => {
     if (alive(pid)) process.kill(pid, 'SIGKILL');
   }
 });
-
-function alive(pid: number): boolean {
-  try {
-    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 const env = () => vaultEnv(bao.server(), home);
 const issue = (out: string, extra: string[] = []) => cli(['vault-cert', '--env', 'e', '--mount', 'pki_int', '--role', 'vault-server', '--dns', 'localhost', '--ip', '127.0.0.1', '--out', out, ...extra], { env: env() });

@@ -12,6 +12,15 @@ export const BAO = path.join(ROOT, '.tools', 'bin', 'bao');
 
 /** A fresh temp directory, removed after the file's tests. */
 const created: string[] = [];
+/** Whether a process still runs (a zombie, exited but not yet reaped, counts as gone). */
+export function alive(pid: number): boolean {
+  try {
+    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 export function tempDir(prefix = 'cw-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   created.push(dir);
