@@ -14,6 +14,8 @@ export const command: CommandSpec = {
     const env = ctx.flags.string('env');
     if (env) validateEnvName(env);
     const controller = new WizardController(ctx.home, { ...wizardDefaults(ctx), estateFile: ctx.flags.string('file') });
+    // A --file of another environment is refused before the first screen.
+    await controller.openRecorder();
     if (ctx.plain) {
       const { runPlainWizard } = await import('../wizard/plain.js');
       return runPlainWizard(controller, env);

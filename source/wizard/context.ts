@@ -7,7 +7,7 @@ import { planStep, runStep, type PlanView } from '../steps/run.js';
 import { Cancelled } from '../errors.js';
 import { envPaths } from '../paths.js';
 import { StateStore } from '../../state/store.js';
-import { EstateRecorder } from '../estate/record.js';
+import type { EstateRecorder } from '../estate/record.js';
 
 /** The pipeline as the wizard's overview shows it. */
 export type StepState = 'done' | 'pending' | 'todo' | 'drift' | 'unavailable';
@@ -68,18 +68,26 @@ export class WizardHost {
     readonly home: HomeOptions,
     readonly defaults: WizardDefaults,
     readonly lab?: { addr: string; workspace: string },
-  ) {
-    if (defaults.estateFile) {
-      this.recorder = new EstateRecorder(defaults.estateFile);
-      this.recorder.open(defaults.env);
-    }
-  }
+  ) {}
 
   /** Writes the estate file as the wizard goes (`--file`). */
-  readonly recorder?: EstateRecorder;
+  private recorder?: EstateRecorder;
+
+  /**
+   * Opens the estate file (`--file`), refusing one of another environment. Loaded only when a file
+   * is named, and not before the first paint: the YAML and schema libraries are not small.
+   */
+  async openRecorder(): Promise<void> {
+    if (!this.defaults.estateFile || this.recorder) return;
+    const { EstateRecorder } = await import('../estate/record.js');
+    const recorder = new EstateRecorder(this.defaults.estateFile);
+    recorder.open(this.defaults.env);
+    this.recorder = recorder;
+  }
 
   /** Records a step that ran (here, or the lab's vault-server) in the estate file, and says so. */
   async recordStep(step: { id: string }, env: string, values: FlagValues, report: Reporter): Promise<void> {
+    await this.openRecorder();
     if (!this.recorder) return;
     const state = new StateStore(env, envPaths(env, this.home).stateFile).read();
     const outcome = await this.recorder.record(step.id, this.values(env, values), state);
