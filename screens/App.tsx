@@ -17,6 +17,7 @@ import { useKeys } from './keys/useKeys.js';
 import { useTerminalSize } from './hooks/useTerminalSize.js';
 import { colour } from './theme.js';
 import type { WizardController, PipelineStep } from '../source/wizard/controller.js';
+import { envChoices, FIRST_WORDS } from '../source/wizard/first-frame.js';
 
 type DriftStep = PipelineStep & { drift: NonNullable<PipelineStep['drift']> };
 type View = { name: 'drift'; step: DriftStep } | { name: 'choose-env' } | { name: 'new-env' } | { name: 'overview' } | { name: 'root-create' } | { name: 'intermediate' } | { name: 'vault-https' } | { name: 'vault-init' } | { name: 'switch-urls' } | { name: 'ca-tree' } | { name: 'agents' } | { name: 'error'; error: { message: string; fix?: string } };
@@ -121,16 +122,11 @@ function Wizard({ controller, env: initialEnv, onStartLab }: AppProps) {
   );
 
   if (view.name === 'choose-env') {
-    const options = [
-      ...envs.map((e) => ({ label: `Environment ${e}`, value: `env:${e}` })),
-      ...(onStartLab ? [{ label: 'Start the rehearsal lab (throwaway OpenBao on 127.0.0.1)', value: 'lab' }] : []),
-      { label: 'New environment', value: 'new' },
-      { label: 'Quit', value: 'quit' },
-    ];
+    const options = envChoices(envs, Boolean(onStartLab));
     return (
       <Box flexDirection="column">
         {title}
-        <Text>{envs.length === 0 ? 'No environment is configured yet.' : 'Choose an environment:'}</Text>
+        <Text>{envs.length === 0 ? FIRST_WORDS.noEnv : FIRST_WORDS.chooseEnv}</Text>
         <Menu
           options={options}
           initial={envChoice}
@@ -145,7 +141,7 @@ function Wizard({ controller, env: initialEnv, onStartLab }: AppProps) {
             }
           }}
         />
-        <Text dimColor>↑/↓ choose · Enter open · Ctrl-C quit</Text>
+        <Text dimColor>{FIRST_WORDS.chooseFooter}</Text>
       </Box>
     );
   }
@@ -187,9 +183,9 @@ function Wizard({ controller, env: initialEnv, onStartLab }: AppProps) {
   return (
     <Box flexDirection="column">
       {title}
-      {steps ? <StepList steps={steps} selected={selected} columns={columns} /> : <Text>Re-verifying the completed steps</Text>}
+      {steps ? <StepList steps={steps} selected={selected} columns={columns} /> : <Text>{FIRST_WORDS.reverifying}</Text>}
       {hint ? <Text color={colour('yellow')}>{hint}</Text> : null}
-      <Text dimColor>↑/↓ choose · Enter open · q quit</Text>
+      <Text dimColor>{FIRST_WORDS.overviewFooter}</Text>
     </Box>
   );
 }

@@ -66,7 +66,10 @@ export function DriftScreen({ controller, env, step, onExit, onRedo }: { control
     ...wrapCommand(commands.show, columns, '  ').map((text) => ({ text, dim: true })),
     ...(drift.redo ? wrapCommand(commands.forget, columns, '  ').map((text) => ({ text, dim: true })) : []),
   ];
-  const menuRows = confirming ? 2 + wrapCommand(commands.forget, columns).length + 2 : options.length;
+  const forgetLines = wrapCommand(commands.forget, columns, '  ');
+  const thenLines = wrapText("Then the step's screen opens to run it again. Nothing in Vault or on disk is removed.", columns);
+  // What stands below the pager: "This runs:", the command, what follows, and the two choices.
+  const menuRows = confirming ? 1 + forgetLines.length + thenLines.length + 2 : options.length;
   return (
     <Box flexDirection="column">
       <Text bold color={colour('cyan')}>
@@ -78,8 +81,8 @@ export function DriftScreen({ controller, env, step, onExit, onRedo }: { control
       ) : confirming ? (
         <Box flexDirection="column">
           <Text>This runs:</Text>
-          <Text>{wrapCommand(commands.forget, columns, '  ').join('\n')}</Text>
-          <Text>Then the step's screen opens to run it again. Nothing in Vault or on disk is removed.</Text>
+          <Text>{forgetLines.join('\n')}</Text>
+          <Text>{thenLines.join('\n')}</Text>
           <Menu
             options={[
               { label: 'Forget and redo', value: 'yes' },

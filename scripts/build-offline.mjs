@@ -25,6 +25,12 @@ import { buildSea } from './offline/sea.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'source', 'cli.ts');
+/**
+ * Lazily imported by cli.ts, yet bundled into the core: the wizard command paints its first screen
+ * (source/wizard/first-frame.ts) before the ~3 MB lazy part is compiled, which takes longer than the
+ * whole paint. Everything it imports lazily (the controller, React, Ink, the screens) stays lazy.
+ */
+const EAGER = [path.join(ROOT, 'source', 'commands', 'wizard.ts')];
 /** What the lazy part requires to reach the core's exports. */
 const CORE_ID = '__CERTWRIGHT_CORE__';
 /** The parameters the lazy part is compiled with (a CommonJS-style function). */
@@ -129,8 +135,8 @@ async function findCore() {
   const lazy = new Set();
   const result = await esbuild.build({
     ...COMMON,
-    entryPoints: [CLI],
-    outfile: 'core-probe.mjs',
+    entryPoints: [CLI, ...EAGER],
+    outdir: 'core-probe',
     plugins: [
       {
         name: 'record-lazy',
@@ -139,6 +145,7 @@ async function findCore() {
             if (args.kind !== 'dynamic-import' || args.pluginData?.probing) return undefined;
             const resolved = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: { probing: true } });
             if (resolved.errors.length > 0) return { errors: resolved.errors };
+            if (EAGER.includes(resolved.path)) return undefined;
             lazy.add(path.relative(ROOT, resolved.path));
             return { path: args.path, external: true };
           });
@@ -329,6 +336,8 @@ async function buildCore({ core, lazy, format }) {
             if (args.kind !== 'dynamic-import' || args.path.startsWith('node:') || args.pluginData?.probing) return undefined;
             const resolved = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: { probing: true } });
             if (resolved.errors.length > 0) return { errors: resolved.errors };
+            // An eager module is in the core already: esbuild resolves its import() in place.
+            if (EAGER.includes(resolved.path)) return undefined;
             if (!lazyIndex.has(resolved.path)) return { errors: [{ text: `${args.path} is imported lazily but is not part of the lazy part` }] };
             return { path: `command-${lazyIndex.get(resolved.path)}`, namespace: 'offline' };
           });

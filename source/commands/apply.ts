@@ -12,7 +12,8 @@ import { evaluateStep, handedOverAfter, readState } from '../estate/evaluate.js'
 import { airGaps, evaluateAll, formatEstatePlan, shown, type PipelineStep } from '../estate/pipeline.js';
 import type { Estate } from '../estate/load.js';
 import { cliInteraction, cliPlanView, dryRunRequested } from './step-command.js';
-import { FILE_FLAG, OFFLINE_FLAG, ONE_MACHINE_FLAG, openEstate } from './estate-common.js';
+import { FILE_FLAG, OFFLINE_FLAG, ONE_MACHINE_FLAG } from './estate-flags.js';
+import { openEstate } from './estate-common.js';
 import { managedVault } from '../estate/schema.js';
 
 /**

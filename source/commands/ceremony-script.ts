@@ -1,7 +1,7 @@
 import type { CommandSpec } from '../command.js';
 import { printJson } from '../output.js';
 import { buildCeremonyScript, formatCeremonyScript } from '../ceremony/script.js';
-import { FILE_FLAG } from './estate-common.js';
+import { FILE_FLAG } from './estate-flags.js';
 import { STEP_FLAG, openCeremony } from './ceremony-common.js';
 
 /**

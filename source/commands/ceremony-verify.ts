@@ -5,7 +5,7 @@ import { OperatorError } from '../errors.js';
 import { buildCeremonyScript } from '../ceremony/script.js';
 import { compareRehearsal, verifyAgainstScript, type CeremonyVerification, type RehearsalComparison } from '../ceremony/verify.js';
 import { formatHead } from '../../state/transcript.js';
-import { FILE_FLAG } from './estate-common.js';
+import { FILE_FLAG } from './estate-flags.js';
 import { STEP_FLAG, openCeremony } from './ceremony-common.js';
 
 function requireTranscript(file: string, flag: string): string {

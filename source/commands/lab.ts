@@ -20,7 +20,7 @@ import { StateStore } from '../../state/store.js';
 import { loadEstate } from '../estate/load.js';
 import type { EstateFile } from '../estate/schema.js';
 import { wizardDefaults, wizardFlags, runWizard } from '../wizard/launch.js';
-import { FILE_FLAG } from './estate-common.js';
+import { FILE_FLAG } from './estate-flags.js';
 
 /**
  * The rehearsal lab: a temp workspace and the environment's own Vault started the way any

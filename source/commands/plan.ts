@@ -1,7 +1,8 @@
 import type { CommandSpec } from '../command.js';
 import { printJson } from '../output.js';
 import { airGaps, evaluateAll, formatEstatePlan, shown } from '../estate/pipeline.js';
-import { FILE_FLAG, OFFLINE_FLAG, ONE_MACHINE_FLAG, openEstate } from './estate-common.js';
+import { FILE_FLAG, OFFLINE_FLAG, ONE_MACHINE_FLAG } from './estate-flags.js';
+import { openEstate } from './estate-common.js';
 
 /**
  * plan --file: the estate file as registry steps in pipeline order, each done / to do / drifted

@@ -1,8 +1,8 @@
 import type { CommandSpec } from '../command.js';
-import { WizardController } from '../wizard/controller.js';
 import { validateEnvName } from '../paths.js';
 import { wizardDefaults, wizardFlags, runWizard, requireTerminal } from '../wizard/launch.js';
-import { FILE_FLAG } from './estate-common.js';
+import { paintFirstFrame } from '../wizard/first-frame.js';
+import { FILE_FLAG } from './estate-flags.js';
 
 export const command: CommandSpec = {
   name: 'wizard',
@@ -13,17 +13,24 @@ export const command: CommandSpec = {
     requireTerminal(ctx);
     const env = ctx.flags.string('env');
     if (env) validateEnvName(env);
-    const controller = new WizardController(ctx.home, { ...wizardDefaults(ctx), estateFile: ctx.flags.string('file') });
-    // A --file of another environment is refused before the first screen.
-    await controller.openRecorder();
-    if (ctx.plain) {
-      const { runPlainWizard } = await import('../wizard/plain.js');
-      return runPlainWizard(controller, env);
-    }
+    // The first screen is on the terminal before the controller, React and Ink are loaded.
+    const firstFrame = ctx.plain ? undefined : paintFirstFrame(env, ctx.home, true);
     let startLab = false;
-    await runWizard(controller, env, () => {
-      startLab = true;
-    });
+    try {
+      const { WizardController } = await import('../wizard/controller.js');
+      const controller = new WizardController(ctx.home, { ...wizardDefaults(ctx), estateFile: ctx.flags.string('file') });
+      // A --file of another environment is refused before the wizard takes input.
+      await controller.openRecorder();
+      if (ctx.plain) {
+        const { runPlainWizard } = await import('../wizard/plain.js');
+        return await runPlainWizard(controller, env);
+      }
+      await runWizard(controller, env, () => {
+        startLab = true;
+      }, firstFrame);
+    } finally {
+      firstFrame?.handOver();
+    }
     if (startLab) {
       const { runLab } = await import('./lab.js');
       return runLab(ctx);

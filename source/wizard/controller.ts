@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { envPaths, envsDir, validateEnvName, validateMountPath, type HomeOptions } from '../paths.js';
+import { envPaths, validateEnvName, validateMountPath, type HomeOptions } from '../paths.js';
 import { StateStore } from '../../state/store.js';
 import { stepKey } from '../../state/schema.js';
 import { EnvSession, type Plan, type Reporter } from '../steps/context.js';
@@ -25,6 +25,7 @@ import type { SealStatus } from '../vault/pki.js';
 import { AgentRolloutController } from './agent-rollout.js';
 import { WizardHost, noQuestions, withPassphrase, withRootSecret, type Drift, type PipelineStep, type RootSecretAnswer, type WizardDefaults } from './context.js';
 import { stateForget } from '../steps/defs/state-forget.js';
+import { listEnvNames } from './first-frame.js';
 import { readCustody, checkShareFor } from '../steps/root-unlock.js';
 import { custodianNames, validateCustody } from '../pki/shares.js';
 import type { Interaction } from '../steps/step.js';
@@ -104,11 +105,7 @@ export class WizardController extends WizardHost {
   }
 
   listEnvs(): string[] {
-    try {
-      return fs.readdirSync(envsDir(this.home)).filter((name) => fs.existsSync(path.join(envsDir(this.home), name, 'state.json')));
-    } catch {
-      return [];
-    }
+    return listEnvNames(this.home);
   }
 
   validateEnv(name: string): string | undefined {

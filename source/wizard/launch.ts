@@ -2,6 +2,7 @@ import type { CommandSpec, CommandContext } from '../command.js';
 import { Cancelled, UsageError } from '../errors.js';
 import type { WizardController } from './controller.js';
 import type { WizardDefaults } from './context.js';
+import type { FirstFrame } from './first-frame.js';
 
 /** What `certwright` (the wizard) and `certwright lab` share: the flags that pre-answer questions and the Ink mount. */
 export const wizardFlags: CommandSpec['flags'] = [
@@ -50,9 +51,11 @@ export function wizardDefaults(ctx: CommandContext): WizardDefaults {
  * has restored the terminal the process interrupts itself, taking the same path as a Ctrl-C at any
  * other command (exit handlers clean up, exit code 130, the message says how to resume).
  */
-export async function runWizard(controller: WizardController, env: string | undefined, onStartLab?: () => void): Promise<void> {
+export async function runWizard(controller: WizardController, env: string | undefined, onStartLab?: () => void, firstFrame?: FirstFrame): Promise<void> {
   const [{ render }, React, { App }] = await Promise.all([import('ink'), import('react'), import('../../screens/App.js')]);
   let interrupted = false;
+  // The same screen, painted early without React (first-frame.ts), makes room for Ink's in the same tick.
+  firstFrame?.handOver();
   const app = render(React.createElement(App, { controller, env, onStartLab, onInterrupt: () => (interrupted = true) }), { exitOnCtrlC: false });
   await app.waitUntilExit();
   if (interrupted) await interruptSelf();
