@@ -13,7 +13,7 @@ import { EXAMPLES } from './commands/examples.js';
  */
 /** Commands that are not pipeline steps: they read, report or open a screen. */
 const READ_ONLY_COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
-  lab: () => import('./commands/lab.js'),
+  lab: () => import('./commands/lab-command.js'),
   wizard: () => import('./commands/wizard.js'),
   'state show': () => import('./commands/state-show.js'),
   'transcript verify': () => import('./commands/transcript-verify.js'),

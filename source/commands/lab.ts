@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import type { CommandSpec, CommandContext } from '../command.js';
+import type { CommandContext } from '../command.js';
 import { Flags, type FlagValues } from '../flags.js';
 import { OperatorError, UsageError } from '../errors.js';
 import { freePortPair, findBao } from '../system/openbao.js';
@@ -19,8 +19,7 @@ import { envPaths, type HomeOptions } from '../paths.js';
 import { StateStore } from '../../state/store.js';
 import { loadEstate } from '../estate/load.js';
 import type { EstateFile } from '../estate/schema.js';
-import { wizardDefaults, wizardFlags, runWizard } from '../wizard/launch.js';
-import { FILE_FLAG } from './estate-flags.js';
+import { wizardDefaults, runWizard } from '../wizard/launch.js';
 
 /**
  * The rehearsal lab: a temp workspace and the environment's own Vault started the way any
@@ -311,16 +310,3 @@ function untilSignalled(): Promise<void> {
     process.once('SIGTERM', done);
   });
 }
-
-export const command: CommandSpec = {
-  name: 'lab',
-  summary:
-    'A throwaway workspace with its own real OpenBao (vault-server: raft storage, not dev mode) and the wizard on --env lab, which writes WORKSPACE/estate.yaml as it goes. --file F rehearses an estate file there; --resume DIR reopens a kept lab. Without a terminal the lab runs until interrupted (--file: rehearses, prints the status, and exits with its code).',
-  usage: 'lab [--file ESTATE.yaml | --resume DIR] [--state-dir DIR]',
-  flags: [
-    ...wizardFlags,
-    { ...FILE_FLAG, description: 'rehearse this estate file in the lab: its steps, with lab addresses and workspace paths', env: '' },
-    { name: 'resume', type: 'string', value: 'DIR', description: 'reopen a kept lab workspace (the "Workspace:" a lab printed)', env: '' },
-  ],
-  run: (ctx) => runLab(ctx, { rehearse: ctx.flags.string('file'), resume: ctx.flags.string('resume') }),
-};
