@@ -42,12 +42,6 @@ export const command: CommandSpec = {
       return plan.run(ctx);
     }
     const { estate, steps, oneMachine } = await openEstate(ctx, { passphraseFile: ctx.flags.string('passphrase-file'), shares: ctx.flags.list('share'), keysOut: ctx.flags.string('keys-out') });
-    if (managedVault(estate.spec.vault) && estate.spec.vault.runtime === 'podman') {
-      throw new OperatorError(
-        'vault.runtime: podman with listen: is not run by this version: the Vault certwright runs itself is a host process (vault-server), and a container next to it would be a second Vault with empty storage.',
-        'Drop vault.runtime (the process runtime), or run Vault yourself and name it with vault.address.',
-      );
-    }
     tokenFromKeysFile(ctx);
     const offline = ctx.flags.bool('offline');
     if (offline && oneMachine) throw new UsageError('--offline and --one-machine contradict each other.', 'Rehearse on one machine with --one-machine, or run the offline half with --offline.');

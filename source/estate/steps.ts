@@ -92,6 +92,12 @@ export function estateSteps(estate: Estate, options: MapOptions): EstateStep[] {
     set(v, 'key-shares', s.vault.key_shares);
     set(v, 'key-threshold', s.vault.key_threshold);
     set(v, 'bao', s.vault.bao);
+    // runtime: podman runs the same server in a container; vault-https finds it in state and moves that container.
+    set(v, 'runtime', s.vault.runtime);
+    if (s.vault.runtime === 'podman') {
+      set(v, 'image', s.vault.image);
+      set(v, 'name', s.vault.container);
+    }
     // The shares of a first run, for a server restarted on its storage (after a reboot, say).
     if (options.keysOut && fs.existsSync(options.keysOut)) v['key-file'] = [options.keysOut];
     steps.push({ key: 'vault-server', id: 'vault-server', values: v, record: 'vault-server', carries: [] });

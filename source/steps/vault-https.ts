@@ -13,9 +13,9 @@ import { currentOwner, describeStat, formatOwner, permitted, type Owner } from '
 import { containerIdsFor, hostIdsFor, rootlessNamespace } from '../system/userns.js';
 import { assertPortFree, formatListen, isWildcard, type ListenAddress } from '../system/ports.js';
 import { startBaoServer, runningPid, hasExited, logTail, stopBaoServer, configOf, waitUntilActive } from '../system/bao-process.js';
-import { podmanAvailable, commandExists, inspectContainer, imageExists, containerLogs, removeContainer, runPodman, diagnoseVaultLog } from '../system/podman.js';
+import { podmanAvailable, commandExists, inspectContainer, imageExists, containerLogs, containerMounts, removeContainer, runPodman, diagnoseVaultLog, pullNotice } from '../system/podman.js';
 import { findBao, baoVersion, supportsFileStorage } from '../system/openbao.js';
-import { renderHcl, renderCompose, podmanRunArgs, serverPaths, type ServerModel, type Storage } from '../vault/server-config.js';
+import { renderHcl, renderCompose, podmanRunArgs, serverPaths, configOfMounts, CONTAINER, type ServerModel, type Storage } from '../vault/server-config.js';
 import { probeTls, explainProbe } from '../vault/tls-diagnosis.js';
 import { tlsPaths } from './vault-cert.js';
 import { OperatorError, ExternalError } from '../errors.js';
@@ -207,7 +207,7 @@ export async function planVaultHttps(session: EnvSession, input: VaultHttpsInput
     network: input.network,
     baoBinary: input.baoBinary ? fs.realpathSync(input.baoBinary) : undefined,
     // The Vault certwright runs keeps the audit device vault-server declared (a dropped stanza removes it).
-    ...(input.managed ? { auditLog: p.audit } : {}),
+    ...(input.managed ? (input.runtime === 'podman' ? { auditLog: p.containerAudit, auditInContainer: true } : { auditLog: p.audit }) : {}),
   };
   const files = [
     { path: p.config, content: renderHcl(model, 'container') },
@@ -229,18 +229,20 @@ export async function planVaultHttps(session: EnvSession, input: VaultHttpsInput
       // The raft cluster port moves with the listener; the storage stays.
       for (const l of ports) await assertPortFree(l);
     }
-    if (input.runtime === 'podman' && (plan.startAction === 'start' || plan.startAction === 'recreate') && !(await imageExists(input.image))) {
+    if (input.runtime === 'podman' && (plan.startAction === 'start' || plan.startAction === 'recreate' || plan.startAction === 'restart') && !(await imageExists(input.image))) {
       // Said before anything runs: an air-gapped host has to load the image first (podman load -i FILE).
-      plan.actions.push(`Pull the image ${input.image}: it is not on this machine (offline: podman load -i FILE first, or pass --image LOCAL, or use --runtime process with --bao-binary)`);
+      plan.actions.push(pullNotice(input.image));
     }
     if (plan.startAction === 'start') plan.actions.push(input.runtime === 'podman' ? `Start container ${input.containerName}` : 'Start bao server as a background process');
     if (plan.startAction === 'recreate') plan.actions.push(`Recreate container ${input.containerName} with the new configuration`);
-    if (plan.startAction === 'restart') {
+    if (plan.startAction === 'restart' && input.runtime === 'podman') {
+      plan.actions.push(`Recreate the environment's Vault container ${input.containerName} from ${p.bootstrapConfig} on ${p.config}: same server, same storage (${p.data} mounted at ${CONTAINER.data}); its loopback HTTP listener goes`);
+    } else if (plan.startAction === 'restart') {
       plan.bootstrapPid = runningPid(p.pidFile);
       plan.actions.push(`Restart the environment's Vault (PID ${plan.bootstrapPid}) from ${p.bootstrapConfig} on ${p.hostConfig}: same server, same storage (${p.data}); its loopback HTTP listener goes`);
     }
     if (plan.startAction !== 'none' && plan.startAction !== 'running') plan.actions.push(`Wait until ${apiAddr} answers over HTTPS, trusting only the environment's root`);
-    if (input.managed && (plan.startAction === 'restart' || plan.startAction === 'start')) {
+    if (input.managed && (plan.startAction === 'restart' || plan.startAction === 'start' || plan.startAction === 'recreate')) {
       plan.actions.push(`Unseal it over HTTPS, trusting only the environment's root (${input.managed.keyShares.length ? `${input.managed.keyShares.length} share(s) from --key-file` : 'shares typed, hidden'})`);
       if (plan.startAction === 'restart') plan.actions.push(`Check that ${apiAddr.replace('https:', 'http:')} no longer answers in plain HTTP`);
     }
@@ -262,6 +264,8 @@ async function startSituation(input: VaultHttpsInput, model: ServerModel, config
   const podman = await podmanAvailable();
   if (!podman.ok) throw new OperatorError(`--start needs podman, and ${podman.why}.`, 'Install podman (apt-get install podman), or use --runtime process to run bao on the host, or drop --start and use compose.yaml elsewhere.');
   const info = await inspectContainer(model.containerName);
+  // The environment's Vault in its loopback-HTTP container (vault-server): moved, not started anew.
+  if (info?.running && input.managed && configOfMounts(p.dir, (await containerMounts(model.containerName)) ?? new Map()) === 'bootstrap') return 'restart';
   if (info?.running && !configChanged) return 'running';
   if (info) return 'recreate';
   return 'start';
@@ -307,7 +311,7 @@ export async function applyVaultHttps(session: EnvSession, input: VaultHttpsInpu
   const checks: Check[] = [];
   if (input.start && plan.startAction !== 'none') {
     if (plan.startAction === 'running') report.info(`Vault already runs with this configuration (${input.runtime === 'podman' ? `container ${model.containerName}` : 'process'}).`);
-    else if (input.runtime === 'podman') await startContainer(input, model, plan.startAction === 'recreate', report);
+    else if (input.runtime === 'podman') await startContainer(input, model, plan.startAction === 'recreate' || plan.startAction === 'restart', report);
     else {
       if (plan.startAction === 'restart' && plan.bootstrapPid !== undefined) {
         report.progress(`Stopping the loopback-HTTP configuration of the environment's Vault (PID ${plan.bootstrapPid})`);
@@ -383,14 +387,15 @@ async function startContainer(input: VaultHttpsInput, model: ServerModel, recrea
   const p = serverPaths(input.outDir);
   if (recreate) {
     await removeContainer(model.containerName);
-    report.done(`Removed the old container ${model.containerName}`);
+    report.done(input.managed ? `Removed the container ${model.containerName} of the old configuration; its storage ${p.data} stays` : `Removed the old container ${model.containerName}`);
     for (const l of [input.listen]) await assertPortFree(l);
   }
   if (!(await imageExists(model.image))) report.warn(`The image ${model.image} is not on this machine; podman will try to pull it.`);
   report.progress(`Starting container ${model.containerName}`);
   // podman-compose 1.0.x (Debian 12) adds its project network even to `network_mode: host`
   // services, which podman refuses; for host networking the equivalent podman run is used.
-  if (model.network === 'bridge' && (await commandExists('podman-compose'))) {
+  // The environment's Vault stays the container vault-server started with podman run (same network).
+  if (!input.managed && model.network === 'bridge' && (await commandExists('podman-compose'))) {
     const r = await execa('podman-compose', ['-f', p.compose, '-p', `certwright-${model.env}`, 'up', '-d'], { reject: false, all: true, timeout: 120_000, cwd: p.dir });
     if (r.exitCode !== 0 || !(await inspectContainer(model.containerName))) {
       const log = (await inspectContainer(model.containerName)) ? await containerLogs(model.containerName) : String(r.all ?? '');
@@ -399,7 +404,7 @@ async function startContainer(input: VaultHttpsInput, model: ServerModel, recrea
     report.done(`Started container ${model.containerName} with podman-compose (${p.compose})`);
   } else {
     await runPodman(podmanRunArgs(model), 'podman run');
-    report.done(`Started container ${model.containerName} with podman run (the equivalent of ${p.compose}; ${model.network === 'host' ? 'podman-compose 1.0 mishandles network_mode: host' : 'podman-compose is not installed'})`);
+    report.done(`Started container ${model.containerName} with podman run (the equivalent of ${p.compose}; ${input.managed ? 'as vault-server started it' : model.network === 'host' ? 'podman-compose 1.0 mishandles network_mode: host' : 'podman-compose is not installed'})`);
   }
 }
 

@@ -47,6 +47,26 @@ export async function imageExists(image: string): Promise<boolean> {
 }
 
 /** SIGHUP to the container's main process (PID 1): Vault/OpenBao re-reads its TLS files. */
+/**
+ * The plan's line for a container image that is not on this machine: said before anything runs,
+ * since an air-gapped host has to load it first.
+ */
+export function pullNotice(image: string): string {
+  return `Pull the image ${image}: it is not on this machine (offline: podman load -i FILE first, or pass --image LOCAL, or use --runtime process with the bao binary)`;
+}
+
+/** A container's bind mounts, destination -> host source; undefined when there is no such container. */
+export async function containerMounts(name: string): Promise<Map<string, string> | undefined> {
+  const r = await runProbe(podmanBin(), ['inspect', '--type', 'container', '--format', '{{range .Mounts}}{{.Destination}}={{.Source}}\n{{end}}', name], { timeoutMs: 15_000 });
+  if (r.code !== 0) return undefined;
+  const out = new Map<string, string>();
+  for (const line of r.stdout.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) out.set(line.slice(0, i), line.slice(i + 1).trim());
+  }
+  return out;
+}
+
 export async function hupContainer(name: string): Promise<void> {
   const r = await runProbe(podmanBin(), ['kill', '--signal', 'HUP', name], { timeoutMs: 15_000 });
   if (r.code !== 0) throw new ExternalError(`podman kill --signal HUP ${name} failed: ${r.stderr.trim() || r.error}`, `Check the container with \`podman ps -a --filter name=${name}\`.`);

@@ -71,3 +71,17 @@ export function containerIdsFor(ns: RootlessNamespace, host: Owner): Owner | und
   const gid = toContainer(host.gid, ns.gid, ns.subgid);
   return uid === undefined || gid === undefined ? undefined : { uid, gid };
 }
+
+/**
+ * The container user a Vault container runs as when nothing else is asked, and the host ids it
+ * is: under rootless Podman container root (0:0), which is the user running certwright; under
+ * rootful Podman the user running certwright. A requested user is checked against the mapping.
+ */
+export function containerIdentity(requested: Owner | undefined, current: Owner): { user: Owner; hostUser: Owner; ns?: RootlessNamespace | undefined } | { error: string } {
+  const ns = rootlessNamespace();
+  if (!ns) return { user: requested ?? current, hostUser: requested ?? current };
+  const user = requested ?? containerIdsFor(ns, current) ?? { uid: 0, gid: 0 };
+  const hostUser = hostIdsFor(ns, user);
+  if (!hostUser) return { error: `container user ${user.uid}:${user.gid} is outside ${ns.user}'s subordinate id ranges (/etc/subuid, /etc/subgid)` };
+  return { user, hostUser, ns };
+}

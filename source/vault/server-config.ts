@@ -41,6 +41,12 @@ export interface ServerModel {
   retryJoin?: RetryJoin[] | undefined;
   /** The file audit device of a Vault certwright runs (host path; see auditStanza). */
   auditLog?: string | undefined;
+  /**
+   * The Vault certwright runs in a container (vault-server --runtime podman): its audit log is
+   * auditLog's directory, mounted read-write at CONTAINER.logs, and the container's configuration
+   * declares the device there too (a configuration without the stanza would remove the device).
+   */
+  auditInContainer?: boolean | undefined;
 }
 
 export interface RetryJoin {
@@ -86,11 +92,17 @@ export const CONTAINER = {
   data: '/openbao/file',
   tls: '/openbao/tls',
   bao: '/usr/local/bin/bao',
+  logs: '/openbao/logs',
 } as const;
+
+/** The audit log's path inside the container (its directory is mounted at CONTAINER.logs). */
+function containerAuditLog(hostLog: string): string {
+  return `${CONTAINER.logs}/${path.basename(hostLog)}`;
+}
 
 export function serverPaths(outDir: string) {
   const d = path.resolve(outDir);
-  return { dir: d, configDir: path.join(d, 'config'), config: path.join(d, 'config', 'vault.hcl'), hostConfig: path.join(d, 'vault-host.hcl'), bootstrapConfig: path.join(d, 'vault-bootstrap.hcl'), compose: path.join(d, 'compose.yaml'), data: path.join(d, 'data'), audit: path.join(d, 'audit.log'), pidFile: path.join(d, 'vault.pid'), log: path.join(d, 'vault.log') };
+  return { dir: d, configDir: path.join(d, 'config'), config: path.join(d, 'config', 'vault.hcl'), hostConfig: path.join(d, 'vault-host.hcl'), bootstrapConfig: path.join(d, 'vault-bootstrap.hcl'), compose: path.join(d, 'compose.yaml'), data: path.join(d, 'data'), audit: path.join(d, 'audit.log'), containerAudit: path.join(d, 'audit', 'audit.log'), pidFile: path.join(d, 'vault.pid'), log: path.join(d, 'vault.log') };
 }
 
 function hclString(value: string): string {
@@ -129,6 +141,7 @@ export function renderHcl(model: ServerModel, where: 'container' | 'host'): stri
     lines.push(...raftStanza(data, model.nodeId ?? `${model.env}-1`, model.retryJoin));
   }
   if (where === 'host' && model.auditLog) lines.push('', ...auditStanza(model.auditLog).slice(0, -1));
+  if (where === 'container' && model.auditLog && model.auditInContainer) lines.push('', ...auditStanza(containerAuditLog(model.auditLog)).slice(0, -1));
   return `${lines.join('\n')}\n`;
 }
 
@@ -137,8 +150,13 @@ export function renderHcl(model: ServerModel, where: 'container' | 'host'): stri
  * exists: plain HTTP on a loopback address only, the same raft storage and node id that
  * vault-https later serves over TLS. Refused for any non-loopback address by the vault-server step.
  */
-export function renderBootstrapHcl(model: Pick<ServerModel, 'env' | 'listen' | 'dataDir' | 'nodeId' | 'auditLog'>): string {
+export function renderBootstrapHcl(model: Pick<ServerModel, 'env' | 'listen' | 'dataDir' | 'nodeId' | 'auditLog'> & { container?: Pick<ServerModel, 'network'> | undefined }): string {
   const addr = formatListen(model.listen);
+  // In a container the paths are the container's; on a bridge network Vault listens on all of the
+  // container's interfaces and the port is published on the loopback address only.
+  const bind = model.container?.network === 'bridge' ? `0.0.0.0:${model.listen.port}` : addr;
+  const dataDir = model.container ? CONTAINER.data : model.dataDir;
+  const auditLog = model.auditLog && model.container ? containerAuditLog(model.auditLog) : model.auditLog;
   return [
     `# Vault/OpenBao server for environment "${model.env}" before it has its own certificate,`,
     '# rendered by certwright (vault-server). Loopback HTTP only; `certwright vault-https` moves this',
@@ -148,13 +166,13 @@ export function renderBootstrapHcl(model: Pick<ServerModel, 'env' | 'listen' | '
     `cluster_addr  = ${hclString(`https://${model.listen.host}:${model.listen.port + 1}`)}`,
     '',
     'listener "tcp" {',
-    `  address     = ${hclString(addr)}`,
+    `  address     = ${hclString(bind)}`,
     '  tls_disable = true',
     '}',
     '',
-    ...raftStanza(model.dataDir, model.nodeId ?? `${model.env}-1`),
+    ...raftStanza(dataDir, model.nodeId ?? `${model.env}-1`),
     '',
-    ...(model.auditLog ? auditStanza(model.auditLog) : []),
+    ...(auditLog ? auditStanza(auditLog) : []),
   ].join('\n');
 }
 
@@ -170,9 +188,32 @@ export interface ContainerSpec {
   ports: string[];
 }
 
-export function containerSpec(model: ServerModel): ContainerSpec {
+/** What a container of the server needs; tlsDir is absent before the certificate exists (vault-server). */
+export type ContainerModel = Pick<ServerModel, 'env' | 'listen' | 'outDir' | 'dataDir' | 'image' | 'containerName' | 'user' | 'network' | 'baoBinary' | 'auditLog' | 'auditInContainer'> & { tlsDir?: string | undefined };
+
+/**
+ * The configuration a container of the server was started with: the TLS one (OUT/config, mounted
+ * as a directory) or vault-server's loopback-HTTP one (OUT/vault-bootstrap.hcl, mounted as the
+ * one file of /openbao/config).
+ */
+export function containerConfigMount(model: Pick<ContainerModel, 'outDir' | 'tlsDir'>): { source: string; destination: string } {
   const p = serverPaths(model.outDir);
-  const volumes = [`${p.configDir}:${CONTAINER.config}:ro`, `${model.dataDir}:${CONTAINER.data}:rw`, `${model.tlsDir}:${CONTAINER.tls}:ro`];
+  return model.tlsDir ? { source: p.configDir, destination: CONTAINER.config } : { source: p.bootstrapConfig, destination: `${CONTAINER.config}/vault.hcl` };
+}
+
+/** Which of the server's configurations a container's mounts show: vault-server's, vault-https's, or another. */
+export function configOfMounts(outDir: string, mounts: Map<string, string>): 'bootstrap' | 'tls' | 'other' {
+  const p = serverPaths(outDir);
+  if (mounts.get(`${CONTAINER.config}/vault.hcl`) === p.bootstrapConfig) return 'bootstrap';
+  if (mounts.get(CONTAINER.config) === p.configDir) return 'tls';
+  return 'other';
+}
+
+export function containerSpec(model: ContainerModel): ContainerSpec {
+  const config = containerConfigMount(model);
+  const volumes = [`${config.source}:${config.destination}:ro`, `${model.dataDir}:${CONTAINER.data}:rw`];
+  if (model.tlsDir) volumes.push(`${model.tlsDir}:${CONTAINER.tls}:ro`);
+  if (model.auditLog && model.auditInContainer) volumes.push(`${path.dirname(model.auditLog)}:${CONTAINER.logs}:rw`);
   if (model.baoBinary) volumes.push(`${model.baoBinary}:${CONTAINER.bao}:ro`);
   const h = model.listen.host;
   const hostPart = isWildcard(h) ? '' : h.includes(':') ? `[${h}]:` : `${h}:`;
@@ -211,7 +252,7 @@ export function renderCompose(model: ServerModel): string {
 }
 
 /** The same container as `podman run` arguments, for machines without podman-compose. */
-export function podmanRunArgs(model: ServerModel): string[] {
+export function podmanRunArgs(model: ContainerModel): string[] {
   const spec = containerSpec(model);
   const args = ['run', '-d', '--name', model.containerName, '--user', formatOwner(model.user), '--label', `certwright.env=${model.env}`, '--label', 'certwright.role=vault', '--restart', 'unless-stopped'];
   if (model.network === 'host') args.push('--network', 'host');

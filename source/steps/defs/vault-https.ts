@@ -15,10 +15,17 @@ import type { Runtime, VaultHttpsInput, VaultHttpsPlan, VaultHttpsResult } from 
 const impl = () => import('../vault-https.js');
 
 /** What `vault-server` recorded about the Vault certwright runs for this environment. */
-function managedFacts(state: EnvState | undefined): { outDir: string; listen: string; baoBinary?: string } | undefined {
+function managedFacts(state: EnvState | undefined): { outDir: string; listen: string; runtime: Runtime; container?: { image: string; name: string; network: 'bridge' | 'host'; user?: string; baoBinary?: string } } | undefined {
   const f = state?.steps['vault-server'];
   if (f?.status !== 'done' || typeof f.facts.outDir !== 'string') return undefined;
-  return { outDir: f.facts.outDir, listen: String(f.facts.listen) };
+  const text = (key: string) => (typeof f.facts[key] === 'string' ? String(f.facts[key]) : undefined);
+  if (f.facts.runtime !== 'podman') return { outDir: f.facts.outDir, listen: String(f.facts.listen), runtime: 'process' };
+  return {
+    outDir: f.facts.outDir,
+    listen: String(f.facts.listen),
+    runtime: 'podman',
+    container: { image: text('image')!, name: text('containerName')!, network: text('network') === 'host' ? 'host' : 'bridge', user: text('user'), baoBinary: text('baoBinary') },
+  };
 }
 
 import { DEFAULT_IMAGE } from '../../defaults.js';
@@ -53,7 +60,7 @@ export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttps
     { name: 'network', type: 'string', value: 'MODE', description: 'bridge (the port is published on the listen address) or host (the container shares the host network)', default: 'bridge' },
     { name: 'api-addr', type: 'string', value: 'URL', description: 'api_addr', defaultText: 'https://LISTEN-HOST:PORT' },
     { name: 'start', type: 'boolean', description: 'start Vault and wait until it answers over HTTPS' },
-    { name: 'runtime', type: 'string', value: 'KIND', description: 'podman (podman-compose, or the equivalent podman run) or process (bao server on the host)', defaultText: 'process for the Vault vault-server runs, else podman' },
+    { name: 'runtime', type: 'string', value: 'KIND', description: 'podman (podman-compose, or the equivalent podman run) or process (bao server on the host)', defaultText: 'the runtime of the Vault vault-server runs, else podman' },
     { name: 'wait', type: 'string', value: 'SECONDS', description: 'how long --start waits for HTTPS', default: '60' },
   ],
   async parse(run) {
@@ -67,15 +74,17 @@ export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttps
     const managed = managedServer !== undefined && managedServer.outDir === outDir;
     const listen = parseListen(f.string('listen') ?? (managed ? managedServer.listen : '127.0.0.1:8200'));
     const storage = oneOf<Storage>(f.string('storage'), ['file', 'raft'], '--storage', 'raft');
-    const runtime = oneOf<Runtime>(f.string('runtime'), ['podman', 'process'], '--runtime', managed ? 'process' : 'podman');
-    if (managed && runtime !== 'process') throw new UsageError(`The Vault in ${outDir} runs as a host process (vault-server); --runtime ${runtime} would start a second one with empty storage.`, 'Drop --runtime (vault-https moves the same process to TLS).');
+    const runtime = oneOf<Runtime>(f.string('runtime'), ['podman', 'process'], '--runtime', managed ? managedServer.runtime : 'podman');
+    if (managed && runtime !== managedServer.runtime) throw new UsageError(`The Vault in ${outDir} runs as ${managedServer.runtime === 'podman' ? `the Podman container ${managedServer.container!.name}` : 'a host process'} (vault-server); --runtime ${runtime} would start a second one with empty storage.`, `Drop --runtime (vault-https moves the same ${managedServer.runtime === 'podman' ? 'container' : 'process'} to TLS).`);
+    // The environment's Vault in a container: vault-https recreates that container (same image, name, network, user, storage).
+    const managedContainer = managed ? managedServer.container : undefined;
     const keyShares: string[] = [];
     if (managed) {
       const { readShares } = await import('../vault-unseal.js');
       for (const file of f.list('key-file')) keyShares.push(...(await readShares(file)));
     }
-    const network = oneOf(f.string('network'), ['bridge', 'host'] as const, '--network', 'bridge');
-    const baoBinary = f.string('bao-binary');
+    const network = oneOf(f.string('network'), ['bridge', 'host'] as const, '--network', managedContainer?.network ?? 'bridge');
+    const baoBinary = f.string('bao-binary') ?? managedContainer?.baoBinary;
     if (baoBinary && !fs.existsSync(baoBinary)) throw new OperatorError(`--bao-binary ${baoBinary} does not exist.`, 'Pass the path of a bao binary (e.g. .tools/bin/bao).');
     const apiAddr = f.string('api-addr');
     if (apiAddr !== undefined && !isHttpsUrl(apiAddr)) throw new UsageError(`--api-addr ${apiAddr} is not an https URL.`, 'Pass e.g. --api-addr https://vault.example:8200.');
@@ -99,15 +108,16 @@ export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttps
       }
     }
     const imageGiven = run.flags.values.image !== undefined && run.flags.values.image !== DEFAULT_IMAGE;
+    const userText = f.string('user') ?? managedContainer?.user;
     return {
       tlsDir,
       outDir,
       listen,
       storage,
-      image: baoBinary && !imageGiven ? 'localhost/certwright-bao-base' : f.string('image')!,
+      image: managedContainer && !imageGiven ? managedContainer.image : baoBinary && !imageGiven ? 'localhost/certwright-bao-base' : f.string('image')!,
       baoBinary: baoBinary ? path.resolve(baoBinary) : undefined,
-      user: f.string('user') ? parseOwner(f.string('user')!, '--user') : undefined,
-      containerName: f.string('name') ?? `certwright-vault-${session.env}`,
+      user: userText ? parseOwner(userText, '--user') : undefined,
+      containerName: f.string('name') ?? managedContainer?.name ?? `certwright-vault-${session.env}`,
       network,
       apiAddr,
       start: managed || f.bool('start'),
