@@ -89,4 +89,17 @@ describe('the estate file the wizard writes as it goes', () => {
     expect(after.startsWith(before.split('\nurls')[0]!)).toBe(true);
     expect(loadEstate(file).spec.urls).toEqual({ base: 'https://vault.example.test:8200' });
   });
+  it('a Vault run as a Podman container is recorded with its runtime, image and container name, and replays to vault-server --runtime podman', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'estate.yaml');
+    const rec = new EstateRecorder(file);
+    rec.open('lab');
+    await rec.record('root-create', { env: 'lab', out: path.join(dir, 'root'), cn: 'Lab Root' }, state());
+    await rec.record('vault-server', { env: 'lab', out: path.join(dir, 'vault'), listen: '127.0.0.1:8300', runtime: 'podman', image: 'localhost/openbao:local', name: 'lab-vault' }, state());
+    await rec.record('intermediate', { env: 'lab', mount: 'pki_int', cn: 'Lab Int', 'root-dir': path.join(dir, 'root') }, state(['vault-server']));
+    const estate = loadEstate(file);
+    expect(estate.spec.vault).toMatchObject({ listen: '127.0.0.1:8300', runtime: 'podman', image: 'localhost/openbao:local', container: 'lab-vault' });
+    const server = estateSteps(estate, { oneMachine: true }).find((s) => s.id === 'vault-server')!;
+    expect(server.values).toMatchObject({ runtime: 'podman', image: 'localhost/openbao:local', name: 'lab-vault', out: path.join(dir, 'vault') });
+  });
 });

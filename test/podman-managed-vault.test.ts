@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, tempDir, writePassphrase, BAO, BIN } from './helpers/env.js';
 import { ensureImage, podmanStatus, IMAGE } from './helpers/podman.js';
 import { freePortPair } from '../source/system/openbao.js';
+import { parseEstate } from '../source/estate/load.js';
 
 const podman = podmanStatus();
 if (!podman.ok) console.warn(`[podman-managed-vault] SKIPPED: ${podman.reason}`);
@@ -54,6 +55,16 @@ async function killAt(args: string[], cwd: string, env: NodeJS.ProcessEnv, marke
     child.on('exit', (code, signal) => resolve(signal ?? `exit ${code}: ${seen.slice(-1500)}`));
   });
 }
+
+describe('vault.runtime: podman in an estate file', () => {
+  it('image: and container: are for the podman runtime, and runtime: is for a Vault certwright runs; each error at its key', () => {
+    const base = 'environment: e\nroot: { dir: ./r, cn: R }\nintermediate: { cn: I }\n';
+    expect(() => parseEstate(`${base}vault: { listen: 127.0.0.1:8300, image: localhost/x }\n`, 'e.yaml')).toThrow(/e\.yaml:4:34: image: is for runtime: podman/);
+    expect(() => parseEstate(`${base}vault: { listen: 127.0.0.1:8300, runtime: process, container: c }\n`, 'e.yaml')).toThrow(/container: is for runtime: podman/);
+    expect(() => parseEstate(`${base}vault: { address: https://v:8200, runtime: podman }\n`, 'e.yaml')).toThrow(/a Vault you run yourself \(address:\) has none/);
+    expect(parseEstate(`${base}vault: { listen: 127.0.0.1:8300, runtime: podman, image: localhost/x, container: c }\n`, 'e.yaml').spec.vault).toMatchObject({ runtime: 'podman', image: 'localhost/x', container: 'c' });
+  });
+});
 
 describe.skipIf(!podman.ok)('the managed Vault as a Podman container', () => {
   beforeAll(async () => {
