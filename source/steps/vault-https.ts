@@ -60,8 +60,8 @@ export interface VaultHttpsInput {
   caFile?: string | undefined;
   /**
    * The server is the environment's own, run by `certwright vault-server` from this directory:
-   * vault-https restarts that same process on the TLS configuration (same storage) and unseals it
-   * over HTTPS with these shares (or typed ones).
+   * vault-https restarts that same process (or recreates that same container, with the same data
+   * mount) on the TLS configuration and unseals it over HTTPS with these shares (or typed ones).
    */
   managed?: { keyShares: string[]; unsealShare: (status: SealStatus) => Promise<string | undefined> } | undefined;
   /** The environment's Vault is a raft cluster (vault-server --nodes): see steps/vault-cluster.ts. */

@@ -22,8 +22,8 @@ import { nodeDir, nodePorts, nodesToFacts, describeNode, type ClusterNode } from
 
 /**
  * vault-server — the environment's own Vault, run by certwright: a real server (raft storage in a
- * data directory that is kept, not dev mode) started as a host process before its certificate
- * exists. It listens on a loopback address over plain HTTP only, is initialised (the unseal keys
+ * data directory that is kept, not dev mode) started as a host process, or (--runtime podman) as
+ * a Podman container with DIR/data bind-mounted, before its certificate exists. It listens on a loopback address over plain HTTP only, is initialised (the unseal keys
  * and root token go to --keys-out, a new 0600 file, or are shown once) and unsealed, so that the
  * intermediate can be installed into it. `vault-https` then moves this same server, with this
  * same storage, to TLS.
@@ -31,6 +31,9 @@ import { nodeDir, nodePorts, nodesToFacts, describeNode, type ClusterNode } from
  *   runs from this directory, and its seal status.
  * apply writes: DIR/vault-bootstrap.hcl, DIR/data (0700), starts `bao server` (PID in DIR/vault.pid,
  *   log DIR/vault.log), sys/init and sys/unseal, the state's Vault address and the step's record.
+ *   The podman runtime writes DIR/vault-bootstrap.hcl with the container's paths, creates DIR/data
+ *   and DIR/audit (0700, owned by the container user's host ids) and runs the container with
+ *   `podman run` (the one Podman module; the API published on the loopback address only).
  *   The configuration declares a file audit device (DIR/audit.log, 0600), which Vault opens once
  *   it is unsealed: Vault's own record of every request, held against certwright's by `audit verify`.
  */

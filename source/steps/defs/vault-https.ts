@@ -42,7 +42,7 @@ export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttps
   id: 'vault-https',
   command: 'vault-https',
   title: 'Vault over HTTPS',
-  summary: 'Renders Vault\'s HTTPS server config (tcp listener with the full chain, TLS 1.2+, api_addr over https, raft or file storage) and a Podman compose file (config and TLS read-only, data read-write, run as the files\' owner: no keep-id, no chown, no capabilities). --start starts it and waits until it answers over HTTPS, trusting only the environment\'s root.',
+  summary: 'Renders Vault\'s HTTPS server config (tcp listener with the full chain, TLS 1.2+, api_addr over https, raft or file storage) and a Podman compose file (config and TLS read-only, data read-write, run as the files\' owner: no keep-id, no chown, no capabilities). --start starts it and waits until it answers over HTTPS, trusting only the environment\'s root. The Vault `vault-server` runs is moved, not started anew: its process restarted, or its container recreated (same image, name, user and data mount), on TLS, then unsealed over HTTPS.',
   usage: 'vault-https --env E --tls-dir DIR --out DIR [--listen ADDR] [--storage file|raft] [--image IMAGE] [--start [--runtime podman|process]]',
   mutates: true,
   where: 'online',
