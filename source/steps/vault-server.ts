@@ -123,15 +123,9 @@ export async function planVaultServer(session: EnvSession, input: VaultServerInp
   const pid = runningPid(p.pidFile);
   if (pid !== undefined) {
     if (configOf(pid) !== p.bootstrapConfig) throw new OperatorError(`A bao server (PID ${pid}) already runs from ${p.dir} with another configuration (${configOf(pid) ?? 'unknown'}).`, `Stop it (kill ${pid}) or choose another --out.`);
-    plan.situation = 'running';
-    plan.pid = pid;
-    const status = await sealStatus(new VaultClient({ addr: httpAddr(input.listen), timeoutMs: input.waitSeconds * 1000 }));
-    plan.initialized = status.initialized;
-    plan.sealed = status.sealed;
+    await planRunningServer(plan, pid, input);
   } else {
-    const createDir = await planOutputDir(p.dir, '--out');
-    if (createDir) plan.actions.push(createDir);
-    await assertPortFree(input.listen);
+    await planNewServer(plan, p.dir, input);
     // Raft listens for cluster traffic on PORT+1: that port must be free too (and every node's pair).
     await assertPortFree({ host: input.listen.host, port: input.listen.port + 1 }, '--listen');
     for (const n of input.cluster?.slice(1) ?? []) for (const port of nodePorts(n)) await assertPortFree(port, '--listen');
@@ -143,6 +137,22 @@ export async function planVaultServer(session: EnvSession, input: VaultServerInp
   }
   await planInitialisation(session, input, plan, p.data);
   return plan;
+}
+
+/** A server that runs already (either runtime): its seal status says what is left to do. */
+async function planRunningServer(plan: VaultServerPlan, pid: number, input: VaultServerInput): Promise<void> {
+  plan.situation = 'running';
+  plan.pid = pid;
+  const status = await sealStatus(new VaultClient({ addr: httpAddr(input.listen), timeoutMs: input.waitSeconds * 1000 }));
+  plan.initialized = status.initialized;
+  plan.sealed = status.sealed;
+}
+
+/** A server to start (either runtime): its directory, and its API port free. */
+async function planNewServer(plan: VaultServerPlan, dir: string, input: VaultServerInput): Promise<void> {
+  const createDir = await planOutputDir(dir, '--out');
+  if (createDir) plan.actions.push(createDir);
+  await assertPortFree(input.listen);
 }
 
 /** What both runtimes plan after the server runs: initialise, unseal, record; the keys file. */
@@ -202,15 +212,9 @@ async function planContainer(session: EnvSession, input: VaultServerInput): Prom
   if (info?.running) {
     const config = configOfMounts(p.dir, (await containerMounts(c.name)) ?? new Map());
     if (config !== 'bootstrap') throw new OperatorError(`A container ${c.name} already runs, and not with ${p.bootstrapConfig}${config === 'tls' ? ' (it runs the TLS configuration, but vault-https never recorded it)' : ''}.`, config === 'tls' ? `Run certwright vault-https --env ${session.env} again: it finishes the move to TLS.` : `Remove it (podman rm -f ${c.name}) or pass another --name.`);
-    plan.situation = 'running';
-    plan.pid = info.pid;
-    const status = await sealStatus(new VaultClient({ addr: httpAddr(input.listen), timeoutMs: input.waitSeconds * 1000 }));
-    plan.initialized = status.initialized;
-    plan.sealed = status.sealed;
+    await planRunningServer(plan, info.pid, input);
   } else {
-    const createDir = await planOutputDir(p.dir, '--out');
-    if (createDir) plan.actions.push(createDir);
-    await assertPortFree(input.listen);
+    await planNewServer(plan, p.dir, input);
     // On the host network raft's cluster port (PORT+1) is the host's too.
     if (c.network === 'host') await assertPortFree({ host: input.listen.host, port: input.listen.port + 1 }, '--listen');
     const bootstrap = renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data, auditLog: p.containerAudit, container: { network: c.network } });
