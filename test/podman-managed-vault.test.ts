@@ -149,6 +149,8 @@ describe.skipIf(!podman.ok)('the managed Vault as a Podman container', () => {
     expect(mountsAfter).toContain(`/openbao/config=${path.join(work, 'vault', 'config')}:false`);
     expect(mountsAfter).not.toContain('vault-bootstrap.hcl');
     expect(fs.statSync(raftDb).ino).toBe(inodeBefore);
+    // The same network and loopback-only publishing as the container vault-server started.
+    expect(await inspect('{{json .HostConfig.PortBindings}}')).toContain(`"HostIp":"127.0.0.1","HostPort":"${port}"`);
 
     // Independent judges, trusting only the root: openssl and curl reach the container over TLS...
     const s = await execa('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-CAfile', root, '-verify_return_error', '-servername', 'localhost'], { input: '', reject: false });

@@ -161,7 +161,7 @@ function semanticProblems(spec: EstateFile, pos: Positions): string[] {
   if (v.listen_base !== undefined && typeof v.nodes !== 'number') out.push(`${pos.keyIn(['vault'], 'listen_base')}: listen_base: is for nodes: N; a list of nodes gives each its listen:`);
   if (v.cluster_address !== undefined && v.nodes === undefined) out.push(`${pos.keyIn(['vault'], 'cluster_address')}: cluster_address: is for a raft cluster (nodes:)`);
   if (v.nodes !== undefined && v.runtime === 'podman') out.push(`${pos.keyIn(['vault'], 'runtime')}: a raft cluster runs as host processes in this version; drop runtime: podman`);
-  for (const k of ['image', 'container'] as const) if (v[k] !== undefined && v.runtime !== 'podman') out.push(`${pos.keyIn(['vault'], k)}: ${k}: is for runtime: podman; add runtime: podman or drop ${k}:`);
+  for (const k of ['image', 'container', 'network'] as const) if (v[k] !== undefined && v.runtime !== 'podman') out.push(`${pos.keyIn(['vault'], k)}: ${k}: is for runtime: podman; add runtime: podman or drop ${k}:`);
   if (v.runtime === 'podman' && v.address !== undefined) out.push(`${pos.keyIn(['vault'], 'runtime')}: runtime: is how certwright runs the Vault (listen:); a Vault you run yourself (address:) has none`);
   if (v.address === undefined && v.listen === undefined && v.nodes === undefined) out.push(`${pos.keyOf(['vault'])}: vault needs address: (a Vault you run yourself), listen: (one certwright runs) or nodes: (a raft cluster certwright runs)`);
   if (v.address?.startsWith('http://') && !v.allow_http) out.push(`${pos.keyIn(['vault'], 'address')}: vault.address ${v.address} is plain http; use https, or set allow_http: true for a throwaway lab`);

@@ -97,7 +97,7 @@ export class EstateRecorder {
         break;
       }
       case 'vault-server':
-        spec.vault = compact({ ...withoutAddress(spec.vault), listen: s('listen'), data_dir: this.rel(s('out')), bao: this.rel(s('bao')), key_shares: num(s('key-shares')), key_threshold: num(s('key-threshold')), ...(s('runtime') === 'podman' ? { runtime: 'podman' as const, image: s('image'), container: s('name') } : {}) });
+        spec.vault = compact({ ...withoutAddress(spec.vault), listen: s('listen'), data_dir: this.rel(s('out')), bao: this.rel(s('bao')), key_shares: num(s('key-shares')), key_threshold: num(s('key-threshold')), ...(s('runtime') === 'podman' ? { runtime: 'podman' as const, image: s('image'), container: s('name'), network: s('network') as 'bridge' | 'host' | undefined } : {}) });
         break;
       case 'intermediate':
       case 'intermediate-request':

@@ -72,6 +72,7 @@ export const ESTATE_SCHEMA = {
         runtime: { type: 'string', enum: ['process', 'podman'], description: 'how certwright runs that server (vault-server --runtime): process (bao server on the host, the default) or podman (the same server in a container, data_dir/data bind-mounted and kept; vault-https recreates that container on TLS)' },
         image: str('container image for the podman runtime (vault-server --image); pulled when absent, the plan says so'),
         container: str('container name for the podman runtime (vault-server --name; default certwright-vault-ENVIRONMENT)'),
+        network: { type: 'string', enum: ['bridge', 'host'], description: 'the podman runtime\'s network (vault-server --network): bridge (default; the port published on the listen address only) or host (rootless Podman without slirp4netns)' },
         bao: str('the bao binary: for the process runtime the server\'s (vault-server --bao); for the podman runtime one bind-mounted into an image that has none (vault-https --bao-binary)'),
         key_shares: { type: 'integer', minimum: 1, maximum: 10, description: 'vault-init --key-shares' },
         key_threshold: { type: 'integer', minimum: 1, maximum: 10, description: 'vault-init --key-threshold' },
@@ -179,7 +180,7 @@ export const ESTATE_SCHEMA = {
 export interface EstateFile {
   environment: string;
   root: { dir: string; cn: string; key_type?: string; ttl?: string; path_len?: number | null; custody?: { custodians: number; threshold: number; names?: string[]; shares_out: string } };
-  vault: { address?: string; ca?: string; allow_http?: boolean; listen?: string; nodes?: number | Array<{ listen: string }>; listen_base?: string; cluster_address?: string; data_dir?: string; runtime?: 'process' | 'podman'; image?: string; container?: string; bao?: string; key_shares?: number; key_threshold?: number };
+  vault: { address?: string; ca?: string; allow_http?: boolean; listen?: string; nodes?: number | Array<{ listen: string }>; listen_base?: string; cluster_address?: string; data_dir?: string; runtime?: 'process' | 'podman'; image?: string; container?: string; network?: 'bridge' | 'host'; bao?: string; key_shares?: number; key_threshold?: number };
   intermediate: { mount?: string; cn: string; key_type?: string; max_ttl?: string; ttl?: string; path_len?: number; permitted_dns?: string[] };
   vault_cert?: { role?: string; dns?: string[]; ip?: string[]; dir: string; ttl?: string; key_type?: string; owner?: string };
   urls?: { base: string };

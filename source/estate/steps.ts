@@ -97,6 +97,7 @@ export function estateSteps(estate: Estate, options: MapOptions): EstateStep[] {
     if (s.vault.runtime === 'podman') {
       set(v, 'image', s.vault.image);
       set(v, 'name', s.vault.container);
+      set(v, 'network', s.vault.network);
     }
     // The shares of a first run, for a server restarted on its storage (after a reboot, say).
     if (options.keysOut && fs.existsSync(options.keysOut)) v['key-file'] = [options.keysOut];

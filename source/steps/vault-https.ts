@@ -217,7 +217,7 @@ export async function planVaultHttps(session: EnvSession, input: VaultHttpsInput
   const plan: VaultHttpsPlan = { ...emptyPlan(), model, files, createData: !fs.existsSync(p.data), startAction: 'none', material };
   plan.warnings.push(...warnings);
   plan.facts.push(['API address', apiAddr], ['Listener', `${formatListen(input.listen)} (TLS 1.2+, ${path.basename(tlsPaths(input.tlsDir).fullchain)})`], ['Certificate', `${fingerprint(material.leaf)} (${material.leaf.subjectAltName})`], ['Storage', `${input.storage} in ${p.data}`], ['Runs as', ns ? `${formatOwner(user)} in ${ns.user}'s rootless Podman = host ${formatOwner(hostUser)} (owner of the key; no keep-id, no chown, no added capabilities)` : formatOwner(user)]);
-  if (input.runtime === 'podman') plan.facts.push(['Image', input.image + (input.baoBinary ? ` + ${model.baoBinary}` : '')], ['Container', input.containerName]);
+  if (input.runtime === 'podman') plan.facts.push(['Image', input.image + (input.baoBinary ? ` + ${model.baoBinary}` : '')], ['Container', `${input.containerName} (network ${input.network})`]);
   for (const f of files) if (f.changed) plan.actions.push(`Write ${f.path}`);
   if (plan.createData) plan.actions.push(`Create ${p.data} (0700, owner ${formatOwner(hostUser)})`);
   if (input.start) {

@@ -57,7 +57,7 @@ export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttps
     { name: 'bao-binary', type: 'string', value: 'FILE', description: 'bind-mount this bao binary into an image that has none (e.g. a minimal busybox image)' },
     { name: 'user', type: 'string', value: 'UID:GID', description: 'container user', defaultText: 'the owner of server.key, so nothing needs chown' },
     { name: 'name', type: 'string', value: 'NAME', description: 'container name', defaultText: 'certwright-vault-ENV' },
-    { name: 'network', type: 'string', value: 'MODE', description: 'bridge (the port is published on the listen address) or host (the container shares the host network)', default: 'bridge' },
+    { name: 'network', type: 'string', value: 'MODE', description: 'bridge (the port is published on the listen address) or host (the container shares the host network)', defaultText: 'bridge, or the network of the container vault-server runs' },
     { name: 'api-addr', type: 'string', value: 'URL', description: 'api_addr', defaultText: 'https://LISTEN-HOST:PORT' },
     { name: 'start', type: 'boolean', description: 'start Vault and wait until it answers over HTTPS' },
     { name: 'runtime', type: 'string', value: 'KIND', description: 'podman (podman-compose, or the equivalent podman run) or process (bao server on the host)', defaultText: 'the runtime of the Vault vault-server runs, else podman' },
