@@ -133,7 +133,7 @@ fi
 # Debian packages. Each entry: command-to-probe:package
 NEEDED=(openssl:openssl tmux:tmux unshare:util-linux systemd-analyze:systemd
         podman:podman runc:runc podman-compose:podman-compose busybox:busybox-static
-        nginx:nginx)
+        nginx:nginx newuidmap:uidmap)
 missing=()
 for pair in "${NEEDED[@]}"; do
   cmd="${pair%%:*}"; pkg="${pair##*:}"
