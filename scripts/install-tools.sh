@@ -130,6 +130,43 @@ if ! "$PKILINT_DIR/bin/python" -c 'import pkilint' >/dev/null 2>&1; then
 fi
 "$PKILINT_DIR/bin/python" -c 'import pkilint' >/dev/null
 
+# Ansible, for the fleet rollout (`certwright export ansible`, test/ansible-fleet.test.ts): ansible-core
+# pinned in its own venv under .tools/, plus the containers.podman collection (the podman connection
+# the test's managed hosts use) taken from PyPI's `ansible` package of the same release line: only
+# that collection's directory is unpacked from the wheel, into the venv's site-packages, where
+# ansible-core finds collections on sys.path. ansible-lint is pinned in the same venv.
+ANSIBLE_CORE_VERSION="2.19.14"
+ANSIBLE_VERSION="12.3.0"
+ANSIBLE_LINT_VERSION="26.10.1"
+ANSIBLE_DIR="$TOOLS/ansible-core-$ANSIBLE_CORE_VERSION"
+ansible_ok() {
+  local v
+  v="$("$ANSIBLE_DIR/bin/ansible-playbook" --version 2>/dev/null)" || return 1
+  case "$v" in *"[core $ANSIBLE_CORE_VERSION]"*) ;; *) return 1 ;; esac
+  [ -f "$ANSIBLE_DIR/.ansible-$ANSIBLE_VERSION-podman" ] && [ -x "$ANSIBLE_DIR/bin/ansible-lint" ]
+}
+if ! ansible_ok; then
+  echo "install-tools: installing ansible-core==$ANSIBLE_CORE_VERSION, ansible-lint==$ANSIBLE_LINT_VERSION and containers.podman (from ansible==$ANSIBLE_VERSION) into $ANSIBLE_DIR"
+  rm -rf "$ANSIBLE_DIR.partial" "$ANSIBLE_DIR"
+  # Built in place (a venv's scripts carry its path in their #! line), marked complete last.
+  python3 -m venv "$ANSIBLE_DIR"
+  "$ANSIBLE_DIR/bin/python" -m pip install --quiet --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION" "ansible-lint==$ANSIBLE_LINT_VERSION"
+  mkdir -p "$ANSIBLE_DIR.partial"
+  "$ANSIBLE_DIR/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps -d "$ANSIBLE_DIR.partial" "ansible==$ANSIBLE_VERSION"
+  "$ANSIBLE_DIR/bin/python" - "$ANSIBLE_DIR.partial/ansible-$ANSIBLE_VERSION-py3-none-any.whl" <<'PY'
+import sys, sysconfig, zipfile
+site = sysconfig.get_paths()["purelib"]
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for name in z.namelist():
+        if name.startswith("ansible_collections/containers/podman/"):
+            z.extract(name, site)
+PY
+  rm -rf "$ANSIBLE_DIR.partial"
+  touch "$ANSIBLE_DIR/.ansible-$ANSIBLE_VERSION-podman"
+fi
+for tool in ansible-playbook ansible-lint ansible-inventory; do ln -sfn "../ansible-core-$ANSIBLE_CORE_VERSION/bin/$tool" "$TOOLS/bin/$tool"; done
+ansible_ok || { echo "install-tools: ansible-core $ANSIBLE_CORE_VERSION did not install into $ANSIBLE_DIR" >&2; exit 1; }
+
 # Debian packages. Each entry: command-to-probe:package
 NEEDED=(openssl:openssl tmux:tmux unshare:util-linux systemd-analyze:systemd
         podman:podman runc:runc podman-compose:podman-compose busybox:busybox-static
@@ -161,4 +198,4 @@ if command -v podman >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
   fi
 fi
 announced
-echo "install-tools: ok (node $NODE24_VERSION, node $NODE22_VERSION, bao $("$TOOLS/bin/bao" version | head -1 | awk '{print $2}'))"
+echo "install-tools: ok (node $NODE24_VERSION, node $NODE22_VERSION, bao $("$TOOLS/bin/bao" version | head -1 | awk '{print $2}'), ansible-core $ANSIBLE_CORE_VERSION)"

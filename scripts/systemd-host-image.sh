@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 PREFIX="${CERTWRIGHT_HOST_IMAGE_PREFIX:-localhost/hosts-systemd}"
 RECIPE_HASH="$(sha256sum "$0" | cut -c1-12)"
 IMAGE="$PREFIX:$RECIPE_HASH"
-PACKAGES="systemd,systemd-sysv,dbus,libpam-systemd,dbus-user-session,procps,podman,uidmap,runc,crun,slirp4netns,fuse-overlayfs,busybox-static,openssl,nginx-light,iproute2"
+PACKAGES="systemd,systemd-sysv,dbus,libpam-systemd,dbus-user-session,procps,podman,uidmap,runc,crun,slirp4netns,fuse-overlayfs,busybox-static,openssl,nginx-light,iproute2,python3"
 
 fail() { echo "systemd-host-image: $*" >&2; exit 1; }
 

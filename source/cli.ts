@@ -25,6 +25,7 @@ const READ_ONLY_COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>
   status: () => import('./commands/status.js'),
   doctor: () => import('./commands/doctor.js'),
   plan: () => import('./commands/plan.js'),
+  'export ansible': () => import('./commands/export-ansible.js'),
 };
 
 /**
@@ -35,6 +36,16 @@ const READ_ONLY_COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>
  */
 const COMPOSITE_COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   apply: () => import('./commands/apply.js'),
+};
+
+/**
+ * Commands a tool runs on the controller, not an operator: `ansible-secret` is the lookup the
+ * exported Ansible play calls for an agent about to (re)start. It writes Vault (the agent's
+ * roles, a wrapped secret_id) and no file, and prints the secret only on stdout, so it has no
+ * --dry-run and no state record.
+ */
+const CONTROLLER_COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
+  'ansible-secret': () => import('./commands/ansible-secret.js'),
 };
 
 /** Every step of the registry is a command; the rest are the read-only commands above. */
@@ -50,6 +61,7 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   ),
   ...READ_ONLY_COMMANDS,
   ...COMPOSITE_COMMANDS,
+  ...CONTROLLER_COMMANDS,
 };
 
 export const commandNames = (): string[] => Object.keys(COMMANDS);
@@ -61,6 +73,7 @@ export async function commandSpecOf(name: string): Promise<CommandSpec> {
   return (await load()).command;
 }
 export const compositeCommandNames = (): string[] => Object.keys(COMPOSITE_COMMANDS);
+export const controllerCommandNames = (): string[] => Object.keys(CONTROLLER_COMMANDS);
 
 const SUMMARIES: Array<[string, string]> = [
   ['(no command)', 'open the wizard (offers the rehearsal lab when no environment exists)'],
@@ -100,6 +113,8 @@ const SUMMARIES: Array<[string, string]> = [
   ['doctor', 'find the known failure modes and print each with the exact fix'],
   ['plan', 'an estate file as steps in order: done / to do / drifted, and where the air gap falls'],
   ['apply', 'run the estate file\'s steps that are not done (stops at the air gap; --one-machine)'],
+  ['export ansible', 'the estate\'s managed hosts as an Ansible inventory, playbook and roles (no secret in it)'],
+  ['ansible-secret', 'for the exported play: one host agent\'s Vault roles + role_id and a wrapped secret_id as JSON'],
 ];
 
 /** Help is wrapped to the terminal, or to 80 columns when the output is no terminal. */

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { cli, tempDir, BAO } from './helpers/env.js';
 import { useHttpsVault, type HttpsVault } from './helpers/https-vault.js';
 import { loadAllSteps } from '../source/steps/index.js';
-import { readOnlyCommandNames, commandNames, compositeCommandNames } from '../source/cli.js';
+import { readOnlyCommandNames, commandNames, compositeCommandNames, controllerCommandNames } from '../source/cli.js';
 import { freePortPair, stopProcess } from '../source/system/openbao.js';
 import { VaultClient } from '../source/vault/client.js';
 
@@ -205,7 +205,7 @@ describe('--dry-run, walked over the step registry', () => {
     const stepCommands = new Set(steps.map((s) => s.command));
     // apply --file is the one composite: every change it makes is a registry step's (see cli.ts).
     expect(compositeCommandNames()).toEqual(['apply']);
-    expect(commandNames().filter((c) => !stepCommands.has(c)).sort()).toEqual([...readOnlyCommandNames(), ...compositeCommandNames()].sort());
+    expect(commandNames().filter((c) => !stepCommands.has(c)).sort()).toEqual([...readOnlyCommandNames(), ...compositeCommandNames(), ...controllerCommandNames()].sort());
     // And no command enforces --dry-run itself: the step runner is the one place.
     const offenders = execFileSync('grep', ['-rln', "'dry-run'", path.join(import.meta.dirname, '..', 'source')], { encoding: 'utf8' }).trim().split('\n').map((f) => path.relative(path.join(import.meta.dirname, '..'), f)).sort();
     expect(offenders).toEqual(['source/commands/step-command.ts', 'source/flags.ts']);

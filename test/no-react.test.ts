@@ -21,6 +21,9 @@ describe('non-interactive commands do not load React', () => {
     [['--help']],
     [['state', 'show', '--env', 'x']],
     [['intermediate', 'request', '--env', 'x', '--mount', 'p', '--cn', 'c', '--csr-out', '/tmp/x.csr', '--vault-addr', 'http://127.0.0.1:9']],
+    // refused (no such file), but only after its module and the estate loader are loaded
+    [['export', 'ansible', '--file', '/nonexistent/estate.yaml', '--out', '/tmp/cw-no-react-export']],
+    [['ansible-secret', '--file', '/nonexistent/estate.yaml', '--agent', 'app/web']],
   ])('certwright %j', async (args) => {
     const modules = await modulesLoadedBy(args);
     expect(modules.length).toBeGreaterThan(0);

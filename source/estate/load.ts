@@ -171,7 +171,17 @@ function semanticProblems(spec: EstateFile, pos: Positions): string[] {
   if (c?.names && c.names.length !== c.custodians) out.push(`${pos.keyIn(['root', 'custody'], 'names')}: root.custody.names lists ${c.names.length} custodian(s) for custodians: ${c.custodians}; name each one once`);
   if (c && path.resolve(c.shares_out) === path.resolve(spec.root.dir)) out.push(`${pos.keyIn(['root', 'custody'], 'shares_out')}: root.custody.shares_out is root.dir: the shares would lie beside the key they open`);
   const seen = new Map<string, number>();
+  const hostNames = new Map<string, number>();
+  (spec.hosts ?? []).forEach((h, i) => {
+    if (hostNames.has(h.name)) out.push(`${pos.keyIn(['hosts', i], 'name')}: host "${h.name}" is listed twice (also hosts[${hostNames.get(h.name)}])`);
+    else hostNames.set(h.name, i);
+  });
   (spec.agents ?? []).forEach((a, i) => {
+    if (a.host !== undefined) {
+      if (!hostNames.has(a.host)) out.push(`${pos.keyIn(['agents', i], 'host')}: agents[${i}] names host "${a.host}", which is not in hosts:`);
+      if (a.user === undefined) out.push(`${pos.keyIn(['agents', i], 'host')}: agents[${i}] runs on host "${a.host}" and needs user: (the service user there)`);
+      for (const k of ['out', 'tls_dir', 'ca_out'] as const) if (a[k] !== undefined && !a[k]!.startsWith('/')) out.push(`${pos.keyIn(['agents', i], k)}: ${k} of an agent on host "${a.host}" is a path on that host and must be absolute`);
+    }
     const id = `${a.kind}:${a.name}`;
     if (seen.has(id)) out.push(`${pos.keyIn(['agents', i], 'name')}: agent ${a.kind} "${a.name}" is listed twice (also agents[${seen.get(id)}])`);
     else seen.set(id, i);

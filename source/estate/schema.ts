@@ -133,11 +133,29 @@ export const ESTATE_SCHEMA = {
           out: str('--out'),
           user: str('the service user (--user); apply installs and starts the agent in that user\'s systemd (--install)'),
           install: { type: 'boolean', description: 'with user: install and start the unit in the user\'s systemd (--install; default true); false only writes the files and the install commands' },
+          host: str('the name of a hosts: entry: the agent runs on that managed host and is rolled out by `export ansible` (apply leaves it alone); needs user: and absolute paths', { pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' }),
         },
         allOf: [
           { if: { properties: { kind: { const: 'app' } } }, then: { required: ['common_name', 'tls_dir'] } },
           { if: { properties: { kind: { const: 'proxy' } } }, then: { required: ['ca_out'] } },
         ],
+      },
+    },
+    hosts: {
+      type: 'array',
+      description: 'managed hosts for `certwright export ansible`: agents name their host with host:',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: {
+          name: str('the inventory hostname', { pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' }),
+          address: str('how Ansible reaches it (ansible_host); default: name'),
+          connection: str('ansible_connection (ssh, containers.podman.podman, local...); default: Ansible\'s own'),
+          certwright: strList('argv that runs certwright on that host, for the hook (default: [/usr/local/bin/certwright])'),
+          bao: str('the bao binary on that host (default: /usr/local/bin/bao)'),
+          vault_address: str('the Vault address as that host reaches it (default: vault.address / https://vault.listen)', { pattern: '^https?://' }),
+        },
       },
     },
     distribute_ca: {
@@ -184,7 +202,8 @@ export interface EstateFile {
   intermediate: { mount?: string; cn: string; key_type?: string; max_ttl?: string; ttl?: string; path_len?: number; permitted_dns?: string[] };
   vault_cert?: { role?: string; dns?: string[]; ip?: string[]; dir: string; ttl?: string; key_type?: string; owner?: string };
   urls?: { base: string };
-  agents?: Array<{ kind: 'app' | 'proxy'; name: string; common_name?: string; alt_names?: string[]; ttl?: string; tls_dir?: string; ca_out?: string; out: string; user?: string; install?: boolean }>;
+  agents?: Array<{ kind: 'app' | 'proxy'; name: string; common_name?: string; alt_names?: string[]; ttl?: string; tls_dir?: string; ca_out?: string; out: string; user?: string; install?: boolean; host?: string }>;
+  hosts?: Array<{ name: string; address?: string; connection?: string; certwright?: string[]; bao?: string; vault_address?: string }>;
   distribute_ca?: { users: string[]; ca?: string; path?: string };
   build_role?: { role?: string; allowed_apps?: string[]; ttl?: string; key_type?: string; approle?: string; token_ttl?: string; secret_id_ttl?: string; bound_cidrs?: string[]; role_id_out?: string; secret_id_out?: string };
   air_gap?: { carry_dir?: string };

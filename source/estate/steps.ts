@@ -189,6 +189,8 @@ export function estateSteps(estate: Estate, options: MapOptions): EstateStep[] {
   }
 
   for (const a of s.agents ?? []) {
+    // An agent on a managed host is rolled out there by `certwright export ansible`, not here.
+    if (a.host !== undefined) continue;
     const v = online();
     set(v, 'mount', mount);
     set(v, 'name', a.name);

@@ -135,7 +135,7 @@ function roleDiffers(current: Record<string, unknown> | undefined, want: Record<
 
 type AgentAppRole = Omit<auth.AppRoleSettings, 'token_bound_cidrs' | 'secret_id_bound_cidrs'>;
 
-function desiredAppRole(policy: string, periodSeconds: number): AgentAppRole {
+export function desiredAppRole(policy: string, periodSeconds: number): AgentAppRole {
   return {
     token_policies: [policy],
     token_period: periodSeconds,

@@ -224,13 +224,14 @@ export async function fileFingerprint(host: SystemdHost, file: string): Promise<
 }
 
 /** Boots one host (systemd as PID 1) and waits until systemd reports running. */
-export async function startSystemdHost(options: { mounts?: string[] } = {}): Promise<SystemdHost> {
+export async function startSystemdHost(options: { mounts?: string[]; name?: string } = {}): Promise<SystemdHost> {
   const avail = systemdHostAvailability();
   if (!avail.ok) throw new Error(avail.reason);
   const tools = toolBinaries();
   if ('why' in tools) throw new Error(tools.why);
   counter += 1;
-  const name = `hosts-${process.pid}-${counter}`;
+  // A caller may name it (another area's prefix, e.g. ansible-*); the default is hosts-PID-N.
+  const name = options.name ?? `hosts-${process.pid}-${counter}`;
   const mounts = [`${ROOT}:${HOST_TREE}:ro`, `${tools.node}:/usr/local/bin/node:ro`, `${tools.bao}:/usr/local/bin/bao:ro`, ...(options.mounts ?? []).map((m) => `${m}:${m}`)];
   // --privileged only for the rootless Podman nested inside (user namespaces, /dev/fuse).
   const args = ['run', '-d', '--name', name, '--hostname', name, '--privileged', '--systemd=always', '--network', 'host', '--label', 'hosts.test=1', ...mounts.flatMap((m) => ['-v', m]), avail.image, '/lib/systemd/systemd'];
