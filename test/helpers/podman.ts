@@ -65,21 +65,21 @@ export async function ensureImage(): Promise<void> {
 
 /**
  * nginx.conf for a container: TLS on 127.0.0.1:port from the TLS dir mounted at /tls, pid, logs
- * and temp files under /ngx (a writable mount), `user root` (the container's root).
+ * and temp files under dir (default /ngx, a writable mount), `user root` (the container's root).
  */
-export function nginxConf(port: number, certPath = '/tls/current/fullchain.pem', keyPath = '/tls/current/key.pem'): string {
+export function nginxConf(port: number, certPath = '/tls/current/fullchain.pem', keyPath = '/tls/current/key.pem', dir = '/ngx'): string {
   return `user root;
 worker_processes 1;
-pid /ngx/nginx.pid;
-error_log /ngx/logs/error.log;
+pid ${dir}/nginx.pid;
+error_log ${dir}/logs/error.log;
 events { worker_connections 64; }
 http {
   access_log off;
-  client_body_temp_path /ngx/varlib/body;
-  proxy_temp_path /ngx/varlib/proxy;
-  fastcgi_temp_path /ngx/varlib/fastcgi;
-  uwsgi_temp_path /ngx/varlib/uwsgi;
-  scgi_temp_path /ngx/varlib/scgi;
+  client_body_temp_path ${dir}/varlib/body;
+  proxy_temp_path ${dir}/varlib/proxy;
+  fastcgi_temp_path ${dir}/varlib/fastcgi;
+  uwsgi_temp_path ${dir}/varlib/uwsgi;
+  scgi_temp_path ${dir}/varlib/scgi;
   server {
     listen 127.0.0.1:${port} ssl;
     ssl_certificate ${certPath};
