@@ -26,12 +26,11 @@ function controllerCommand(): string[] {
 export const command: CommandSpec = {
   name: 'export ansible',
   summary: 'Writes the estate\'s managed hosts (hosts: and the agents with host:) as plain Ansible: inventory, playbook and roles. Reads no Vault; no secret is written (the play fetches wrapped secret_ids from `certwright ansible-secret` by a lookup).',
-  usage: 'export ansible --file ESTATE.yaml --out DIR [--controller-certwright ARGV] [--dry-run] [--json]',
+  usage: 'export ansible --file ESTATE.yaml --out DIR [--controller-certwright ARGV] [--json]',
   flags: [
     FILE_FLAG,
     { name: 'out', type: 'string', value: 'DIR', description: 'the directory of the export (created 0700 when missing)' },
     { name: 'controller-certwright', type: 'string', value: 'COMMAND', description: 'how the play runs certwright on the controller for the secret lookup (default: this certwright)' },
-    { name: 'dry-run', type: 'boolean', description: 'print what would be written, write nothing' },
   ],
   async run(ctx) {
     const file = ctx.flags.require('file', 'the estate file');
@@ -57,8 +56,7 @@ export const command: CommandSpec = {
     }
     const removals = oldManifest.filter((rel) => !files.has(rel) && !rel.includes('..') && fs.existsSync(path.join(dir, rel)));
     for (const rel of removals) actions.push(`Remove ${rel} (no longer in the estate)`);
-    const dryRun = ctx.flags.bool('dry-run');
-    if (!dryRun) {
+    {
       await ensureOutputDir(dir);
       for (const [target, text] of writes) {
         await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
@@ -70,11 +68,11 @@ export const command: CommandSpec = {
     }
     const hosts = (estate.spec.hosts ?? []).map((h) => h.name);
     if (ctx.flags.bool('json')) {
-      printJson({ environment: estate.spec.environment, out: dir, dryRun, hosts, files: [...files.keys()].sort(), actions });
+      printJson({ environment: estate.spec.environment, out: dir, hosts, files: [...files.keys()].sort(), actions });
       return 0;
     }
     const lines = [
-      `${dryRun ? 'Would export' : 'Exported'} environment ${estate.spec.environment} for Ansible: ${hosts.length} host(s) (${hosts.join(', ')}) in ${dir}`,
+      `Exported environment ${estate.spec.environment} for Ansible: ${hosts.length} host(s) (${hosts.join(', ')}) in ${dir}`,
       ...(actions.length ? actions.map((a) => `  - ${a}`) : ['  Nothing changed: the export is up to date.']),
       '',
       'Run it (VAULT_TOKEN set on this controller: the play mints each restarting agent\'s wrapped secret_id by a lookup):',
