@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds (once) the image of the systemd test host: Debian bookworm with systemd as PID 1, logind,
 # dbus-user-session (so `systemctl --user -M USER@` works), journald, rootless Podman for service
-# users (uidmap, runc), nginx for their containers and openssl for the tests' own evidence.
+# users (uidmap, runc), nginx for their containers, openssl for the tests' own evidence, and
+# python3 + openssh-server so Ansible can manage it (test/ansible-fleet.test.ts).
 # Root filesystem by mmdebstrap from the Debian mirror apt already uses here (read from /etc/apt,
 # never hard-coded), imported into rootful Podman. Reused when the tag already exists: the tag
 # carries a hash of this script, so changing the recipe builds a new image.
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 PREFIX="${CERTWRIGHT_HOST_IMAGE_PREFIX:-localhost/hosts-systemd}"
 RECIPE_HASH="$(sha256sum "$0" | cut -c1-12)"
 IMAGE="$PREFIX:$RECIPE_HASH"
-PACKAGES="systemd,systemd-sysv,dbus,libpam-systemd,dbus-user-session,procps,podman,uidmap,runc,crun,slirp4netns,fuse-overlayfs,busybox-static,openssl,nginx-light,iproute2,python3"
+PACKAGES="systemd,systemd-sysv,dbus,libpam-systemd,dbus-user-session,procps,podman,uidmap,runc,crun,slirp4netns,fuse-overlayfs,busybox-static,openssl,nginx-light,iproute2,python3,openssh-server"
 
 fail() { echo "systemd-host-image: $*" >&2; exit 1; }
 
@@ -60,11 +61,14 @@ trap 'rm -rf "$WORK"' EXIT
 echo "systemd-host-image: building $IMAGE from $MIRROR (one time; reused afterwards)" >&2
 # Hooks: rootless Podman inside must use runc (crun refuses hybrid cgroups here) and no default
 # ulimit; nginx is for the service users' containers, never a system service of the host image;
+# sshd (python3 and sshd: what Ansible needs of a managed host) does not start at boot: the hosts
+# share the machine's network, so a test gives each its own port and host keys (SystemdHost.startSsh);
 # machine-id is left empty so each boot gets its own.
 mmdebstrap --quiet --variant=minbase --include="$PACKAGES" \
   --customize-hook='mkdir -p "$1/etc/containers" && printf "[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n" > "$1/etc/containers/containers.conf"' \
   --customize-hook='chroot "$1" systemctl mask nginx.service >/dev/null 2>&1 || ln -sf /dev/null "$1/etc/systemd/system/nginx.service"' \
   --customize-hook='chroot "$1" systemctl mask getty@tty1.service console-getty.service >/dev/null 2>&1 || true' \
+  --customize-hook='chroot "$1" systemctl disable ssh.service ssh.socket >/dev/null 2>&1 || true; rm -f "$1/etc/systemd/system/multi-user.target.wants/ssh.service" "$1"/etc/ssh/ssh_host_*' \
   --customize-hook=': > "$1/etc/machine-id"' \
   bookworm "$WORK/rootfs.tar" "$MIRROR" >&2 || fail "mmdebstrap failed (see above)"
 podman import -q "$WORK/rootfs.tar" "$IMAGE" >/dev/null || fail "podman import failed"

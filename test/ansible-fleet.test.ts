@@ -11,8 +11,10 @@ import { freePort } from '../source/system/openbao.js';
 
 /**
  * Issue 16, part 1: `certwright export ansible` run for real. Three managed hosts (systemd as PID 1
- * in rootful Podman, test/helpers/systemd-host.ts) named ansible-*, reached by Ansible's
- * containers.podman.podman connection; an HTTPS OpenBao with the environment's PKI on the shared
+ * in rootful Podman, test/helpers/systemd-host.ts) named ansible-*, each with its own sshd on a
+ * loopback port, reached by Ansible's ssh connection (ControlPersist, pipelining: one ssh round
+ * trip per task; the podman connection has no pipelining and ran 3-4 `podman exec` per task, which
+ * made a play 130-190 s here); the hosts' keys are pinned in known_hosts; an HTTPS OpenBao with the environment's PKI on the shared
  * loopback; ansible-core pinned in .tools/ (scripts/install-tools.sh). The judges are independent
  * of certwright: ansible-playbook's own recap, `systemctl --user -M USER@ show`, and openssl
  * s_client against an nginx on each host serving what the agent rendered.
@@ -41,7 +43,7 @@ function estate(ttls: string[]): Record<string, unknown> {
     root: { dir: v.rootDir, cn: `${v.env} Root CA` },
     vault: { address: v.addr, ca: v.caFile },
     intermediate: { mount: 'pki_app', cn: `${v.env} Intermediate CA` },
-    hosts: NAMES.map((name) => ({ name, connection: 'containers.podman.podman', certwright: ['/usr/local/bin/node', HOST_BIN], bao: '/usr/local/bin/bao' })),
+    hosts: NAMES.map((name, i) => ({ name, address: '127.0.0.1', port: sshPorts[i], connection: 'ssh', certwright: ['/usr/local/bin/node', HOST_BIN], bao: '/usr/local/bin/bao' })),
     agents: NAMES.map((name, i) => ({ kind: 'app', name: `web${i + 1}`, host: name, user: USER, common_name: `${name}.fleet.test`, ttl: ttls[i], tls_dir: `/home/${USER}/tls`, out: `/home/${USER}/agent-web${i + 1}` })),
   };
 }
@@ -64,7 +66,13 @@ function ansibleEnv(): Record<string, string> {
     CERTWRIGHT_HOME: v.home,
     ANSIBLE_FORCE_COLOR: '0',
     ANSIBLE_NOCOLOR: '1',
-    ANSIBLE_HOST_KEY_CHECKING: 'false',
+    ANSIBLE_HOST_KEY_CHECKING: 'true',
+    // the hosts' Python is known: no interpreter discovery round trips on each play
+    ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
+    ANSIBLE_PRIVATE_KEY_FILE: path.join(work, 'controller-key'),
+    // ssh reads ~ from the passwd entry, not $HOME: keep its known_hosts and sockets in the test's dir
+    ANSIBLE_SSH_COMMON_ARGS: `-o UserKnownHostsFile=${path.join(work, 'known_hosts')} -o IdentitiesOnly=yes`,
+    ANSIBLE_SSH_CONTROL_PATH_DIR: path.join(work, 'cp'),
   };
 }
 
@@ -88,6 +96,8 @@ async function exportAnsible(): Promise<string> {
 }
 
 const ports: number[] = [];
+const sshPorts: number[] = [];
+let hostsReady: Promise<void> | undefined;
 
 beforeAll(async () => {
   if (skip) return;
@@ -95,17 +105,37 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(work, 'controller-home'));
   estateFile = path.join(work, 'estate.yaml');
   exportDir = path.join(work, 'export');
-  fs.writeFileSync(estateFile, stringify(estate(['72h', '72h', '72h'])));
-  // Sequentially: each boot is light, but this machine has two cores.
-  for (const name of NAMES) {
-    await run('podman', ['rm', '-f', '-t', '0', name]);
-    hosts.push(await startSystemdHost({ name }));
+  const key = path.join(work, 'controller-key');
+  const keygen = await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ansible-fleet-controller', '-f', key]);
+  expect(keygen.code, keygen.out).toBe(0);
+  for (const _ of NAMES) {
     ports.push(await freePort());
+    sshPorts.push(await freePort());
   }
+  fs.writeFileSync(estateFile, stringify(estate(['72h', '72h', '72h'])));
+  // The hosts boot while the first test exports and lints (it needs no host); the second awaits them.
+  hostsReady = bootHosts(fs.readFileSync(`${key}.pub`, 'utf8'));
+  hostsReady.catch(() => undefined);
 }, 16 * 60_000);
 
+/** The three hosts in parallel (a boot mostly waits on systemd), each with its sshd; their keys pinned. */
+async function bootHosts(pub: string): Promise<void> {
+  await Promise.all(NAMES.map((name) => run('podman', ['rm', '-f', '-t', '0', name])));
+  const booted = await Promise.allSettled(NAMES.map((name) => startSystemdHost({ name })));
+  for (const b of booted) if (b.status === 'fulfilled') hosts.push(b.value);
+  for (const b of booted) if (b.status === 'rejected') throw b.reason;
+  await Promise.all(hosts.map((h, i) => h.startSsh(sshPorts[i]!, pub)));
+  const known = await Promise.all(hosts.map(async (h, i) => `[127.0.0.1]:${sshPorts[i]} ${(await h.sh('cat /etc/ssh/ssh_host_ed25519_key.pub')).trim().split(' ').slice(0, 2).join(' ')}\n`));
+  fs.writeFileSync(path.join(work, 'known_hosts'), known.join(''));
+  console.info(`[ansible-fleet] three hosts up with sshd: ${Date.now() - started} ms into the file`);
+}
+
 afterAll(async () => {
-  for (const h of hosts) await h.stop();
+  await hostsReady?.catch(() => undefined);
+  // ControlPersist masters outlive ansible-playbook: close each by its socket
+  const cp = work && path.join(work, 'cp');
+  if (cp && fs.existsSync(cp)) for (const sock of fs.readdirSync(cp)) await run('ssh', ['-o', `ControlPath=${path.join(cp, sock)}`, '-O', 'exit', 'ansible-fleet']);
+  await Promise.all(hosts.map((h) => h.stop()));
   console.info(`[ansible-fleet] file wall time: ${Date.now() - started} ms`);
 }, 120_000);
 
@@ -123,7 +153,7 @@ describe.skipIf(Boolean(skip))('Fleet rollout through Ansible (issue 16, part 1)
     expect(inv.code, inv.out).toBe(0);
     const hostvars = JSON.parse(inv.out)._meta.hostvars;
     expect(Object.keys(hostvars).sort()).toEqual(NAMES);
-    expect(hostvars['ansible-h3']).toMatchObject({ ansible_connection: 'containers.podman.podman', certwright_service_users: [USER], certwright_trust: [{ user: USER, path: '.config/certwright/ca.pem' }] });
+    expect(hostvars['ansible-h3']).toMatchObject({ ansible_connection: 'ssh', ansible_host: '127.0.0.1', ansible_port: sshPorts[2], certwright_service_users: [USER], certwright_trust: [{ user: USER, path: '.config/certwright/ca.pem' }] });
     expect(hostvars['ansible-h3'].certwright_agents).toMatchObject([{ id: 'app/web3', user: USER, unit: 'bao-agent-test-app-web3.service', common_name: 'ansible-h3.fleet.test' }]);
 
     const syntax = await run(PLAYBOOK, ['--syntax-check', 'site.yml'], { cwd: exportDir, env: ansibleEnv() });
@@ -137,6 +167,7 @@ describe.skipIf(Boolean(skip))('Fleet rollout through Ansible (issue 16, part 1)
   }, 5 * 60_000);
 
   it('the play on three hosts: agent units active, each nginx serves its own leaf verifying to the root; a second play changes nothing; one TTL change touches one host', async () => {
+    await hostsReady;
     const first = await play();
     for (const n of NAMES) expect(first[n]!.changed).toBeGreaterThan(0);
 

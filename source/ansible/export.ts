@@ -27,6 +27,8 @@ export type EstateHost = NonNullable<EstateFile['hosts']>[number];
 
 export const DEFAULT_HOST_CERTWRIGHT = ['/usr/local/bin/certwright'];
 export const DEFAULT_HOST_BAO = '/usr/local/bin/bao';
+/** The user unit directory and its parents, under the home, each 0700 (the trust path's own are not repeated). */
+const USER_UNIT_DIRS = ['.config', '.config/systemd', '.config/systemd/user'];
 const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface HostAgent {
@@ -133,6 +135,7 @@ export function renderAnsibleExport(estate: Estate, options: ExportOptions): Map
     const vars: Record<string, unknown> = {};
     if (h.address) vars.ansible_host = h.address;
     if (h.connection) vars.ansible_connection = h.connection;
+    if (h.port !== undefined) vars.ansible_port = h.port;
     vars.certwright_hook_command = h.certwright ?? DEFAULT_HOST_CERTWRIGHT;
     vars.certwright_bao = h.bao ?? DEFAULT_HOST_BAO;
     vars.certwright_service_users = users;
@@ -154,8 +157,20 @@ export function renderAnsibleExport(estate: Estate, options: ExportOptions): Map
         ...(a.spec.caOut ? { ca_out: a.spec.caOut, rendered: a.spec.caOut } : {}),
         ...(a.spec.commonName ? { common_name: a.spec.commonName, ttl: a.spec.ttl } : {}),
         unit: unitName(a.spec.kind, a.spec.env, a.spec.name),
-        files_dir: dir,
-        config: [path.basename(p.hcl), path.basename(p.template)],
+        // absolute `path`, or `home`: relative to the user's home (read on the host)
+        dirs: [
+          { path: p.dir, mode: '0700' },
+          ...(a.spec.tlsDir ? [{ path: a.spec.tlsDir, mode: '0750' }] : []),
+          ...(a.spec.caOut ? [{ path: path.dirname(a.spec.caOut), mode: '0755' }] : []),
+          ...USER_UNIT_DIRS.filter((d) => !trustDirs.includes(d)).map((d) => ({ home: d, mode: '0700' })),
+        ],
+        files: [
+          { src: 'files/root-ca.pem', dest: p.trustRoot },
+          { src: 'files/vault-ca.pem', dest: p.vaultCa },
+          { src: `${dir}/${path.basename(p.hcl)}`, dest: p.hcl },
+          { src: `${dir}/${path.basename(p.template)}`, dest: p.template },
+          { src: `${dir}/${p.unitName}`, home: `.config/systemd/user/${p.unitName}` },
+        ],
       };
     });
     hosts[h.name] = vars;

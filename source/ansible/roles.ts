@@ -24,8 +24,9 @@ export const ROLE_FILES: Record<string, string> = {
     cmd: loginctl enable-linger {{ item }}
     creates: /var/lib/systemd/linger/{{ item }}
   loop: "{{ certwright_service_users }}"
+  register: certwright_host_linger
 
-- name: Each service user's systemd runs  # noqa: command-instead-of-module
+- name: The systemd of each newly lingering user runs  # noqa: command-instead-of-module
   ansible.builtin.command:
     cmd: systemctl --user -M {{ item }}@ is-system-running
   register: certwright_host_manager
@@ -34,7 +35,7 @@ export const ROLE_FILES: Record<string, string> = {
   delay: 1
   changed_when: false
   failed_when: certwright_host_manager.stdout not in ['running', 'degraded']
-  loop: "{{ certwright_service_users }}"
+  loop: "{{ certwright_host_linger.results | selectattr('changed') | map(attribute='item') | list }}"
 
 - name: Trust path directories (0700, owned by the user)
   ansible.builtin.file:
@@ -92,84 +93,44 @@ certwright_host_manage_users: true
 # only when the agent (re)starts: the wrapped secret_id is single use, so an agent that keeps
 # running needs none and a second play changes nothing. systemctl is run as a command (noqa):
 # the systemd module cannot address another user's manager (systemctl --user -M USER@).
-- name: Agent directory (0700) {{ certwright_agent.id }}
+# Each module run costs a Python start on the host, so the directories are one loop, the files
+# one loop, and one systemctl show answers both "active?" and "enabled?".
+- name: Agent directories {{ certwright_agent.id }}
   ansible.builtin.file:
-    path: "{{ certwright_agent.out }}"
+    path: "{{ item.path if item.path is defined else certwright_agent_home ~ '/' ~ item.home }}"
     state: directory
     owner: "{{ certwright_agent.user }}"
     group: "{{ certwright_agent.user }}"
-    mode: "0700"
+    mode: "{{ item.mode }}"
+  loop: "{{ certwright_agent.dirs }}"
+  loop_control:
+    label: "{{ item.path if item.path is defined else '~/' ~ item.home }}"
+  vars:
+    certwright_agent_home: "{{ ansible_facts.getent_passwd[certwright_agent.user][4] }}"
 
-- name: TLS directory (0750) {{ certwright_agent.id }}
-  ansible.builtin.file:
-    path: "{{ certwright_agent.tls_dir }}"
-    state: directory
-    owner: "{{ certwright_agent.user }}"
-    group: "{{ certwright_agent.user }}"
-    mode: "0750"
-  when: certwright_agent.tls_dir is defined
-
-- name: Directory of the CA file {{ certwright_agent.id }}
-  ansible.builtin.file:
-    path: "{{ certwright_agent.ca_out | dirname }}"
-    state: directory
-    owner: "{{ certwright_agent.user }}"
-    group: "{{ certwright_agent.user }}"
-    mode: "0755"
-  when: certwright_agent.ca_out is defined
-
-- name: Pinned root and Vault CA {{ certwright_agent.id }}
+- name: Pinned root, Vault CA, agent config, template and user unit {{ certwright_agent.id }}
   ansible.builtin.copy:
-    src: "{{ playbook_dir }}/files/{{ item.src }}"
-    dest: "{{ certwright_agent.out }}/{{ item.dest }}"
+    src: "{{ playbook_dir }}/{{ item.src }}"
+    dest: "{{ item.dest if item.dest is defined else certwright_agent_home ~ '/' ~ item.home }}"
     owner: "{{ certwright_agent.user }}"
     group: "{{ certwright_agent.user }}"
     mode: "0644"
-  loop:
-    - { src: root-ca.pem, dest: trust-root.pem }
-    - { src: vault-ca.pem, dest: vault-ca.pem }
-  register: certwright_agent_trust
+  loop: "{{ certwright_agent.files }}"
+  loop_control:
+    label: "{{ item.dest if item.dest is defined else '~/' ~ item.home }}"
+  vars:
+    certwright_agent_home: "{{ ansible_facts.getent_passwd[certwright_agent.user][4] }}"
+  register: certwright_agent_files
 
-- name: Agent config and template {{ certwright_agent.id }}
-  ansible.builtin.copy:
-    src: "{{ playbook_dir }}/{{ certwright_agent.files_dir }}/{{ item }}"
-    dest: "{{ certwright_agent.out }}/{{ item }}"
-    owner: "{{ certwright_agent.user }}"
-    group: "{{ certwright_agent.user }}"
-    mode: "0644"
-  loop: "{{ certwright_agent.config }}"
-  register: certwright_agent_config
-
-- name: User unit directories (0700) {{ certwright_agent.id }}
-  ansible.builtin.file:
-    path: "{{ ansible_facts.getent_passwd[certwright_agent.user][4] }}/{{ item }}"
-    state: directory
-    owner: "{{ certwright_agent.user }}"
-    group: "{{ certwright_agent.user }}"
-    mode: "0700"
-  loop: [.config, .config/systemd, .config/systemd/user]
-
-- name: Minimal user unit (0644) {{ certwright_agent.id }}
-  ansible.builtin.copy:
-    src: "{{ playbook_dir }}/{{ certwright_agent.files_dir }}/{{ certwright_agent.unit }}"
-    dest: "{{ ansible_facts.getent_passwd[certwright_agent.user][4] }}/.config/systemd/user/{{ certwright_agent.unit }}"
-    owner: "{{ certwright_agent.user }}"
-    group: "{{ certwright_agent.user }}"
-    mode: "0644"
-  register: certwright_agent_unitfile
-
-- name: Is the agent running {{ certwright_agent.id }}  # noqa: command-instead-of-module
+- name: State of the unit {{ certwright_agent.id }}  # noqa: command-instead-of-module
   ansible.builtin.command:
-    cmd: systemctl --user -M {{ certwright_agent.user }}@ is-active {{ certwright_agent.unit }}
-  register: certwright_agent_active
+    cmd: systemctl --user -M {{ certwright_agent.user }}@ show --property=ActiveState --property=UnitFileState {{ certwright_agent.unit }}
+  register: certwright_agent_unit
   changed_when: false
-  failed_when: false
 
 - name: Decide whether the agent (re)starts {{ certwright_agent.id }}
   ansible.builtin.set_fact:
-    certwright_agent_start: >-
-      {{ certwright_agent_trust.changed or certwright_agent_config.changed or certwright_agent_unitfile.changed
-         or certwright_agent_active.stdout != 'active' }}
+    certwright_agent_start: "{{ certwright_agent_files.changed or 'ActiveState=active' not in certwright_agent_unit.stdout_lines }}"
 
 - name: Reload the user's systemd {{ certwright_agent.id }}  # noqa: command-instead-of-module
   ansible.builtin.command:
@@ -177,18 +138,11 @@ certwright_host_manage_users: true
   changed_when: true
   when: certwright_agent_start | bool
 
-- name: Is the unit enabled {{ certwright_agent.id }}  # noqa: command-instead-of-module
-  ansible.builtin.command:
-    cmd: systemctl --user -M {{ certwright_agent.user }}@ is-enabled {{ certwright_agent.unit }}
-  register: certwright_agent_enabled
-  changed_when: false
-  failed_when: false
-
 - name: Enable the unit {{ certwright_agent.id }}  # noqa: command-instead-of-module
   ansible.builtin.command:
     cmd: systemctl --user -M {{ certwright_agent.user }}@ enable {{ certwright_agent.unit }}
   changed_when: true
-  when: certwright_agent_enabled.stdout != 'enabled'
+  when: "'UnitFileState=enabled' not in certwright_agent_unit.stdout_lines"
 
 - name: Mint role_id and a wrapped secret_id on the controller {{ certwright_agent.id }}
   ansible.builtin.set_fact:
@@ -226,6 +180,7 @@ certwright_host_manage_users: true
   retries: 60
   delay: 1
   changed_when: false
+  when: certwright_agent_start | bool
 
 - name: Wait for the agent's first render {{ certwright_agent.id }}
   ansible.builtin.wait_for:

@@ -152,6 +152,7 @@ export const ESTATE_SCHEMA = {
           name: str('the inventory hostname', { pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' }),
           address: str('how Ansible reaches it (ansible_host); default: name'),
           connection: str('ansible_connection (ssh, containers.podman.podman, local...); default: Ansible\'s own'),
+          port: { type: 'integer', minimum: 1, maximum: 65535, description: 'ansible_port (the SSH port; default: Ansible\'s own, 22)' },
           certwright: strList('argv that runs certwright on that host, for the hook (default: [/usr/local/bin/certwright])'),
           bao: str('the bao binary on that host (default: /usr/local/bin/bao)'),
           vault_address: str('the Vault address as that host reaches it (default: vault.address / https://vault.listen)', { pattern: '^https?://' }),
@@ -203,7 +204,7 @@ export interface EstateFile {
   vault_cert?: { role?: string; dns?: string[]; ip?: string[]; dir: string; ttl?: string; key_type?: string; owner?: string };
   urls?: { base: string };
   agents?: Array<{ kind: 'app' | 'proxy'; name: string; common_name?: string; alt_names?: string[]; ttl?: string; tls_dir?: string; ca_out?: string; out: string; user?: string; install?: boolean; host?: string }>;
-  hosts?: Array<{ name: string; address?: string; connection?: string; certwright?: string[]; bao?: string; vault_address?: string }>;
+  hosts?: Array<{ name: string; address?: string; connection?: string; port?: number; certwright?: string[]; bao?: string; vault_address?: string }>;
   distribute_ca?: { users: string[]; ca?: string; path?: string };
   build_role?: { role?: string; allowed_apps?: string[]; ttl?: string; key_type?: string; approle?: string; token_ttl?: string; secret_id_ttl?: string; bound_cidrs?: string[]; role_id_out?: string; secret_id_out?: string };
   air_gap?: { carry_dir?: string };

@@ -185,6 +185,19 @@ export class SystemdHost {
     return image;
   }
 
+  /**
+   * sshd on 127.0.0.1:port (the hosts share the machine's network, so each gets its own port),
+   * root's login by this public key only, host keys made on this host: what Ansible's ssh
+   * connection reaches. The image installs sshd but does not start it.
+   */
+  async startSsh(port: number, authorizedKey: string): Promise<void> {
+    const conf = [`Port ${port}`, 'ListenAddress 127.0.0.1', 'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', ''].join('\n');
+    await this.exec(['sh', '-c', 'cat > /etc/ssh/sshd_config.d/test-port.conf'], { input: conf });
+    await this.exec(['sh', '-c', 'install -d -m 700 /root/.ssh && cat > /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys'], { input: authorizedKey });
+    await this.sh('ssh-keygen -A >/dev/null && systemctl start ssh.service');
+    await waitUntil(`sshd in ${this.name} on port ${port}`, 30_000, async () => (await this.exec(['sh', '-c', `ss -Hltn 'sport = :${port}' | grep -q LISTEN`])).code === 0);
+  }
+
   async stop(): Promise<void> {
     await run('podman', ['rm', '-f', '-t', '5', this.name], { timeoutMs: 60_000 });
   }
