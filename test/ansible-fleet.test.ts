@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +24,8 @@ const PLAYBOOK = path.join(TOOLS, 'ansible-playbook');
 const LINT = path.join(TOOLS, 'ansible-lint');
 const HOST = systemdHostAvailability();
 const ANSIBLE = fs.existsSync(PLAYBOOK) ? { ok: true as const } : { ok: false as const, reason: `${PLAYBOOK} is missing (scripts/install-tools.sh installs ansible-core)` };
-const skip = !HOST.ok ? HOST.reason : !ANSIBLE.ok ? ANSIBLE.reason : undefined;
+const SSH = ['ssh', 'ssh-keygen'].find((c) => spawnSync(c, ['-V']).error !== undefined);
+const skip = !HOST.ok ? HOST.reason : !ANSIBLE.ok ? ANSIBLE.reason : SSH ? `${SSH} is missing (scripts/install-tools.sh installs openssh-client)` : undefined;
 if (skip) console.warn(`[ansible-fleet] skipped: ${skip}`);
 
 const started = Date.now();

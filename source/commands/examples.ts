@@ -57,4 +57,6 @@ export const EXAMPLES: Record<string, Array<[string, string]>> = {
   'ceremony verify': [['Check the transcript carried back from the ceremony against its script:', 'certwright ceremony verify --file ./estate.yaml --transcript ./transcript.jsonl']],
   'audit verify': [['Every build certificate Vault issued is in the build audit log, and the other way round:', 'certwright audit verify --env prod --build-log ./build-audit.jsonl']],
   apply: [['Run the steps that are not done (stops at the air gap):', 'certwright apply --file ./estate.yaml --passphrase-file ./pass']],
+  'export ansible': [['The estate\'s managed hosts as an Ansible inventory, playbook and roles:', 'certwright export ansible --file ./estate.yaml --out ./fleet']],
+  'ansible-secret': [['What the exported play\'s lookup runs for an agent about to restart (prints JSON):', 'certwright ansible-secret --file ./estate.yaml --agent app/web1']],
 };
