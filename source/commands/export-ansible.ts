@@ -7,7 +7,7 @@ import { loadEstate } from '../estate/load.js';
 import { renderAnsibleExport } from '../ansible/export.js';
 import { ensureOutputDir, planOutputDir, sha256Hex, writeFileAtomic } from '../system/files.js';
 import { printJson } from '../output.js';
-import { FILE_FLAG } from './estate-common.js';
+import { FILE_FLAG } from './estate-flags.js';
 
 /** The export's own list of the files it wrote: a re-export removes those it no longer writes. */
 const MANIFEST = '.certwright-export';
