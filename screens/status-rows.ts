@@ -1,4 +1,5 @@
 import type { Level, SectionName, StatusSnapshot } from '../source/status/types.js';
+import { certificateSummary, days } from '../source/status/text.js';
 import { humanDuration } from '../source/duration.js';
 
 /**
@@ -14,8 +15,6 @@ export interface Row {
   sub?: string;
   details: Array<[string, string]>;
 }
-
-const RANK: Record<Level, number> = { fail: 0, warn: 1, unknown: 2, ok: 3 };
 
 function yn(v: boolean | null | undefined, yes = 'yes', no = 'no'): string {
   return v === null || v === undefined ? 'unknown' : v ? yes : no;
@@ -33,10 +32,6 @@ function ttl(seconds: number): string {
   if (seconds < 5400) return `${Math.round(seconds / 60)}m`;
   if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
   return `${Math.round(seconds / 86400)}d`;
-}
-
-function days(d: number): string {
-  return d < 0 ? `expired ${Math.abs(Math.round(d))}d ago` : `${Math.floor(d)}d left`;
 }
 
 function time(iso: string): string {
@@ -136,27 +131,29 @@ export function sectionRows(s: StatusSnapshot, section: SectionName): Row[] {
         ],
       }));
     case 'certificates':
-      return [...s.sections.certificates.certificates]
-        .sort((a, b) => RANK[a.state] - RANK[b.state] || a.daysLeft - b.daysLeft)
-        .map((c) => ({
-          key: c.path,
-          level: c.state,
-          text: `${c.notAfter ? days(c.daysLeft).padEnd(10) : 'unreadable'} ${c.role.padEnd(12)} ${c.subject.replace(/^CN=/, '') || c.path}`,
-          sub: c.count > 1 ? `${c.path} (${c.count} certificates)` : c.path,
-          details: [
-            ['File', c.path],
-            ['Known from', c.source],
-            ['State', c.state + (c.reason ? ` — ${c.reason}` : '')],
-            ['Role', `${c.role} (${c.count} certificate(s) in the file)`],
-            ['Subject', c.subject],
-            ['SANs', c.sans.join(', ') || '-'],
-            ['Not after', c.notAfter ? `${time(c.notAfter)} (${days(c.daysLeft)})` : '-'],
-            ['Fingerprint', c.fingerprint || '-'],
-            ['Key', c.keyFile ? `${c.keyFile}: ${yn(c.keyMatches, 'matches', 'does NOT match')}` : '-'],
-            ['Chain to root', `${yn(c.chainVerifies, 'verifies', 'does NOT verify')}${c.chainError ? ` — ${c.chainError}` : ''}`],
-            ['As written', c.sameAsWritten === null && !c.sameAsWrittenDetail ? 'no record of what was written (not written by certwright)' : `${yn(c.sameAsWritten, 'same', 'differs')}${c.sameAsWrittenDetail ? ` — ${c.sameAsWrittenDetail}` : ''}`],
-          ],
-        }));
+      // One row per file, the file its heading: the same certificate in two files is two paths, not two look-alike rows.
+      return s.sections.certificates.certificates.map((c) => ({
+        key: c.path,
+        level: c.state,
+        text: c.path,
+        sub: certificateSummary(c),
+        details: [
+          ['File', c.path],
+          ['Read by', c.readBy.join('; ') || 'no reader known to certwright'],
+          ['Known from', c.source],
+          ['State', c.state + (c.reason ? ` — ${c.reason}` : '')],
+          ['Role', `${c.role} (${c.count} certificate(s) in the file)`],
+          ['Subject', c.subject],
+          ...c.holds.slice(1).map((h, i) => [`Then (${i + 2})`, `${h.subject} · ${days(h.daysLeft)} (${time(h.notAfter)})`] as [string, string]),
+          ['SANs', c.sans.join(', ') || '-'],
+          ['Not after', c.notAfter ? `${time(c.notAfter)} (${days(c.daysLeft)})` : '-'],
+          ['Fingerprint', c.fingerprint || '-'],
+          ['Also in', c.alsoIn.join(', ') || '-'],
+          ['Key', c.keyFile ? `${c.keyFile}: ${yn(c.keyMatches, 'matches', 'does NOT match')}` : '-'],
+          ['Chain to root', `${yn(c.chainVerifies, 'verifies', 'does NOT verify')}${c.chainError ? ` — ${c.chainError}` : ''}`],
+          ['As written', c.sameAsWritten === null && !c.sameAsWrittenDetail ? 'no record of what was written (not written by certwright)' : `${yn(c.sameAsWritten, 'same', 'differs')}${c.sameAsWrittenDetail ? ` — ${c.sameAsWrittenDetail}` : ''}`],
+        ],
+      }));
     case 'caDistribution': {
       const root = s.sections.caDistribution.root;
       return s.sections.caDistribution.entries.map((e) => ({

@@ -118,6 +118,12 @@ describe('status: agents, certificates, CA distribution and events on a real est
     expect(cert.state).toBe('ok');
     const chain = json.sections.certificates.certificates.find((c: { path: string }) => c.path === path.join(tlsDir, 'chain.pem'));
     expect(chain).toMatchObject({ role: 'intermediate', chainVerifies: true, state: 'ok' });
+    // Who reads each file: the app's server through the TLS dir's current link; what each file holds.
+    expect(cert.readBy).toEqual([`app web's server (through ${path.join(tlsDir, 'current')}; the hook swaps it in)`]);
+    expect(cert.holds).toEqual([{ subject: 'CN=web.est.test', ca: false, notAfter: cert.notAfter, daysLeft: cert.daysLeft, fingerprint: leaf.fingerprint256 }]);
+    expect(chain.holds.map((h: { ca: boolean }) => h.ca)).toEqual([true]);
+    const rootEntry = json.sections.certificates.certificates.find((c: { path: string }) => c.path === rootFile);
+    expect(rootEntry.readBy).toContain("status and doctor (the environment's root)");
     const prom = await cli(['status', '--env', ENV, '--format', 'prometheus'], { env: env() });
     expect(prom.stdout).toMatch(new RegExp(`^certwright_agent_up\\{env="${ENV}",agent="web",kind="app",user="${svcUser}"\\} 1$`, 'm'));
     expect(prom.stdout).toMatch(/^certwright_agent_token_ttl_seconds\{[^}]*agent="web"[^}]*\} \d+$/m);
@@ -133,6 +139,30 @@ describe('status: agents, certificates, CA distribution and events on a real est
     expect(cert.sameAsWritten).toBe(false);
     expect(cert.sameAsWrittenDetail).toMatch(/holds another certificate; the hook has not swapped it in/);
     expect(cert.keyMatches).toBe(true);
+  });
+
+  it('certificate files grouped by file, worst first, in one order for --json and --format text; one certificate in two files says where else it is', async () => {
+    // The intermediate's certificate is also the TLS dir's chain.pem: two files, one certificate.
+    const { json } = await statusJson(['--env', ENV], env());
+    const entries = json.sections.certificates.certificates as Array<{ path: string; state: string; daysLeft: number; fingerprint: string; alsoIn: string[] }>;
+    const rank: Record<string, number> = { fail: 0, warn: 1, unknown: 2, ok: 3 };
+    for (let i = 1; i < entries.length; i += 1) {
+      const [a, b] = [entries[i - 1]!, entries[i]!];
+      expect(rank[a.state]! < rank[b.state]! || (rank[a.state] === rank[b.state] && a.daysLeft <= b.daysLeft), `${a.path} before ${b.path}`).toBe(true);
+    }
+    const chain = entries.find((c) => c.path === path.join(tlsDir, 'chain.pem'))!;
+    const twins = entries.filter((c) => c !== chain && c.fingerprint === chain.fingerprint).map((c) => c.path);
+    expect(twins.length).toBeGreaterThan(0);
+    expect(chain.alsoIn).toEqual(twins);
+    // The same files in the same order as plain text, each path whole on its own line, what it holds under it.
+    const text = await cli(['status', '--env', ENV, '--format', 'text'], { env: env() });
+    const lines = text.stdout.split('\n');
+    const shownPaths = lines.filter((l) => /^ {7}(ok  |WARN|FAIL|\? {3}) \//.test(l)).map((l) => l.slice(12));
+    expect(shownPaths).toEqual(entries.map((c) => c.path));
+    const at = lines.findIndex((l) => l.endsWith(` ${path.join(tlsDir, 'cert.pem')}`));
+    expect(lines[at + 1]).toMatch(/^ {12}\d+d left leaf web\.est\.test · read by app web's server$/);
+    const chainAt = lines.findIndex((l) => l.endsWith(` ${path.join(tlsDir, 'chain.pem')}`));
+    expect(lines[chainAt + 1]).toMatch(new RegExp(` · also in ${twins.length} other files?$`));
   });
 
   it('CA distribution: the service user\'s trust file holds the root, then drifts', async () => {

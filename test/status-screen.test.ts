@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, tempDir, useOpenBao, vaultEnv } from './helpers/env.js';
 import { TmuxSession } from './helpers/tmux.js';
+import { assertFits } from './helpers/frame.js';
 import { VaultClient } from '../source/vault/client.js';
 import { appendEvent } from '../source/status/events.js';
 import { envPaths } from '../source/paths.js';
@@ -21,6 +22,7 @@ const work = tempDir('cw-status-screen-');
 const home = path.join(work, 'home');
 const certDir = path.join(work, 'certs');
 let shortLeaf: X509Certificate;
+let rootFile: string;
 let session: TmuxSession | undefined;
 
 beforeAll(async () => {
@@ -35,6 +37,9 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(certDir, 'short.pem'), short.certificate);
   fs.writeFileSync(path.join(certDir, 'short.key'), short.privateKey, { mode: 0o600 });
   fs.writeFileSync(path.join(certDir, 'long.pem'), long.certificate);
+  // The root in a second file: two rows, told apart by their paths, each saying where else it is.
+  fs.copyFileSync(root.rootFile, path.join(certDir, 'root-copy.pem'));
+  rootFile = root.rootFile;
   shortLeaf = new X509Certificate(short.certificate);
   const events = envPaths('scr', { stateDir: home }).events;
   appendEvent(events, 'scr', 'rotated', { workload: 'app/web', serial: short.serial });
@@ -91,19 +96,30 @@ describe('status screen in a real terminal (tmux, 80x24, NO_COLOR)', () => {
     expect(s).toContain('unknown: no agent is recorded for this environment');
     await session.keys('Right', 'Right');
     s = await session.waitFor('[Certs');
-    // Worst first: the 72-hour leaf inside the 14-day window leads.
-    expect(s).toMatch(/▸ ! 2d left +leaf +short\.scr\.test/);
-    expect(s).toMatch(/ {2}✓ \d+d left +leaf +long\.scr\.test/);
+    // One row per file, the path its heading, worst first: the 72-hour leaf inside the 14-day window leads.
+    assertFits(s, 80, 24);
+    expect(s).toContain(`▸ ! ${path.join(certDir, 'short.pem')}`);
+    expect(s).toMatch(/\n {4}2d left leaf short\.scr\.test · no reader known\n/);
+    expect(s).toContain(`  ✓ ${path.join(certDir, 'long.pem')}`);
+    expect(s).toMatch(/\n {4}\d+d left leaf long\.scr\.test · no reader known\n/);
+    // The root twice: its own file (status reads it as the environment's root) and the copy.
+    const flat = s.replace(/\s+/g, '');
+    expect(flat).toContain(`✓${path.join(certDir, 'root-copy.pem')}`);
+    expect(flat).toContain(`✓${rootFile}`);
+    expect(s.replace(/\s+/g, ' ')).toMatch(/root scr Root CA · no reader known · also in 1 other file/);
+    expect(s.replace(/\s+/g, ' ')).toMatch(/root scr Root CA · read by status and doctor · also in 1 other file/);
     await session.keys('Enter');
     s = await session.waitFor('Fingerprint');
+    assertFits(s, 80, 24);
     expect(s).toContain(path.join(certDir, 'short.pem'));
+    expect(s).toMatch(/Read by +no reader known to certwright/);
     expect(s.replace(/\s+/g, '')).toContain(shortLeaf.fingerprint256.replace(/\s+/g, ''));
     expect(s).toMatch(/Key +.*short\.key: matches/);
     expect(s).toMatch(/Chain to root +verifies/);
     fits(s);
     await session.keys('Enter');
     await session.keys('Down');
-    s = await session.waitFor(/▸ ✓ \d+d left +leaf +long\.scr\.test/);
+    s = await session.waitFor(`▸ ✓ ${path.join(certDir, 'long.pem')}`);
     await session.keys('Left');
     s = await session.waitFor('[Containers');
     await session.keys('BTab');

@@ -3,7 +3,7 @@ import type { CommandContext, CommandSpec } from '../command.js';
 import { envPaths } from '../paths.js';
 import { ceremonyHeadLine, transcriptLength } from '../ceremony/head.js';
 import { Cancelled, DriftError, OperatorError, UsageError } from '../errors.js';
-import { cliReporter } from '../output.js';
+import { cliReporter, columnsOf } from '../output.js';
 import { resolveConnection } from '../vault/connection.js';
 import { VaultClient } from '../vault/client.js';
 import { runStep } from '../steps/run.js';
@@ -46,7 +46,7 @@ export const command: CommandSpec = {
     const offline = ctx.flags.bool('offline');
     if (offline && oneMachine) throw new UsageError('--offline and --one-machine contradict each other.', 'Rehearse on one machine with --one-machine, or run the offline half with --offline.');
     const statuses = await evaluateAll(estate, steps, ctx.home, offline);
-    process.stderr.write(`${formatEstatePlan(estate, steps, statuses, oneMachine)}\n`);
+    process.stderr.write(`${formatEstatePlan(estate, steps, statuses, oneMachine, columnsOf(process.stderr))}\n`);
     const drifted = statuses.findIndex((s) => s.state === 'drifted');
     if (drifted >= 0) throw driftError(estate, steps[drifted]!, statuses[drifted]!.why);
     if (statuses.every((s) => s.state === 'done')) {

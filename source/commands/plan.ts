@@ -1,5 +1,5 @@
 import type { CommandSpec } from '../command.js';
-import { printJson } from '../output.js';
+import { columnsOf, printJson } from '../output.js';
 import { airGaps, evaluateAll, formatEstatePlan, shown } from '../estate/pipeline.js';
 import { FILE_FLAG, OFFLINE_FLAG, ONE_MACHINE_FLAG } from './estate-flags.js';
 import { openEstate } from './estate-common.js';
@@ -25,7 +25,7 @@ export const command: CommandSpec = {
         steps: steps.map((s, i) => ({ step: s.key, id: s.id, where: s.where, state: statuses[i]!.state, why: statuses[i]!.why, actions: statuses[i]!.plan?.actions ?? [] })),
         airGaps: airGaps(steps).map((g) => ({ before: steps[g.before]!.key, from: g.from, to: g.to, carry: g.carry.map((f) => shown(estate, f)) })),
       });
-    } else process.stdout.write(`${formatEstatePlan(estate, steps, statuses, oneMachine)}\n`);
+    } else process.stdout.write(`${formatEstatePlan(estate, steps, statuses, oneMachine, columnsOf(process.stdout))}\n`);
     return statuses.some((s) => s.state === 'drifted') ? 4 : 0;
   },
 };

@@ -4,12 +4,13 @@ import { inspectFlags, statusOptions } from '../status/options.js';
 import { StatusCollector } from '../status/collect.js';
 import { MIN_INTERVAL_S, nextDelayMs, refreshFailed, sleep } from '../status/backoff.js';
 import type { StatusSnapshot } from '../status/types.js';
+import { columnsOf } from '../output.js';
 
 type Format = 'json' | 'prometheus' | 'text';
 
-function render(snapshot: StatusSnapshot, format: Format, compact: boolean, toPrometheus?: (s: StatusSnapshot) => string, toText?: (s: StatusSnapshot) => string): string {
+function render(snapshot: StatusSnapshot, format: Format, compact: boolean, toPrometheus?: (s: StatusSnapshot) => string, toText?: (s: StatusSnapshot, columns?: number) => string, columns?: number): string {
   if (format === 'prometheus') return toPrometheus!(snapshot);
-  if (format === 'text') return toText!(snapshot);
+  if (format === 'text') return toText!(snapshot, columns);
   return `${compact ? JSON.stringify(snapshot) : JSON.stringify(snapshot, null, 2)}\n`;
 }
 
@@ -26,7 +27,8 @@ async function runSnapshots(ctx: CommandContext, collector: StatusCollector, for
   try {
     for (;;) {
       last = await collector.collect(controller.signal);
-      const text = render(last, format, watch, toPrometheus, toText);
+      // On a terminal the text wraps to its width; into a file or a pipe each line stays whole.
+      const text = render(last, format, watch, toPrometheus, toText, out ? undefined : columnsOf(process.stdout));
       // The textfile collector must never read a half-written file: write beside it and rename.
       if (out) await writeFileAtomic!(out, text, { mode: 0o644 });
       else process.stdout.write(text);

@@ -1,7 +1,7 @@
 import type { CommandContext, CommandSpec } from '../command.js';
 import type { FlagSpec } from '../flags.js';
 import { Cancelled, OperatorError, UsageError } from '../errors.js';
-import { cliReporter, formatPlan, printJson } from '../output.js';
+import { cliReporter, columnsOf, formatPlan, printJson } from '../output.js';
 import { parsePassphrase } from '../pki/keys.js';
 import { readPrivateFile } from '../system/secrets.js';
 import { runStep, type PlanView } from '../steps/run.js';
@@ -75,7 +75,7 @@ async function transcriptCount(step: StepDefinition, ctx: CommandContext): Promi
 }
 
 export const cliPlanView: PlanView = {
-  plan: (title, plan) => process.stderr.write(`${formatPlan(title, plan)}\n`),
+  plan: (title, plan) => process.stderr.write(`${formatPlan(title, plan, columnsOf(process.stderr))}\n`),
   dryRun: () => process.stderr.write('Dry run: nothing was changed.\n'),
 };
 

@@ -5,6 +5,7 @@ import type { StepDefinition, Where } from '../steps/step.js';
 import { evaluateStep, handedOverAfter, readState, type StepStatus } from './evaluate.js';
 import type { Estate } from './load.js';
 import { estateSteps, type EstateStep, type MapOptions } from './steps.js';
+import { wrapText } from '../text-wrap.js';
 
 /** The estate's steps with their definitions, and the air gaps between them. */
 export interface PipelineStep extends EstateStep {
@@ -62,9 +63,10 @@ export function shown(estate: Estate, file: string): string {
   return rel.startsWith('..') || path.isAbsolute(rel) ? file : `./${rel}`;
 }
 
-const MARK: Record<StepStatus['state'], string> = { done: '✓ done', todo: '• to do', drifted: '✗ drifted', waiting: '… to do' };
+const MARK: Record<StepStatus['state'], string> = { done: '✓ done', todo: '• to do', drifted: '✗ drifted', waiting: '◦ to do' };
 
-export function formatEstatePlan(estate: Estate, steps: PipelineStep[], statuses: StepStatus[], oneMachine: boolean): string {
+/** The estate's plan; with `columns` (a terminal's width) each line wraps under itself, nothing cut. */
+export function formatEstatePlan(estate: Estate, steps: PipelineStep[], statuses: StepStatus[], oneMachine: boolean, columns?: number): string {
   const gaps = airGaps(steps);
   const lines = [`Estate ${estate.spec.environment} (${estate.file}), ${oneMachine ? 'on one machine (--one-machine)' : 'across the air gap'}:`];
   const width = Math.max(...steps.map((s) => s.key.length));
@@ -82,5 +84,11 @@ export function formatEstatePlan(estate: Estate, steps: PipelineStep[], statuses
   const counts = (['done', 'todo', 'waiting', 'drifted'] as const).map((k) => [k, statuses.filter((st) => st.state === k).length] as const);
   const todo = counts[1]![1] + counts[2]![1];
   lines.push(`${steps.length} steps: ${counts[0]![1]} done, ${todo} to do${counts[3]![1] ? `, ${counts[3]![1]} drifted` : ''}.`);
-  return lines.join('\n');
+  if (columns === undefined) return lines.join('\n');
+  return lines
+    .flatMap((line) => {
+      const lead = /^ */.exec(line)![0];
+      return wrapText(line.slice(lead.length), columns, lead, `${lead}    `);
+    })
+    .join('\n');
 }

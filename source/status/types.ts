@@ -179,9 +179,24 @@ export interface CertificateEntry {
   sameAsWrittenDetail?: string;
   state: Level;
   reason?: string;
+  /** What certwright knows reads this file (Vault's listener, an agent's ca_cert, an app's TLS directory...); empty when it knows of no reader. */
+  readBy: string[];
+  /** Every certificate in the file, in file order (a chain file holds several). */
+  holds: CertificateInFile[];
+  /** Other files of this section that hold the same (first) certificate: one certificate, several places. */
+  alsoIn: string[];
+}
+
+export interface CertificateInFile {
+  subject: string;
+  ca: boolean;
+  notAfter: string;
+  daysLeft: number;
+  fingerprint: string;
 }
 
 export interface CertificatesSection extends SectionBase {
+  /** One entry per file, worst first (then soonest expiry): the order the screen and `--format text` show. */
   certificates: CertificateEntry[];
   counts: { total: number; ok: number; expiring: number; expired: number; failing: number; unreadable: number };
 }
@@ -240,6 +255,9 @@ export interface StatusSnapshot {
 }
 
 const RANK: Record<Level, number> = { unknown: 0, ok: 1, warn: 2, fail: 3 };
+
+/** Where an entry stands when a list is shown worst first: fail, warn, unknown, ok. */
+export const WORST_FIRST: Record<Level, number> = { fail: 0, warn: 1, unknown: 2, ok: 3 };
 
 /** The worse of the levels given; "unknown" only when nothing else is known. */
 export function worst(levels: Level[], whenEmpty: Level = 'ok'): Level {

@@ -260,7 +260,7 @@ export class WizardController extends WizardHost {
     const probe = await probeTls(String(facts.apiAddr), ca, 3000);
     const changed: Array<{ name: string; detail: string }> = [];
     if (!probe.authorized) changed.push({ name: 'chain to the root', detail: `${String(facts.apiAddr)} presents a certificate that does not verify to ${rootFile} (${probe.error ?? 'unknown'})` });
-    if (probe.fingerprint !== want) changed.push({ name: 'served certificate', detail: `${String(facts.apiAddr)} serves ${probe.fingerprint.slice(0, 23)}…, not the certificate in ${certFile}` });
+    if (probe.fingerprint !== want) changed.push({ name: 'served certificate', detail: `${String(facts.apiAddr)} serves ${probe.fingerprint}, not the certificate in ${certFile}` });
     return changed;
   }
 

@@ -22,8 +22,8 @@ export function statusFixture(overrides: { reachable?: boolean } = {}): StatusSn
       certificates: {
         state: 'warn',
         certificates: [
-          { path: '/srv/tls/a.pem', source: '--cert-dir /srv/tls', role: 'leaf', subject: 'CN=a.fx', sans: ['a.fx'], notAfter: '2026-11-25T00:00:00.000Z', daysLeft: 2.6, fingerprint: '11:22', count: 1, keyFile: '/srv/tls/a.key', keyMatches: true, chainVerifies: true, sameAsWritten: null, state: 'warn', reason: 'expires in 2.6 days' },
-          { path: '/srv/tls/b.pem', source: '--cert-dir /srv/tls', role: 'leaf', subject: 'CN=b.fx', sans: ['b.fx'], notAfter: '2027-11-25T00:00:00.000Z', daysLeft: 368, fingerprint: '33:44', count: 1, keyFile: null, keyMatches: null, chainVerifies: true, sameAsWritten: null, state: 'ok' },
+          { path: '/srv/tls/a.pem', source: '--cert-dir /srv/tls', role: 'leaf', subject: 'CN=a.fx', sans: ['a.fx'], notAfter: '2026-11-25T00:00:00.000Z', daysLeft: 2.6, fingerprint: '11:22', count: 1, keyFile: '/srv/tls/a.key', keyMatches: true, chainVerifies: true, sameAsWritten: null, state: 'warn', reason: 'expires in 2.6 days', readBy: ['app a\'s server (through /srv/tls/current; the hook swaps it in)'], holds: [{ subject: 'CN=a.fx', ca: false, notAfter: '2026-11-25T00:00:00.000Z', daysLeft: 2.6, fingerprint: '11:22' }], alsoIn: [] },
+          { path: '/srv/tls/b.pem', source: '--cert-dir /srv/tls', role: 'leaf', subject: 'CN=b.fx', sans: ['b.fx'], notAfter: '2027-11-25T00:00:00.000Z', daysLeft: 368, fingerprint: '33:44', count: 1, keyFile: null, keyMatches: null, chainVerifies: true, sameAsWritten: null, state: 'ok', readBy: [], holds: [{ subject: 'CN=b.fx', ca: false, notAfter: '2027-11-25T00:00:00.000Z', daysLeft: 368, fingerprint: '33:44' }], alsoIn: [] },
         ],
         counts: { total: 2, ok: 1, expiring: 1, expired: 0, failing: 0, unreadable: 0 },
       },

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { X509Certificate } from 'node:crypto';
-import { daysUntil, expiryLevel, warnAtDays, windowText, worst, type CertificateEntry, type CertificatesSection, type EventEntry, type Level } from '../types.js';
+import { daysUntil, expiryLevel, warnAtDays, windowText, worst, WORST_FIRST, type CertificateEntry, type CertificatesSection, type EventEntry, type Level } from '../types.js';
 import type { StatusContext } from '../context.js';
 import { certificateArtefacts } from '../estate.js';
 import type { readAgentConfig as ReadAgentConfig } from '../agent-config.js';
@@ -51,9 +51,47 @@ function targets(ctx: StatusContext, readAgentConfig: typeof ReadAgentConfig | u
   return { list: list.filter((t) => (seen.has(t.path) ? false : (seen.add(t.path), true))), notes };
 }
 
+/**
+ * What reads each file, as far as certwright knows it from what it set up: Vault's listener (the
+ * vault-https step), each agent's `vault { ca_cert }`, an app's TLS directory, a proxy's CA file,
+ * the Vault CA file in state and the environment's root. A file nobody is known to read gets none.
+ */
+function readers(ctx: StatusContext, readAgentConfig: typeof ReadAgentConfig | undefined): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const add = (file: string | undefined, reader: string) => {
+    if (!file) return;
+    const list = out.get(path.resolve(file)) ?? [];
+    if (!list.includes(reader)) list.push(reader);
+    out.set(path.resolve(file), list);
+  };
+  const https = ctx.state?.steps['vault-https'];
+  if (https?.status === 'done' && typeof https.facts.tlsDir === 'string') add(path.join(https.facts.tlsDir, 'fullchain.pem'), `Vault's HTTPS listener (its tls_cert_file${typeof https.facts.apiAddr === 'string' ? `, serving ${https.facts.apiAddr}` : ''})`);
+  if (ctx.state?.vault?.caFile) add(ctx.state.vault.caFile, "certwright's Vault connection (the CA file recorded in state)");
+  if (ctx.root) add(ctx.root.file, "status and doctor (the environment's root)");
+  for (const a of ctx.agents) {
+    const who = `${a.kind} ${a.name}`;
+    if (a.tlsDir) {
+      add(path.join(a.tlsDir, 'cert.pem'), `${who}'s server (through ${path.join(a.tlsDir, 'current')}; the hook swaps it in)`);
+      add(path.join(a.tlsDir, 'chain.pem'), `${who}'s server (through ${path.join(a.tlsDir, 'current')}; the hook swaps it in)`);
+    }
+    if (a.caOut) add(a.caOut, `${who}'s clients (the CA chain they are given)`);
+    const cfg = readAgentConfig?.(a.config);
+    if (!cfg?.ok) continue;
+    if (cfg.config.vault.caCert) add(cfg.config.vault.caCert, `the bao agent of ${who} (Vault's CA: ca_cert in ${a.config})`);
+    // The hook the agent runs checks each render against its pinned root (hook --trust FILE).
+    for (const t of cfg.config.templates) {
+      const at = t.command?.indexOf('--trust') ?? -1;
+      if (at >= 0 && t.command![at + 1]) add(t.command![at + 1], `the hook of ${who} (the pinned root each render must chain to)`);
+    }
+  }
+  return out;
+}
+
 export async function certificatesSection(ctx: StatusContext, lastWritten: Map<string, EventEntry>): Promise<CertificatesSection> {
-  const reader = ctx.agents.some((a) => a.tlsDir) ? (await import('../agent-config.js')).readAgentConfig : undefined;
+  const reader = ctx.agents.length ? (await import('../agent-config.js')).readAgentConfig : undefined;
   const { list, notes } = targets(ctx, reader);
+  const readBy = readers(ctx, reader);
+  const readersOf = (file: string) => readBy.get(path.resolve(file)) ?? [];
   const counts = { total: 0, ok: 0, expiring: 0, expired: 0, failing: 0, unreadable: 0 };
   if (list.length === 0) return { state: 'unknown', reason: notes.join('; ') || ctx.selection.stateReason || 'no certificate file is recorded for this environment (pass --cert-dir DIR)', certificates: [], counts };
   // Pass 1: read every file (cached); CA certificates from all of them form the path-building pool.
@@ -73,7 +111,7 @@ export async function certificatesSection(ctx: StatusContext, lastWritten: Map<s
         continue;
       }
       counts.unreadable += 1;
-      certificates.push({ path: t.path, source: t.source, role: 'leaf', subject: '', sans: [], notAfter: '', daysLeft: 0, fingerprint: '', count: 0, keyFile: t.keyFile ?? null, keyMatches: null, chainVerifies: null, sameAsWritten: null, state: 'fail', reason: read.reason });
+      certificates.push({ path: t.path, source: t.source, role: 'leaf', subject: '', sans: [], notAfter: '', daysLeft: 0, fingerprint: '', count: 0, keyFile: t.keyFile ?? null, keyMatches: null, chainVerifies: null, sameAsWritten: null, state: 'fail', reason: read.reason, readBy: readersOf(t.path), holds: [], alsoIn: [] });
       continue;
     }
     const certs = read.file.certs;
@@ -119,6 +157,9 @@ export async function certificatesSection(ctx: StatusContext, lastWritten: Map<s
       chainVerifies: null,
       sameAsWritten: null,
       state: 'unknown',
+      readBy: readersOf(t.path),
+      holds: certs.map((c) => ({ subject: subjectLine(c), ca: c.ca, notAfter: new Date(c.validTo).toISOString(), daysLeft: daysUntil(new Date(c.validTo), ctx.now), fingerprint: c.fingerprint256 })),
+      alsoIn: [],
     };
     if (role === 'leaf') {
       const keyFile = t.keyFile ?? keyCandidates(t.path).find(fileExists);
@@ -178,6 +219,10 @@ export async function certificatesSection(ctx: StatusContext, lastWritten: Map<s
     if (reasons.length) entry.reason = reasons.join('; ');
     certificates.push(entry);
   }
+  // One certificate in several files (a leaf and its fullchain, the root and each agent's copy): each file says where else it is.
+  for (const c of certificates) if (c.fingerprint) c.alsoIn = certificates.filter((o) => o !== c && o.fingerprint === c.fingerprint).map((o) => o.path);
+  // Worst first, then soonest expiry: the order every view shows (screen, --format text, JSON).
+  certificates.sort((a, b) => WORST_FIRST[a.state] - WORST_FIRST[b.state] || a.daysLeft - b.daysLeft || a.path.localeCompare(b.path));
   const bad = certificates.filter((c) => c.state !== 'ok').length;
   return {
     state: worst(certificates.map((c) => c.state), 'unknown'),
