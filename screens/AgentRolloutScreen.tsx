@@ -12,36 +12,9 @@ import { useTerminalSize } from './hooks/useTerminalSize.js';
 import { useKeys } from './keys/useKeys.js';
 import { wrapCommand, wrapText, type Line } from '../source/text-wrap.js';
 import { colour, SYMBOL } from './theme.js';
-import type { AgentRolloutController, AgentForm, PlannedAgent, AppliedAgent } from '../source/wizard/agent-rollout.js';
+import { AGENT_FIELDS as FIELDS, AGENT_LABELS as LABELS, AGENT_HINTS as HINTS, type AgentRolloutController, type AgentForm, type PlannedAgent, type AppliedAgent } from '../source/wizard/agent-rollout.js';
 
 type Phase = 'menu' | 'ask' | 'planning' | 'plan' | 'running' | 'done' | 'error';
-type Field = 'name' | 'commonName' | 'altNames' | 'ttl' | 'tlsDir' | 'caOut' | 'outDir' | 'user';
-
-const FIELDS: Record<AgentForm['kind'], Field[]> = {
-  app: ['name', 'commonName', 'altNames', 'ttl', 'tlsDir', 'outDir', 'user'],
-  proxy: ['name', 'caOut', 'outDir', 'user'],
-};
-const LABELS: Record<Field, string> = {
-  name: 'Workload name',
-  commonName: 'Main DNS name',
-  altNames: 'More names/IPs (comma-separated)',
-  ttl: 'Leaf lifetime',
-  tlsDir: 'TLS dir of the app',
-  caOut: 'Proxy CA chain file',
-  outDir: 'Agent dir',
-  user: 'Service user (empty: you)',
-};
-const HINTS: Record<Field, string> = {
-  name: 'Lower-case letters, digits, - and _ (at most 41), e.g. web.',
-  commonName: 'The main DNS name the app serves, e.g. web.example.com.',
-  altNames: 'DNS names or IP addresses, comma-separated, or empty.',
-  ttl: 'A duration such as 72h, 30d or 1y.',
-  tlsDir: 'The app reads current/key.pem and current/fullchain.pem here (swapped together).',
-  caOut: 'The file the proxy reads the CA chain from.',
-  outDir: 'Agent config, template, systemd unit, role_id and secret_id go here.',
-  user: 'The user the agent runs as and who owns the files; empty: you.',
-};
-
 /**
  * Agent rollout: choose apps and proxies, see the plan for each, apply, see each agent's result
  * (with the commands that install its systemd user unit).
@@ -129,8 +102,7 @@ export function AgentRolloutScreen({ agents, env, onExit }: { agents: AgentRollo
     if (!form) return;
     const f = FIELDS[form.kind][field]!;
     let next: AgentForm = { ...form, [f]: value };
-    const bad =
-      f === 'name' ? agents.validateName(value) : f === 'commonName' ? agents.validateNames(value, '') : f === 'altNames' ? agents.validateNames(form.commonName, value) : f === 'ttl' ? agents.validateTtl(value) : value === '' && f !== 'user' ? `An answer is needed: ${HINTS[f]}` : undefined;
+    const bad = agents.checkAnswer(form, f, value);
     if (bad) {
       setHint(bad);
       return;

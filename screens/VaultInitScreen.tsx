@@ -10,21 +10,11 @@ import { useTask } from './hooks/useTask.js';
 import { useTerminalSize } from './hooks/useTerminalSize.js';
 import { useKeys } from './keys/useKeys.js';
 import { colour } from './theme.js';
-import type { WizardController } from '../source/wizard/controller.js';
+import { unsealVerdict, type WizardController } from '../source/wizard/controller.js';
 import type { InitSecrets } from '../source/steps/vault-init.js';
 import type { Plan } from '../source/steps/context.js';
 
 type Phase = 'checking' | 'shares' | 'threshold' | 'planning' | 'plan' | 'running' | 'keys' | 'unseal' | 'submitting' | 'done' | 'error';
-
-/** What the screen says after a share: every refusal in words, never a silent Enter. */
-export function unsealVerdict(before: { given: number; needed: number }, after: { given: number; needed: number; sealed: boolean }): { text: string; refused: boolean } {
-  if (!after.sealed) return { text: 'Vault is unsealed.', refused: false };
-  if (after.given > before.given) return { text: `Share accepted: ${after.given} of ${after.needed} given.`, refused: false };
-  if (after.given === 0 && before.given > 0) {
-    return { text: `Vault discarded this round's ${before.given + 1} shares: together they do not open this Vault (one is mistyped or belongs to another Vault). Give the shares again, from the first.`, refused: true };
-  }
-  return { text: `Vault did not count that share: it already has it in this round (${after.given} of ${after.needed}). Give another holder's share.`, refused: true };
-}
 
 /**
  * Initialise and unseal over HTTPS. Init shows its plan and asks before it runs. The keys are
@@ -34,7 +24,7 @@ export function unsealVerdict(before: { given: number; needed: number }, after: 
 export function VaultInitScreen({ controller, env, onExit }: { controller: WizardController; env: string; onExit: () => void }) {
   const { columns, rows } = useTerminalSize();
   const [phase, setPhase] = useState<Phase>('checking');
-  const [shares, setShares] = useState(5);
+  const [shares, setShares] = useState(() => controller.initSharesDefault());
   const [threshold, setThreshold] = useState(3);
   const [plan, setPlan] = useState<Plan>();
   const [secrets, setSecrets] = useState<InitSecrets>();

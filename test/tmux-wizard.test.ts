@@ -1,8 +1,10 @@
 import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, openssl, writePassphrase, BIN } from './helpers/env.js';
 import { TmuxSession } from './helpers/tmux.js';
+import { assertFits } from './helpers/frame.js';
 
 let session: TmuxSession | undefined;
 afterEach(async () => {
@@ -149,4 +151,131 @@ describe('wizard in a real terminal (tmux, 80x24, NO_COLOR)', () => {
     await session.waitFor('[done] Offline root CA');
     expect(fs.existsSync(path.join(out, 'root-ca.key'))).toBe(true);
   });
+
+  it('lab --plain walks every step with line prompts at 80x24: root, intermediate, Vault over HTTPS, init/unseal, URL switch, an app agent to its first render; every screen fits; Ctrl-C exits 130', async () => {
+    const work = tempDir();
+    const root = path.join(work, 'root');
+    session = await TmuxSession.start(['node', BIN, 'lab', '--plain', '--state-dir', path.join(work, 'state'), '--out', root, '--cn', 'Plain Lab Root', '--key-type', 'ec-p256', '--ttl', '2y', '--path-len', '1', '--passphrase-file', writePassphrase(work), '--mount', 'pki_pl', '--intermediate-cn', 'Plain Lab Int', '--root-dir', root], { env: envFor(path.join(work, 'unused')) });
+    const seen: string[] = [];
+    /** Waits for text, and checks the screen as the operator sees it: nothing over 80 columns, nothing cut. */
+    const waitFits = async (pattern: string | RegExp, timeoutMs?: number) => {
+      const screen = await session!.waitFor(pattern, timeoutMs);
+      assertFits(screen, 80, 24);
+      seen.push(screen);
+      return screen;
+    };
+    /** Moves the select's pointer to the choice that says `label`, then Enter. */
+    const choose = async (label: string) => {
+      await waitFits('Open a step');
+      for (let i = 0; i < 12; i += 1) {
+        const screen = await session!.screen();
+        const pointed = screen.split('\n').find((l) => l.includes('❯'));
+        if (pointed?.includes(label)) return session!.keys('Enter');
+        await session!.keys('Down');
+        for (let wait = 0; wait < 100 && (await session!.screen()) === screen; wait += 1) await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no choice "${label}" in the step menu:\n${await session!.screen()}`);
+    };
+    const first = await waitFits('Open a step', 60_000);
+    const workspace = /Workspace: (\S+)/.exec(first)![1]!;
+    await choose('Offline root CA');
+    await waitFits('to create the root');
+    await session.text('Plain Lab Root');
+    await session.keys('Enter');
+    await waitFits('SHA-256 fingerprint');
+
+    await choose('Intermediate in Vault (pki_pl)');
+    await waitFits('Apply?');
+    await session.keys('Enter');
+    await waitFits('Intermediate installed: issuer');
+
+    await choose('Vault over HTTPS');
+    await waitFits("DNS names on Vault's certificate");
+    await session.keys('Enter');
+    await waitFits('IP addresses on the certificate');
+    await session.keys('Enter');
+    await waitFits('Listen on (HOST:PORT)');
+    await session.keys('Enter');
+    // The lab runs Vault as a process: no container user is asked.
+    const vaultPlan = await waitFits('Apply?');
+    expect(vaultPlan).toContain('Plan: Vault over HTTPS (process)');
+    expect(vaultPlan).not.toContain('Container user');
+    await session.keys('Enter');
+    const https = await waitFits('Vault answers over HTTPS at', 90_000);
+    const apiAddr = /Vault answers over HTTPS at (https:\/\/\S+)/.exec(https)![1]!;
+
+    await choose('Initialise and unseal');
+    await waitFits('Vault is initialised and unsealed.');
+
+    await choose('AIA/CRL URLs over HTTPS');
+    await waitFits('PKI mount');
+    await session.keys('Enter');
+    await waitFits('HTTPS base URL');
+    await session.keys('Enter');
+    await waitFits('Apply?');
+    await session.keys('Enter');
+    await waitFits(`The AIA and CRL URLs of pki_pl are under ${apiAddr}`);
+
+    await choose('Agents (apps and proxies)');
+    await waitFits('Add an agent');
+    await session.keys('Enter'); // an app
+    await waitFits('Workload name');
+    // A refused answer is said, in the wizard's words with the rule, and asked again.
+    await session.keys('Enter');
+    await waitFits('A workload name is needed');
+    await session.text('web');
+    await session.keys('Enter');
+    await waitFits('Main DNS name');
+    await session.text('web.plain.test');
+    await session.keys('Enter');
+    for (const question of ['More names/IPs', 'Leaf lifetime', 'TLS dir of the app', 'Agent dir', 'Service user']) {
+      await waitFits(question);
+      await session.keys('Enter');
+    }
+    await waitFits('Apply?');
+    await session.keys('Enter');
+    // The agent's result, then the steps again: what scrolled by is in the terminal's scrollback.
+    await waitFits(/\[done\] Agents \(apps and proxies\) — app web[\s\S]*Open a step/, 120_000);
+    const history = await session.scrollback();
+    assertFits(history, 80);
+    const flat = history.replace(/\s+/g, '');
+    expect(flat).toContain('Installitssystemduserunit');
+    expect(flat).toContain(`Firstrenderswappedin:${path.join(work, 'state', 'envs', 'lab', 'agents', 'web-tls', 'current', 'cert.pem')}`);
+    expect(fs.existsSync(path.join(work, 'state', 'envs', 'lab', 'agents', 'web-tls', 'current', 'cert.pem'))).toBe(true);
+
+    // distribute-ca from the registry: the root offered as the CA, the service user's trust file written as that user.
+    const user = `cw13p${process.pid % 100000}`;
+    execFileSync('useradd', ['-m', user]);
+    try {
+      await choose('CA distribution to service users');
+      const ca = await waitFits('CA file to distribute');
+      expect(ca.replace(/\s+/g, '')).toContain(path.join(root, 'root-ca.pem'));
+      await session.keys('Enter');
+      await waitFits('Service users');
+      await session.text(user);
+      await session.keys('Enter');
+      await waitFits('Path inside each home');
+      await session.keys('Enter');
+      await waitFits('Apply?');
+      await session.keys('Enter');
+      await waitFits(new RegExp(`${user}: (written|updated|unchanged|fixed|failed)`));
+      const trust = path.join('/home', user, '.config', 'certwright', 'ca.pem');
+      expect(fs.readFileSync(trust, 'utf8')).toBe(fs.readFileSync(path.join(root, 'root-ca.pem'), 'utf8'));
+      expect(fs.statSync(trust).uid).toBe(Number(execFileSync('id', ['-u', user]).toString().trim()));
+    } finally {
+      execFileSync('userdel', ['-r', user], { stdio: 'ignore' });
+    }
+
+    // Ctrl-C at the menu: the lab stops everything and the exit code is 130.
+    await session.keys('C-c');
+    await waitFits('[exit 130]', 30_000);
+    // Secrets were never on any screen: the root passphrase stays in its file, the lab's root token in its 0600 keys file.
+    const token = (JSON.parse(fs.readFileSync(path.join(workspace, 'vault-keys.json'), 'utf8')) as { root_token: string }).root_token;
+    for (const screen of [...seen, await session.screen()]) {
+      expect(screen).not.toContain(token);
+      expect(screen).not.toContain(fs.readFileSync(path.join(work, 'passphrase'), 'utf8').trim());
+    }
+    const cert = path.join(work, 'state', 'envs', 'lab', 'artefacts', 'pki_pl-intermediate.pem');
+    expect((await openssl(['verify', '-CAfile', path.join(root, 'root-ca.pem'), cert])).exitCode).toBe(0);
+  }, 420_000);
 });

@@ -29,6 +29,34 @@ export interface AgentForm {
   user: string;
 }
 
+/** The questions of a new agent, in order, with their labels and the rule each answer follows. */
+export type AgentField = 'name' | 'commonName' | 'altNames' | 'ttl' | 'tlsDir' | 'caOut' | 'outDir' | 'user';
+
+export const AGENT_FIELDS: Record<AgentKind, AgentField[]> = {
+  app: ['name', 'commonName', 'altNames', 'ttl', 'tlsDir', 'outDir', 'user'],
+  proxy: ['name', 'caOut', 'outDir', 'user'],
+};
+export const AGENT_LABELS: Record<AgentField, string> = {
+  name: 'Workload name',
+  commonName: 'Main DNS name',
+  altNames: 'More names/IPs (comma-separated)',
+  ttl: 'Leaf lifetime',
+  tlsDir: 'TLS dir of the app',
+  caOut: 'Proxy CA chain file',
+  outDir: 'Agent dir',
+  user: 'Service user (empty: you)',
+};
+export const AGENT_HINTS: Record<AgentField, string> = {
+  name: 'Lower-case letters, digits, - and _ (at most 41), e.g. web.',
+  commonName: 'The main DNS name the app serves, e.g. web.example.com.',
+  altNames: 'DNS names or IP addresses, comma-separated, or empty.',
+  ttl: 'A duration such as 72h, 30d or 1y.',
+  tlsDir: 'The app reads current/key.pem and current/fullchain.pem here (swapped together).',
+  caOut: 'The file the proxy reads the CA chain from.',
+  outDir: 'Agent config, template, systemd unit, role_id and secret_id go here.',
+  user: 'The user the agent runs as and who owns the files; empty: you.',
+};
+
 export interface AgentSummary {
   kind: AgentKind;
   name: string;
@@ -137,6 +165,15 @@ export class AgentRolloutController {
 
   validateTtl(ttl: string): string | undefined {
     return failsWith(() => parseDuration(ttl), (message) => `${inWizardWords(message)} Give a duration such as 72h, 30d or 1y.`);
+  }
+
+  /** Why one answer cannot be taken (in the wizard's words, with the rule), or undefined. */
+  checkAnswer(form: AgentForm, field: AgentField, value: string): string | undefined {
+    if (field === 'name') return this.validateName(value);
+    if (field === 'commonName') return this.validateNames(value, '');
+    if (field === 'altNames') return this.validateNames(form.commonName, value);
+    if (field === 'ttl') return this.validateTtl(value);
+    return value === '' && field !== 'user' ? `An answer is needed: ${AGENT_HINTS[field]}` : undefined;
   }
 
   /** The form as step inputs: the same names as `certwright agent app|proxy` flags. */

@@ -10,7 +10,7 @@ import { emptyPlan } from '../steps/context.js';
 import { readPrivateFile } from '../system/secrets.js';
 import { failed } from '../pki/checks.js';
 import { presets, evaluateTree, renderTree, remainingSteps } from './ca-trees.js';
-import { defaultsFor } from '../steps/step.js';
+import { defaultOf, defaultsFor } from '../steps/step.js';
 import { rootCreate } from '../steps/defs/root-create.js';
 import { intermediate } from '../steps/defs/intermediate.js';
 import { vaultCert } from '../steps/defs/vault-cert.js';
@@ -86,6 +86,16 @@ export interface VaultServerForm {
   outDir: string;
   listen: string;
   runtime: Runtime;
+}
+
+/** What the wizard says after a share (screen and --plain): every refusal in words, never a silent Enter. */
+export function unsealVerdict(before: { given: number; needed: number }, after: { given: number; needed: number; sealed: boolean }): { text: string; refused: boolean } {
+  if (!after.sealed) return { text: 'Vault is unsealed.', refused: false };
+  if (after.given > before.given) return { text: `Share accepted: ${after.given} of ${after.needed} given.`, refused: false };
+  if (after.given === 0 && before.given > 0) {
+    return { text: `Vault discarded this round's ${before.given + 1} shares: together they do not open this Vault (one is mistyped or belongs to another Vault). Give the shares again, from the first.`, refused: true };
+  }
+  return { text: `Vault did not count that share: it already has it in this round (${after.given} of ${after.needed}). Give another holder's share.`, refused: true };
 }
 
 /**
@@ -505,16 +515,25 @@ export class WizardController extends WizardHost {
   }
 
   /** What vault-init would do, shown before the wizard asks to initialise. */
-  async planVaultInit(env: string, shares: number, threshold: number): Promise<Plan> {
+  async planVaultInit(env: string, shares: number, threshold: number | undefined): Promise<Plan> {
+    return this.planStep(vaultInit, env, await this.initValues(env, shares, threshold));
+  }
+
+  /** vault-init's inputs; a threshold not given is the step's own default, a keys file keeps the secrets off the terminal. */
+  private async initValues(env: string, shares: number, threshold: number | undefined, keysOut?: string) {
     const addr = await this.httpsAddrOf(env);
-    return this.planStep(vaultInit, env, { 'key-shares': String(shares), 'key-threshold': String(threshold), ...(addr ? { 'vault-addr': addr } : {}) });
+    return { 'key-shares': String(shares), ...(threshold !== undefined ? { 'key-threshold': String(threshold) } : {}), ...(keysOut ? { 'keys-out': keysOut } : {}), ...(addr ? { 'vault-addr': addr } : {}) };
+  }
+
+  /** vault-init's default number of shares (the step definition's). */
+  initSharesDefault(): number {
+    return Number(defaultOf(vaultInit, 'key-shares'));
   }
 
   /** Initialises over HTTPS; the secrets go to the screen, which shows them once. */
-  async initVault(env: string, shares: number, threshold: number, report: Reporter): Promise<{ secrets?: InitSecrets; addr: string }> {
-    const addr = await this.httpsAddrOf(env);
-    const result = await this.runStep(vaultInit, env, { 'key-shares': String(shares), 'key-threshold': String(threshold), ...(addr ? { 'vault-addr': addr } : {}) }, report);
-    return { ...(result.secrets ? { secrets: result.secrets } : {}), addr: result.addr };
+  async initVault(env: string, shares: number, threshold: number | undefined, report: Reporter, keysOut?: string): Promise<{ secrets?: InitSecrets; addr: string; keysFile?: string }> {
+    const result = await this.runStep(vaultInit, env, await this.initValues(env, shares, threshold, keysOut), report);
+    return { ...(result.secrets ? { secrets: result.secrets } : {}), addr: result.addr, ...(result.keysFile ? { keysFile: result.keysFile } : {}) };
   }
 
   async sealStatus(env: string): Promise<SealStatus> {
@@ -551,6 +570,26 @@ export class WizardController extends WizardHost {
 
   async applySwitchUrls(env: string, mount: string, base: string, report: Reporter): Promise<{ changed: boolean }> {
     return this.runStep(switchUrls, env, { mount, base }, report);
+  }
+
+  /** distribute-ca's questions pre-filled from its definition (the environment's root, the agents' users). */
+  async distributeDefaults(env: string): Promise<{ ca: string; users: string; path: string }> {
+    const state = new StateStore(env, envPaths(env, this.home).stateFile).read();
+    const d = defaultsFor(await this.distributeStep(), { env, home: this.home, state });
+    return { ca: d.ca ?? '', users: d.users ?? '', path: d.path ?? '' };
+  }
+
+  private async distributeStep() {
+    const { loadStep } = await import('../steps/index.js');
+    return (await loadStep('distribute-ca')) as typeof import('../steps/defs/tools.js').distributeCa;
+  }
+
+  async planDistributeCa(env: string, values: { ca: string; users: string; path: string }): Promise<Plan> {
+    return this.planStep(await this.distributeStep(), env, values);
+  }
+
+  async applyDistributeCa(env: string, values: { ca: string; users: string; path: string }, report: Reporter) {
+    return this.runStep(await this.distributeStep(), env, values, report);
   }
 
   private async httpsAddrOf(env: string): Promise<string | undefined> {

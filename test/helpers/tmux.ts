@@ -45,6 +45,12 @@ export class TmuxSession {
     return String(r.stdout);
   }
 
+  /** The pane and what scrolled off its top (the last `lines` lines of history): a line terminal's output goes by. */
+  async scrollback(lines = 2000): Promise<string> {
+    const r = await execa('tmux', ['-L', this.socket, 'capture-pane', '-p', '-S', `-${lines}`, '-t', this.name], { reject: false });
+    return String(r.stdout);
+  }
+
   /** The pane with its escape sequences, to see whether colour was drawn. */
   async screenWithEscapes(): Promise<string> {
     const r = await execa('tmux', ['-L', this.socket, 'capture-pane', '-p', '-e', '-t', this.name], { reject: false });

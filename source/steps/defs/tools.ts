@@ -70,8 +70,16 @@ export const distributeCa = defineStep<DistributeInput, Plan, UserOutcome[]>({
   where: 'online',
   session: 'none',
   inputs: [
-    { name: 'ca', type: 'string', value: 'FILE', description: 'the CA certificate(s) to distribute (PEM, no key)', required: true },
-    { name: 'users', type: 'string', value: 'U1,U2', description: 'the service users (comma-separated)', required: 'the accounts the agents run as' },
+    // The wizard offers the environment's root and the users its agents run as; the CLI insists on both.
+    { name: 'ca', type: 'string', value: 'FILE', description: 'the CA certificate(s) to distribute (PEM, no key)', required: true, suggest: ({ state }) => (typeof state?.steps['root-create']?.facts.rootDir === 'string' ? path.join(state.steps['root-create'].facts.rootDir, 'root-ca.pem') : undefined) },
+    {
+      name: 'users',
+      type: 'string',
+      value: 'U1,U2',
+      description: 'the service users (comma-separated)',
+      required: 'the accounts the agents run as',
+      suggest: ({ state }) => [...new Set(Object.values(state?.steps ?? {}).flatMap((s) => (/^agent-(app|proxy)-/.test(s.id) && typeof s.facts.user === 'string' && s.facts.user ? [s.facts.user] : [])))].join(',') || undefined,
+    },
     { name: 'path', type: 'string', value: 'RELPATH', description: 'path inside each home (which `agent app|proxy --user` picks up)', default: DEFAULT_TRUST_PATH },
   ],
   async parse(run) {
