@@ -515,8 +515,8 @@ export class WizardController extends WizardHost {
   }
 
   /** What vault-init would do, shown before the wizard asks to initialise. */
-  async planVaultInit(env: string, shares: number, threshold: number | undefined): Promise<Plan> {
-    return this.planStep(vaultInit, env, await this.initValues(env, shares, threshold));
+  async planVaultInit(env: string, shares: number, threshold: number | undefined, keysOut?: string): Promise<Plan> {
+    return this.planStep(vaultInit, env, await this.initValues(env, shares, threshold, keysOut));
   }
 
   /** vault-init's inputs; a threshold not given is the step's own default, a keys file keeps the secrets off the terminal. */

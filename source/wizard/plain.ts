@@ -215,10 +215,10 @@ async function plainVaultInit(controller: WizardController, env: string, prompts
     const shares = Number(sharesText);
     const thresholdText = await ask(prompts.input({ message: `Shares needed to unseal (${shares > 1 ? 2 : 1} to ${shares}; empty: the step's default)`, validate: (v) => v === '' || (/^\d+$/.test(v) && Number(v) <= shares && Number(v) >= (shares > 1 ? 2 : 1)) || `"${v}" does not fit: with ${shares} shares, give a number from ${shares > 1 ? 2 : 1} to ${shares}.` }));
     const threshold = thresholdText === '' ? undefined : Number(thresholdText);
-    const plan = await controller.planVaultInit(env, shares, threshold);
+    const keysOut = (await ask(prompts.input({ message: 'New file for the unseal keys and root token (mode 0600; empty: show them here once)' }))) || undefined;
+    const plan = await controller.planVaultInit(env, shares, threshold, keysOut);
     if (!(await confirmPlan('initialise Vault', plan, prompts, ask, 'Initialise now?'))) return;
-    const keysOut = await ask(prompts.input({ message: 'New file for the unseal keys and root token (mode 0600; empty: show them here once)' }));
-    const result = await controller.initVault(env, shares, threshold, cliReporter(), keysOut || undefined);
+    const result = await controller.initVault(env, shares, threshold, cliReporter(), keysOut);
     if (result.keysFile) say(`Vault at ${result.addr} initialised. Its unseal keys and root token are in ${result.keysFile} (0600) and nowhere else.`);
     else if (result.secrets) {
       say('Shown once, stored nowhere. Give each key to a different holder now.');
