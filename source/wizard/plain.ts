@@ -1,5 +1,6 @@
 import { Cancelled, explainSystemError } from '../errors.js';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { formatPlan, cliReporter, columnsOf } from '../output.js';
 import { wrapCommand, wrapText } from '../text-wrap.js';
 import { parsePassphrase, ROOT_KEY_TYPES, type KeyType } from '../pki/keys.js';
@@ -12,11 +13,16 @@ import { AGENT_FIELDS, AGENT_HINTS, AGENT_LABELS, type AgentForm } from './agent
  */
 export async function runPlainWizard(controller: WizardController, initialEnv: string | undefined): Promise<number> {
   const prompts = await import('@inquirer/prompts');
+  const restoreEcho = () => stty('echo');
+  process.once('exit', restoreEcho);
   const ask = async <T>(p: Promise<T>): Promise<T> => {
     try {
       return await p;
     } catch {
       throw new Cancelled();
+    } finally {
+      // Keys typed while a step works wait unechoed for the next prompt (a share typed early is never shown).
+      stty('-echo');
     }
   };
   let env = initialEnv;
@@ -55,6 +61,15 @@ export async function runPlainWizard(controller: WizardController, initialEnv: s
       process.stdout.write(`Error: ${e.message}\n${e.fix ? `Fix: ${e.fix}\n` : ''}`);
     }
   }
+}
+
+/**
+ * Between two prompts the terminal does not echo: each prompt leaves the line discipline as it
+ * found it (echo on), so without this a share or passphrase typed before its prompt appears would
+ * be shown. `stty` keeps Ctrl-C a signal (raw mode would not) while a step runs. Echo is restored on exit.
+ */
+function stty(mode: 'echo' | '-echo'): void {
+  if (process.stdin.isTTY) spawnSync('stty', [mode], { stdio: ['inherit', 'ignore', 'ignore'] });
 }
 
 type Prompts = typeof import('@inquirer/prompts');
