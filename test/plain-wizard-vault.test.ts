@@ -40,13 +40,7 @@ describe('wizard --plain: initialise and unseal (tmux, 80x24)', () => {
       return screen;
     };
     await waitFits('Open a step');
-    for (let i = 0; i < 12; i += 1) {
-      const screen = await session.screen();
-      if (screen.split('\n').find((l) => l.includes('❯'))?.includes('Initialise and unseal')) break;
-      await session.keys('Down');
-      for (let wait = 0; wait < 100 && (await session.screen()) === screen; wait += 1) await new Promise((r) => setTimeout(r, 50));
-    }
-    await session.keys('Enter');
+    await session.choose('Initialise and unseal');
     await waitFits('Unseal key shares');
     await session.keys('BSpace');
     await session.text('3');

@@ -164,17 +164,9 @@ describe('wizard in a real terminal (tmux, 80x24, NO_COLOR)', () => {
       seen.push(screen);
       return screen;
     };
-    /** Moves the select's pointer to the choice that says `label`, then Enter. */
     const choose = async (label: string) => {
       await waitFits('Open a step');
-      for (let i = 0; i < 12; i += 1) {
-        const screen = await session!.screen();
-        const pointed = screen.split('\n').find((l) => l.includes('❯'));
-        if (pointed?.includes(label)) return session!.keys('Enter');
-        await session!.keys('Down');
-        for (let wait = 0; wait < 100 && (await session!.screen()) === screen; wait += 1) await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`no choice "${label}" in the step menu:\n${await session!.screen()}`);
+      await session!.choose(label);
     };
     const first = await waitFits('Open a step', 60_000);
     const workspace = /Workspace: (\S+)/.exec(first)![1]!;

@@ -45,6 +45,17 @@ export class TmuxSession {
     return String(r.stdout);
   }
 
+  /** An @inquirer select: moves its pointer (❯) to the choice that says `label`, one Down at a time, then Enter. */
+  async choose(label: string, tries = 15): Promise<void> {
+    for (let i = 0; i < tries; i += 1) {
+      const screen = await this.screen();
+      if (screen.split('\n').find((l) => l.includes('❯'))?.includes(label)) return this.keys('Enter');
+      await this.keys('Down');
+      for (let wait = 0; wait < 100 && (await this.screen()) === screen; wait += 1) await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no choice "${label}" in the menu:\n${await this.screen()}`);
+  }
+
   /** The pane and what scrolled off its top (the last `lines` lines of history): a line terminal's output goes by. */
   async scrollback(lines = 2000): Promise<string> {
     const r = await execa('tmux', ['-L', this.socket, 'capture-pane', '-p', '-S', `-${lines}`, '-t', this.name], { reject: false });
