@@ -121,6 +121,8 @@ describe('custody in a terminal', () => {
       const after = await session.waitFor(name === 'cy' ? 'SHA-256 fingerprint' : /Custodian "(ben|cy)"/);
       for (const g of groups) expect(after).not.toContain(g);
     }
+    await session.waitForPrompt('? Enter: back to the steps');
+    await session.keys('Enter');
     await session.waitFor('[done] Offline root CA');
     expect(fs.readFileSync(path.join(out, 'ceremony.json'), 'utf8')).toContain('"names": [\n      "ann",');
   });

@@ -93,7 +93,9 @@ describe('wizard --plain: initialise and unseal (tmux, 80x24)', () => {
       for (const k of keys) expect(screen).not.toContain(k);
       expect(screen).not.toContain(secrets.root_token);
     }
-    await waitFits('Open a step');
+    assertFits(await session.waitForPrompt('? Enter: back to the steps'), 80, 24);
+    await session.keys('Enter');
+    await session.waitForPrompt('↑↓ navigate');
     await session.keys('C-c');
     await waitFits('[exit 130]');
   }, 180_000);

@@ -148,6 +148,8 @@ describe('wizard in a real terminal (tmux, 80x24, NO_COLOR)', () => {
     await session.text('Plain CA');
     await session.keys('Enter');
     await session.waitFor('SHA-256 fingerprint');
+    await session.waitForPrompt('? Enter: back to the steps');
+    await session.keys('Enter');
     await session.waitFor('[done] Offline root CA');
     expect(fs.existsSync(path.join(out, 'root-ca.key'))).toBe(true);
   });
@@ -164,13 +166,18 @@ describe('wizard in a real terminal (tmux, 80x24, NO_COLOR)', () => {
       seen.push(screen);
       return screen;
     };
-    const choose = async (label: string) => {
-      await waitFits('Open a step');
+    /** After a step's result: Enter back to the steps (the result stays until then), then the pointer to `label`. */
+    const choose = async (label: string, afterStep = true) => {
+      if (afterStep) {
+        assertFits(await session!.waitForPrompt('? Enter: back to the steps'), 80, 24);
+        await session!.keys('Enter');
+      }
+      assertFits(await session!.waitForPrompt('↑↓ navigate'), 80, 24);
       await session!.choose(label);
     };
     const first = await waitFits('Open a step', 60_000);
     const workspace = /Workspace: (\S+)/.exec(first)![1]!;
-    await choose('Offline root CA');
+    await choose('Offline root CA', false);
     await waitFits('to create the root');
     await session.text('Plain Lab Root');
     await session.keys('Enter');
@@ -226,8 +233,8 @@ describe('wizard in a real terminal (tmux, 80x24, NO_COLOR)', () => {
     }
     await waitFits('Apply?');
     await session.keys('Enter');
-    // The agent's result, then the steps again: what scrolled by is in the terminal's scrollback.
-    await waitFits(/\[done\] Agents \(apps and proxies\) — app web[\s\S]*Open a step/, 120_000);
+    // The agent's result stays until Enter; what scrolled by is in the terminal's scrollback.
+    assertFits(await session.waitForPrompt('? Enter: back to the steps', 120_000), 80, 24);
     const history = await session.scrollback();
     assertFits(history, 80);
     const flat = history.replace(/\s+/g, '');
@@ -259,6 +266,9 @@ describe('wizard in a real terminal (tmux, 80x24, NO_COLOR)', () => {
     }
 
     // Ctrl-C at the menu: the lab stops everything and the exit code is 130.
+    await session.waitForPrompt('? Enter: back to the steps');
+    await session.keys('Enter');
+    await session.waitForPrompt('↑↓ navigate');
     await session.keys('C-c');
     await waitFits('[exit 130]', 30_000);
     // Secrets were never on any screen: the root passphrase stays in its file, the lab's root token in its 0600 keys file.

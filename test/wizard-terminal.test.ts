@@ -120,7 +120,11 @@ describe('--plain at 80x24', () => {
     await session.keys('Down', 'Enter');
     const said = await session.waitFor('No Vault address is known');
     expect(said).not.toMatch(/PKI mount for the intermediate/);
-    await session.waitFor(/Open a step[\s\S]*Open a step/);
+    await session.waitForPrompt('? Enter: back to the steps');
+    await session.keys('Enter');
+    // Back to the steps: the overview again and its menu.
+    await session.waitFor(/✔ Enter: back to the steps\n[\s\S]*\? Open a step/);
+    await session.waitForPrompt('↑↓ navigate');
     await session.keys('C-c');
     await session.waitFor('[exit 130]');
   });

@@ -58,8 +58,11 @@ export async function runPlainWizard(controller: WizardController, initialEnv: s
     } catch (error) {
       if (error instanceof Cancelled) throw error;
       const e = explainSystemError(error) as { message: string; fix?: string };
-      process.stdout.write(`Error: ${e.message}\n${e.fix ? `Fix: ${e.fix}\n` : ''}`);
+      say(`Error: ${e.message}`, '', '  ');
+      if (e.fix) say(`Fix: ${e.fix}`, '', '  ');
     }
+    // The step's result stays on the screen until read: the steps printed again would push it off 24 rows.
+    await ask(prompts.input({ message: 'Enter: back to the steps' }));
   }
 }
 

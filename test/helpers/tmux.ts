@@ -45,6 +45,17 @@ export class TmuxSession {
     return String(r.stdout);
   }
 
+  /** Waits until the last lines of the pane (where a line program's current prompt is) show `text`: not an answered prompt above. */
+  async waitForPrompt(text: string, timeoutMs = 45_000, lines = 3): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.screen();
+      if (s.trimEnd().split('\n').slice(-lines).join('\n').includes(text)) return s;
+      if (Date.now() > deadline) throw new Error(`the prompt never showed ${text}; screen:\n${s}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** An @inquirer select: moves its pointer (❯) to the choice that says `label`, one Down at a time, then Enter. */
   async choose(label: string, tries = 15): Promise<void> {
     for (let i = 0; i < tries; i += 1) {
