@@ -65,7 +65,11 @@ export async function runWizard(controller: WizardController, env: string | unde
 export async function interruptSelf(): Promise<never> {
   if (process.listenerCount('SIGINT') === 0) throw new Cancelled('Interrupted (Ctrl-C).');
   process.kill(process.pid, 'SIGINT');
-  return new Promise<never>(() => undefined);
+  // Node's signal watcher does not keep the event loop alive: with Ink gone and nothing else
+  // pending, the process could end with 0 before the handler runs. A timer holds it until then.
+  return new Promise<never>(() => {
+    setTimeout(() => undefined, 30_000);
+  });
 }
 
 export function requireTerminal(ctx: CommandContext): void {
