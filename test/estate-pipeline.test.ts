@@ -176,7 +176,7 @@ describe('apply --file --one-machine, one Vault from the root ceremony to a gree
     expect(hashes(work)).toEqual(before);
   }, 300_000);
 
-  it('SIGKILL of apply at the managed Vault\'s delicate points (server just started, keys written, HTTP stopped before TLS, mid URL switch), then apply again converges', async () => {
+  it('SIGKILL of apply at the managed Vault\'s delicate points (server just started, keys written, HTTP stopped before TLS, on TLS before vault-https records it, mid URL switch), then apply again converges', async () => {
     const work = tempDir('cw-estate-kill-');
     const port = await freePortPair();
     const pass = writePassphrase(work);
@@ -189,7 +189,7 @@ describe('apply --file --one-machine, one Vault from the root ceremony to a gree
     const signals: Array<string | null> = [];
     try {
       // Each run is killed as soon as it says it reached the point; the server it runs is detached and lives on.
-      for (const marker of ['Started bao server', 'Unseal keys and root token written', 'Stopped PID', '] switch-urls\n']) {
+      for (const marker of ['Started bao server', 'Unseal keys and root token written', 'Stopped PID', 'Vault answers over HTTPS at', '] switch-urls\n']) {
         const child = spawn(process.execPath, args, { cwd: work, env, stdio: ['ignore', 'ignore', 'pipe'] });
         let seen = '';
         await new Promise<void>((resolve) => {
@@ -203,7 +203,7 @@ describe('apply --file --one-machine, one Vault from the root ceremony to a gree
           });
         });
       }
-      expect(signals).toEqual(['SIGKILL', 'SIGKILL', 'SIGKILL', 'SIGKILL']);
+      expect(signals).toEqual(['SIGKILL', 'SIGKILL', 'SIGKILL', 'SIGKILL', 'SIGKILL']);
       const last = await execa(process.execPath, args, { cwd: work, env, extendEnv: false, reject: false, all: true });
       expect(last.exitCode, last.all).toBe(0);
       const token = (JSON.parse(fs.readFileSync(keys, 'utf8')) as { root_token: string }).root_token;

@@ -54,6 +54,16 @@ function message(error: unknown): string {
   return (error as Error).message.split('\n')[0]!;
 }
 
+/**
+ * A step whose check fails while an earlier step is not done yet is judged again after that one:
+ * what it reads may be what the earlier step restores (the Vault started again on the address the
+ * state names, say). apply re-evaluates each step just before it runs, so a real drift still stops
+ * it there, with nothing after it run.
+ */
+function driftedUnless(earlierPending: boolean, why: string): StepStatus {
+  return earlierPending ? { state: 'waiting', why: `judged again once the steps before it are done (now: ${why})` } : { state: 'drifted', why };
+}
+
 export interface EvaluateOptions {
   /** An earlier step is not done: a plan that fails here is waiting for it. */
   earlierPending: boolean;
@@ -85,12 +95,12 @@ export async function evaluateStep(step: EstateStep, def: StepDefinition, home: 
     try {
       const bad = failed(await verifyStep(def, options));
       const rerun = bad.length > 0 && bad.every((c) => def.rerunOn?.includes(c.name));
-      if (bad.length > 0 && !rerun) return { state: 'drifted', why: bad.map((c) => `${c.name}: ${c.detail}`).join('; ') };
+      if (bad.length > 0 && !rerun) return driftedUnless(earlierPending, bad.map((c) => `${c.name}: ${c.detail}`).join('; '));
       // Recorded and re-verified is done; its plan is not asked (the root ceremony refuses an
       // existing root, a pending CSR would be offered again for reuse).
       if (!rerun) return { state: 'done', why: 'recorded and re-verified' };
     } catch (error) {
-      if (error instanceof DriftError) return { state: 'drifted', why: message(error) };
+      if (error instanceof DriftError) return driftedUnless(earlierPending, message(error));
       if (error instanceof ExternalError) return { state: 'waiting', why: `cannot be checked from here: ${message(error)}` };
       throw error;
     }

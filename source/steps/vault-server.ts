@@ -9,7 +9,7 @@ import { currentOwner, describeStat, formatOwner, permitted, type Owner } from '
 import { containerIdentity } from '../system/userns.js';
 import { writeFileAtomic, ensureOutputDir, planOutputDir, sha256Hex } from '../system/files.js';
 import { assertPortFree, formatListen, type ListenAddress } from '../system/ports.js';
-import { startBaoServer, runningPid, hasExited, logTail, configOf, waitUntilActive } from '../system/bao-process.js';
+import { startBaoServer, stopBaoServer, runningPid, hasExited, logTail, configOf, waitUntilActive } from '../system/bao-process.js';
 import { OperatorError, ExternalError } from '../errors.js';
 import { completeStep, setVault } from '../../state/transitions.js';
 import { appendTranscript } from '../../state/transcript.js';
@@ -77,7 +77,16 @@ export interface VaultServerPlan extends Plan {
   pid?: number | undefined;
   initialized?: boolean | undefined;
   sealed?: boolean | undefined;
+  /**
+   * The server runs vault-https's TLS configuration, which vault-https never recorded (a run
+   * stopped between the restart and its record): it is stopped (the process) or removed (the
+   * container; storage kept) and started again on the loopback-HTTP configuration, so the state
+   * and the server agree again; vault-https then moves it to TLS once more.
+   */
+  rollBack?: { pid: number } | undefined;
 }
+
+const ROLL_BACK_WHY = 'it runs vault-https\'s TLS configuration, which vault-https never recorded (a run stopped part-way); vault-https moves it to TLS again';
 
 export interface VaultServerResult {
   addr: string;
@@ -120,14 +129,19 @@ export async function planVaultServer(session: EnvSession, input: VaultServerInp
     plan.facts.push(['Now', `served over TLS at ${String(https.facts.apiAddr)} (vault-https)`]);
     return plan;
   }
-  const pid = runningPid(p.pidFile);
+  const running = runningPid(p.pidFile);
+  if (running !== undefined && configOf(running) === p.hostConfig) {
+    plan.rollBack = { pid: running };
+    plan.actions.push(`Stop the bao server (PID ${running}): ${ROLL_BACK_WHY}`);
+  }
+  const pid = plan.rollBack ? undefined : running;
   if (pid !== undefined) {
     if (configOf(pid) !== p.bootstrapConfig) throw new OperatorError(`A bao server (PID ${pid}) already runs from ${p.dir} with another configuration (${configOf(pid) ?? 'unknown'}).`, `Stop it (kill ${pid}) or choose another --out.`);
     await planRunningServer(plan, pid, input);
   } else {
     await planNewServer(plan, p.dir, input);
     // Raft listens for cluster traffic on PORT+1: that port must be free too (and every node's pair).
-    await assertPortFree({ host: input.listen.host, port: input.listen.port + 1 }, '--listen');
+    if (!plan.rollBack) await assertPortFree({ host: input.listen.host, port: input.listen.port + 1 }, '--listen');
     for (const n of input.cluster?.slice(1) ?? []) for (const port of nodePorts(n)) await assertPortFree(port, '--listen');
     const bootstrap = renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data, nodeId: input.cluster?.[0]?.id, auditLog: p.audit });
     if (!fs.existsSync(p.bootstrapConfig) || fs.readFileSync(p.bootstrapConfig, 'utf8') !== bootstrap) plan.actions.push(`Write ${p.bootstrapConfig}`);
@@ -152,7 +166,8 @@ async function planRunningServer(plan: VaultServerPlan, pid: number, input: Vaul
 async function planNewServer(plan: VaultServerPlan, dir: string, input: VaultServerInput): Promise<void> {
   const createDir = await planOutputDir(dir, '--out');
   if (createDir) plan.actions.push(createDir);
-  await assertPortFree(input.listen);
+  // A server rolled back holds the port until it is stopped.
+  if (!plan.rollBack) await assertPortFree(input.listen);
 }
 
 /** What both runtimes plan after the server runs: initialise, unseal, record; the keys file. */
@@ -208,7 +223,12 @@ async function planContainer(session: EnvSession, input: VaultServerInput): Prom
     const stat = fs.statSync(dir, { throwIfNoEntry: false });
     if (stat && !permitted(stat, who.hostUser, 'wx')) throw new OperatorError(`Vault, running as ${formatOwner(who.hostUser)}${who.ns ? ` (container ${formatOwner(who.user)})` : ''}, cannot write ${dir} (${describeStat(stat)}).`, `chown -R ${formatOwner(who.hostUser)} ${dir} (certwright creates it so when it does not exist).`);
   }
-  const info = await inspectContainer(c.name);
+  let info = await inspectContainer(c.name);
+  if (info?.running && configOfMounts(p.dir, (await containerMounts(c.name)) ?? new Map()) === 'tls') {
+    plan.rollBack = { pid: info.pid };
+    plan.actions.push(`Remove the container ${c.name} (its storage ${p.data} stays): ${ROLL_BACK_WHY}`);
+    info = undefined;
+  }
   if (info?.running) {
     const config = configOfMounts(p.dir, (await containerMounts(c.name)) ?? new Map());
     if (config !== 'bootstrap') throw new OperatorError(`A container ${c.name} already runs, and not with ${p.bootstrapConfig}${config === 'tls' ? ' (it runs the TLS configuration, but vault-https never recorded it)' : ''}.`, config === 'tls' ? `Run certwright vault-https --env ${session.env} again: it finishes the move to TLS.` : `Remove it (podman rm -f ${c.name}) or pass another --name.`);
@@ -216,7 +236,7 @@ async function planContainer(session: EnvSession, input: VaultServerInput): Prom
   } else {
     await planNewServer(plan, p.dir, input);
     // On the host network raft's cluster port (PORT+1) is the host's too.
-    if (c.network === 'host') await assertPortFree({ host: input.listen.host, port: input.listen.port + 1 }, '--listen');
+    if (c.network === 'host' && !plan.rollBack) await assertPortFree({ host: input.listen.host, port: input.listen.port + 1 }, '--listen');
     const bootstrap = renderBootstrapHcl({ env: session.env, listen: input.listen, dataDir: p.data, auditLog: p.containerAudit, container: { network: c.network } });
     if (!fs.existsSync(p.bootstrapConfig) || fs.readFileSync(p.bootstrapConfig, 'utf8') !== bootstrap) plan.actions.push(`Write ${p.bootstrapConfig} (container paths)`);
     for (const dir of [p.data, path.dirname(p.containerAudit)]) if (!fs.existsSync(dir)) plan.actions.push(`Create ${dir} (0700, owner ${formatOwner(who.hostUser)})`);
@@ -301,6 +321,13 @@ export async function applyVaultServer(session: EnvSession, input: VaultServerIn
   }
   let pid = plan.pid;
   let started = false;
+  if (plan.rollBack && plan.container) {
+    await removeContainer(input.container!.name);
+    report.done(`Removed the container ${input.container!.name} of vault-https's unrecorded TLS configuration; its storage ${p.data} stays`);
+  } else if (plan.rollBack) {
+    await stopBaoServer(plan.rollBack.pid);
+    report.done(`Stopped PID ${plan.rollBack.pid} (vault-https's unrecorded TLS configuration); its storage ${p.data} stays`);
+  }
   if (pid === undefined && plan.container) {
     pid = await startContainer(session, input, plan, report);
     started = true;
@@ -419,16 +446,23 @@ export async function verifyVaultServer(session: EnvSession, input: Pick<VaultSe
   }
   let pid: number | undefined;
   let checks: Check[];
+  let tls = false;
   if (input.runtime === 'podman') {
     const name = input.container!.name;
     const info = await inspectContainer(name);
     pid = info?.running ? info.pid : undefined;
+    if (pid !== undefined) tls = configOfMounts(p.dir, (await containerMounts(name)) ?? new Map()) === 'tls';
     checks = [check('Vault server container runs', pid !== undefined, info ? `${name}: ${info.status}${pid !== undefined ? `, PID ${pid}` : ''}` : `no container ${name}`)];
   } else {
     pid = runningPid(p.pidFile);
+    tls = pid !== undefined && configOf(pid) === p.hostConfig;
     checks = [check('Vault server process runs', pid !== undefined, pid !== undefined ? `PID ${pid} (${configOf(pid) ?? '?'})` : `no live bao server for ${p.pidFile}`)];
   }
-  if (pid !== undefined && !(https?.status === 'done' && https.facts.outDir === outDir)) {
+  const moved = https?.status === 'done' && https.facts.outDir === outDir;
+  // On TLS, but vault-https never recorded it: the state still names the plain-HTTP address, so
+  // the plan starts this server again on that one (ROLL_BACK_WHY).
+  if (pid !== undefined && tls && !moved) return [check('Vault server runs its loopback-HTTP configuration', false, `PID ${pid}: ${ROLL_BACK_WHY}`)];
+  if (pid !== undefined && !moved) {
     const status = await sealStatus(new VaultClient({ addr: String(session.state.steps[STEP_ID]?.facts.addr ?? ''), timeoutMs: 3000 })).catch(() => undefined);
     checks.push(check('Vault initialised and unsealed', status?.initialized === true && status.sealed === false, status ? `initialised ${status.initialized}, sealed ${status.sealed}` : 'did not answer'));
   }

@@ -92,7 +92,8 @@ export const vaultServer = defineStep<VaultServerInput, VaultServerPlan, VaultSe
     return (await impl()).applyVaultServer(run.session, input, run.interact, run.report);
   },
   // A stopped server (a reboot, a kill between stopping its HTTP form and starting its TLS form) is started again by the plan.
-  rerunOn: ['Vault server process runs', 'Vault server container runs', 'Vault cluster nodes run'],
+  // A server on vault-https's TLS configuration that vault-https never recorded is started again on the loopback one.
+  rerunOn: ['Vault server process runs', 'Vault server container runs', 'Vault cluster nodes run', 'Vault server runs its loopback-HTTP configuration'],
   async verify(run, input) {
     return (await impl()).verifyVaultServer(run.session, input);
   },
