@@ -213,7 +213,9 @@ describe.skipIf(!NETNS)('at the air-gapped machine (unshare -n, only the bundle)
     // Without CI=true: Ink draws frames only when it does not think it runs in CI.
     const { CI: _ci, ...base } = ceremonyEnv(dir, { CERTWRIGHT_SPY_OUT: spyOut });
     const env = { ...base, TERM: 'xterm-256color' };
-    const screen = await runInPty(`${UNSHARE} -n ${JSON.stringify(process.execPath)} --import ${JSON.stringify(SPY)} certwright.mjs wizard`, 'New environment', { cwd: dir, env });
+    // The first screen is painted before Ink loads (source/wizard/first-frame.ts): a ↓ typed at once
+    // moves the selection only once the Ink app runs, so the screen is waited for in that state.
+    const screen = await runInPty(`${UNSHARE} -n ${JSON.stringify(process.execPath)} --import ${JSON.stringify(SPY)} certwright.mjs wizard`, '\u25b8 New environment', { cwd: dir, env, keys: '\u001B[B' });
     expect(screen).toMatch(/certwright/);
     // The positive control for the spy above: the wizard really compiles Ink's WebAssembly.
     const spy = JSON.parse(fs.readFileSync(spyOut, 'utf8')) as { vmLoaded: boolean; wasmCompilations: number };

@@ -64,9 +64,11 @@ export async function run(program: string[], options: { cwd: string; env: Record
  * until `text` shows on the terminal (bounded), then stops the process group by its id with
  * SIGTERM. Resolves with everything the terminal showed.
  */
-export function runInPty(command: string, text: string, options: { cwd: string; env: Record<string, string>; timeoutMs?: number }): Promise<string> {
+export function runInPty(command: string, text: string, options: { cwd: string; env: Record<string, string>; timeoutMs?: number; keys?: string }): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qfec', `stty cols 100 rows 30; exec ${command}`, '/dev/null'], { cwd: options.cwd, env: options.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Typed at once, before anything is drawn: they wait in the terminal for the program.
+    if (options.keys) child.stdin!.write(options.keys);
     let output = '';
     let settled = false;
     const stop = () => {
