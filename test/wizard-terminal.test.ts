@@ -129,6 +129,25 @@ describe('--plain at 80x24', () => {
     await session.waitFor('[exit 130]');
   });
 
+  it('Esc on a question leaves the step for the step list, and Esc on the step list says how to leave', async () => {
+    const work = tempDir();
+    const out = path.join(work, 'root');
+    session = await TmuxSession.start(['node', BIN, '--plain', '--env', 'pe', '--out', out], { env: termEnv(path.join(work, 'home'), false), prefix: 'wizard-ux-' });
+    await session.waitForPrompt('↑↓ navigate');
+    await session.choose('Offline root CA');
+    await session.waitForPrompt('Root CA name');
+    await session.keys('Escape');
+    await session.waitFor('Esc: back to the steps.');
+    await session.waitForPrompt('↑↓ navigate');
+    expect(fs.existsSync(path.join(out, 'root-ca.key'))).toBe(false);
+    await session.keys('Escape');
+    await session.waitFor('This is the step list. Choose Quit to leave; Ctrl-C interrupts.');
+    await session.waitForPrompt('↑↓ navigate');
+    expect(frameProblems(await session.screen())).toEqual([]);
+    await session.keys('C-c');
+    await session.waitFor('[exit 130]');
+  });
+
   it('`certwright lab --plain` runs the line-by-line wizard, not the full screen', async () => {
     const work = tempDir();
     session = await TmuxSession.start(['node', BIN, 'lab', '--plain', '--state-dir', path.join(work, 'state')], { env: termEnv(path.join(work, 'unused'), false), prefix: 'wizard-ux-' });

@@ -15,24 +15,36 @@ export async function runPlainWizard(controller: WizardController, initialEnv: s
   const prompts = await import('@inquirer/prompts');
   const restoreEcho = () => stty('echo');
   process.once('exit', restoreEcho);
+  // Esc cancels the question on screen: the step is left for the step list (readline, which the
+  // prompts read through, names a lone Esc 'escape'). Ctrl-C still ends the wizard with 130.
   const ask = async <T>(p: Promise<T>): Promise<T> => {
+    const onKey = (_text: string, key: { name?: string } | undefined) => {
+      if (key?.name === 'escape') (p as Promise<T> & { cancel?: () => void }).cancel?.();
+    };
+    process.stdin.on('keypress', onKey);
     try {
       return await p;
-    } catch {
+    } catch (error) {
+      if ((error as Error).name === 'CancelPromptError') throw new BackToSteps();
       throw new Cancelled();
     } finally {
+      process.stdin.off('keypress', onKey);
       // Keys typed while a step works wait unechoed for the next prompt (a share typed early is never shown).
       stty('-echo');
     }
   };
   let env = initialEnv;
-  if (!env) {
+  while (!env) {
     const envs = controller.listEnvs();
     env = await ask(
       envs.length > 0
         ? prompts.select({ message: 'Environment', choices: envs.map((e) => ({ name: e, value: e })) })
         : prompts.input({ message: 'No environment is configured yet. New environment name (or run `certwright lab` for a rehearsal):', validate: (v) => controller.validateEnv(v) ?? true }),
-    );
+    ).catch((error: unknown) => {
+      if (!(error instanceof BackToSteps)) throw error;
+      say('This is the first question: there is nothing to go back to. Ctrl-C quits.');
+      return undefined;
+    });
   }
   for (;;) {
     const steps = await controller.overview(env);
@@ -43,7 +55,12 @@ export async function runPlainWizard(controller: WizardController, initialEnv: s
         message: 'Open a step',
         choices: [...steps.filter((s) => s.state !== 'unavailable').map((s) => ({ name: s.title, value: s.id })), { name: 'CA distribution to service users', value: DISTRIBUTE }, { name: 'Quit', value: 'quit' }],
       }),
-    );
+    ).catch((error: unknown) => {
+      if (!(error instanceof BackToSteps)) throw error;
+      say('This is the step list. Choose Quit to leave; Ctrl-C interrupts.');
+      return undefined;
+    });
+    if (choice === undefined) continue;
     if (choice === 'quit') return 0;
     try {
       if (choice === 'root-create') await plainRoot(controller, env, prompts, ask);
@@ -57,12 +74,26 @@ export async function runPlainWizard(controller: WizardController, initialEnv: s
       else process.stdout.write(`"${steps.find((s) => s.id === choice)?.title ?? choice}" is not in the line-by-line wizard yet. Run it as a command (certwright --help lists them) or without --plain.\n`);
     } catch (error) {
       if (error instanceof Cancelled) throw error;
+      if (error instanceof BackToSteps) {
+        say('Esc: back to the steps.');
+        continue;
+      }
       const e = explainSystemError(error) as { message: string; fix?: string };
       say(`Error: ${e.message}`, '', '  ');
       if (e.fix) say(`Fix: ${e.fix}`, '', '  ');
     }
     // The step's result stays on the screen until read: the steps printed again would push it off 24 rows.
-    await ask(prompts.input({ message: 'Enter: back to the steps' }));
+    await ask(prompts.input({ message: 'Enter: back to the steps' })).catch((error: unknown) => {
+      if (!(error instanceof BackToSteps)) throw error;
+    });
+  }
+}
+
+/** Esc on a question: the step is left, nothing of it run, and the step list comes back. */
+class BackToSteps extends Error {
+  constructor() {
+    super('Esc: back to the steps');
+    this.name = 'BackToSteps';
   }
 }
 
