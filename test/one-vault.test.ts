@@ -53,6 +53,9 @@ describe('one Vault from the root ceremony to AIA/CRL over HTTPS', () => {
     pids.push(pid2);
     expect(pid2).not.toBe(pid1);
     const addr = `https://127.0.0.1:${port}`;
+    // Initialised by vault-server and unsealed by this step: what comes next is the URL switch, not vault-init.
+    expect(moved.stdout).toContain(`Next: certwright switch-urls --env one --base ${addr}`);
+    expect(moved.stdout).not.toContain('vault-init');
     const rootPem = path.join(rootDir, 'root-ca.pem');
     // Independent judges, trusting only the root: openssl and curl reach the same server over TLS...
     const sclient = await execa('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-CAfile', rootPem, '-verify_return_error', '-servername', 'localhost'], { input: '', reject: false });

@@ -144,7 +144,10 @@ export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttps
     const files = result.files;
     if (!input.start) lines.push(`Start it: podman-compose -f ${files.find((f) => f.endsWith('compose.yaml')) ?? 'compose.yaml'} up -d   (or: bao server -config=${files.find((f) => f.endsWith('vault-host.hcl')) ?? 'vault-host.hcl'})`);
     else if (result.pid) lines.push(`bao server runs as PID ${result.pid}.`);
-    lines.push(`Then: certwright vault-init --env ${run.session.env} (trusts only ${input.caFile ?? 'the root in ca-chain.pem'}).`);
+    else if (result.container) lines.push(`It runs in container ${result.container}.`);
+    // The Vault vault-server runs was initialised there and is unsealed here: next is the URL switch.
+    if (input.managed) lines.push(`It is the environment's own Vault, on its storage, unsealed over HTTPS. Next: certwright switch-urls --env ${run.session.env} --base ${result.apiAddr} (AIA/CRL URLs over HTTPS).`);
+    else lines.push(`Then: certwright vault-init --env ${run.session.env} (trusts only ${input.caFile ?? 'the root in ca-chain.pem'}).`);
     return lines.join('\n');
   },
 });
