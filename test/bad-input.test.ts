@@ -172,6 +172,7 @@ const CASES: Case[] = [
   ['vault-https: --runtime docker', (c) => vaultHttps(c, ['--runtime', 'docker'])],
   ['vault-https: --tls-dir missing', (c) => vaultHttps(c, []).map((a) => (a === fx(c, 'dir') ? path.join(c.w, 'nope') : a))],
   ['vault-https: --api-addr not a URL', (c) => vaultHttps(c, ['--api-addr', 'vault'])],
+  ['vault-https: --bao-binary with no --image to run it in', (c) => vaultHttps(c, ['--bao-binary', process.execPath, '--start'])],
   // vault-init / vault-unseal / switch-urls
   ['vault-init: --key-shares 0', () => ['vault-init', ...E, '--key-shares', '0']],
   ['vault-init: --key-threshold above --key-shares', () => ['vault-init', ...E, '--key-shares', '3', '--key-threshold', '9']],

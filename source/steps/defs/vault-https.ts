@@ -86,6 +86,9 @@ export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttps
     const network = oneOf(f.string('network'), ['bridge', 'host'] as const, '--network', managedContainer?.network ?? 'bridge');
     const baoBinary = f.string('bao-binary') ?? managedContainer?.baoBinary;
     if (baoBinary && !fs.existsSync(baoBinary)) throw new OperatorError(`--bao-binary ${baoBinary} does not exist.`, 'Pass the path of a bao binary (e.g. .tools/bin/bao).');
+    const imageGiven = run.flags.values.image !== undefined && run.flags.values.image !== DEFAULT_IMAGE;
+    // The binary is bind-mounted into an image of the operator's: certwright names none it could not pull.
+    if (f.string('bao-binary') && !imageGiven && !managedContainer && runtime !== 'process') throw new UsageError('--bao-binary is bind-mounted into an image, and no --image names one.', 'Pass --image with a local image to run it in (podman import or podman load makes one on an air-gapped host), or use --runtime process to run that bao on the host.');
     const apiAddr = f.string('api-addr');
     if (apiAddr !== undefined && !isHttpsUrl(apiAddr)) throw new UsageError(`--api-addr ${apiAddr} is not an https URL.`, 'Pass e.g. --api-addr https://vault.example:8200.');
     const session = run.session;
@@ -107,14 +110,13 @@ export const vaultHttps = defineStep<VaultHttpsInput, VaultHttpsPlan, VaultHttps
         token = undefined;
       }
     }
-    const imageGiven = run.flags.values.image !== undefined && run.flags.values.image !== DEFAULT_IMAGE;
     const userText = f.string('user') ?? managedContainer?.user;
     return {
       tlsDir,
       outDir,
       listen,
       storage,
-      image: managedContainer && !imageGiven ? managedContainer.image : baoBinary && !imageGiven ? 'localhost/certwright-bao-base' : f.string('image')!,
+      image: managedContainer && !imageGiven ? managedContainer.image : f.string('image')!,
       baoBinary: baoBinary ? path.resolve(baoBinary) : undefined,
       user: userText ? parseOwner(userText, '--user') : undefined,
       containerName: f.string('name') ?? managedContainer?.name ?? `certwright-vault-${session.env}`,
