@@ -53,6 +53,13 @@ describe('wizard --plain: initialise and unseal (tmux, 80x24)', () => {
     await session.text('2');
     await session.keys('Enter');
     await waitFits('New file for the unseal keys and root token');
+    // A file that exists is refused in the wizard's words, before any plan: keys are never overwritten.
+    const taken = path.join(path.dirname(keysOut), 'taken.json');
+    fs.writeFileSync(taken, '{}', { mode: 0o600 });
+    await session.text(taken);
+    await session.keys('Enter');
+    await waitFits(`${taken} exists, and certwright never overwrites unseal`);
+    for (let i = 0; i < taken.length; i += 1) await session.keys('BSpace');
     await session.text(keysOut);
     await session.keys('Enter');
     const plan = await waitFits('Initialise now?');

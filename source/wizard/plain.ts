@@ -1,5 +1,7 @@
 import { Cancelled, explainSystemError } from '../errors.js';
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { formatPlan, cliReporter, columnsOf } from '../output.js';
 import { wrapCommand, wrapText } from '../text-wrap.js';
@@ -264,7 +266,7 @@ async function plainVaultInit(controller: WizardController, env: string, prompts
     const shares = Number(sharesText);
     const thresholdText = await ask(prompts.input({ message: `Shares needed to unseal (${shares > 1 ? 2 : 1} to ${shares}; empty: the step's default)`, validate: (v) => v === '' || (/^\d+$/.test(v) && Number(v) <= shares && Number(v) >= (shares > 1 ? 2 : 1)) || `"${v}" does not fit: with ${shares} shares, give a number from ${shares > 1 ? 2 : 1} to ${shares}.` }));
     const threshold = thresholdText === '' ? undefined : Number(thresholdText);
-    const keysOut = (await ask(prompts.input({ message: 'New file for the unseal keys and root token (mode 0600; empty: show them here once)' }))) || undefined;
+    const keysOut = (await ask(prompts.input({ message: 'New file for the unseal keys and root token (mode 0600; empty: show them here once)', validate: (v) => v === '' || !fs.existsSync(path.resolve(v)) || `${v} exists, and certwright never overwrites unseal keys: name a new file, or leave it empty to see them here once.` }))) || undefined;
     const plan = await controller.planVaultInit(env, shares, threshold, keysOut);
     if (!(await confirmPlan('initialise Vault', plan, prompts, ask, 'Initialise now?'))) return;
     const result = await controller.initVault(env, shares, threshold, cliReporter(), keysOut);
