@@ -4,7 +4,6 @@ import type { EnvState } from '../../state/schema.js';
 import { ExternalError, OperatorError } from '../errors.js';
 import { VaultClient } from './client.js';
 import { resolveConnection } from './connection.js';
-import { probeTls, explainProbe } from './tls-diagnosis.js';
 
 /**
  * Trust for the environment's Vault over HTTPS: the environment's root and nothing else (Node's
@@ -82,6 +81,8 @@ export async function withTrustDiagnosis<T>(vault: VaultClient, fn: () => Promis
     return await fn();
   } catch (error) {
     if (error instanceof ExternalError && /unknown authority|does not name/.test(error.message) && vault.isHttps) {
+      // Loaded only on this path: the diagnosis reads certificates (x509), which a step's definition never needs.
+      const { probeTls, explainProbe } = await import('./tls-diagnosis.js');
       const probe = await probeTls(vault.addr, vault.connection.ca).catch(() => undefined);
       if (probe && !probe.authorized) throw explainProbe(vault.addr, probe, vault.connection.caSource, vault.connection.ca);
     }
