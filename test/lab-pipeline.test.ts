@@ -24,15 +24,19 @@ afterEach(async () => {
 async function select(s: TmuxSession, title: string): Promise<void> {
   // The overview re-verifies completed steps before it lists them: wait for the list.
   await s.waitFor(title, 60_000);
+  const position = (screen: string) => {
+    const rows = screen.split('\n').filter((l) => /^[ ▸] [✓○!\-✗] /.test(l));
+    return { at: rows.findIndex((l) => l.startsWith('▸')), want: rows.findIndex((l) => l.includes(title)) };
+  };
   for (let i = 0; i < 12; i += 1) {
     const screen = await s.screen();
-    const rows = screen.split('\n').filter((l) => /^[ ▸] [✓○!\-✗] /.test(l));
-    const at = rows.findIndex((l) => l.startsWith('▸'));
-    const want = rows.findIndex((l) => l.includes(title));
+    const { at, want } = position(screen);
     if (want < 0) throw new Error(`no row "${title}" on:\n${screen}`);
     if (at === want) return;
     await s.keys(at < want ? 'Down' : 'Up');
-    await s.waitFor(/▸/);
+    // One key, then the screen that took it: a stale screen would send a second key too many.
+    const deadline = Date.now() + 30_000;
+    while (position(await s.screen()).at === at && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`could not select "${title}"`);
 }
